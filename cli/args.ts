@@ -1,0 +1,122 @@
+/**
+ * Command-line flags shared by restore, degrade and eval, turned into the engine's plain-data job
+ * description. Every bad value is a UserError with one line saying what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ProviderChoice } from '../engine/model/providers.js';
+import { PROVIDERS } from '../engine/model/providers.js';
+import { type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, type TaskSpec, TASKS } from '../engine/tasks.js';
+import { UserError } from '../engine/types.js';
+
+export const FLAGS = {
+  task: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  mask: { type: 'string' },
+  scale: { type: 'string' },
+  'sr-kernel': { type: 'string' },
+  kernel: { type: 'string' },
+  'sigma-y': { type: 'string' },
+  solver: { type: 'string' },
+  preset: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  model: { type: 'string' },
+  provider: { type: 'string' },
+  json: { type: 'boolean' },
+  crop: { type: 'string' },
+  limit: { type: 'string' },
+  'mask-out': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type Flags = { [K in keyof typeof FLAGS]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+export function parse(argv: string[]): Flags {
+  try {
+    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values as Flags;
+  } catch (e) {
+    throw new UserError((e as Error).message.split('\n')[0]);
+  }
+}
+
+function oneOf<T extends string>(what: string, value: string | undefined, allowed: readonly T[], fallback?: T): T {
+  if (value === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new UserError(`--${what} is required (one of ${allowed.join(', ')})`);
+  }
+  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`unknown ${what} "${value}" (expected one of ${allowed.join(', ')})`);
+  return value as T;
+}
+
+export function number(what: string, value: string | undefined, fallback: number, check: (v: number) => boolean, rule: string): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!Number.isFinite(v) || !check(v)) throw new UserError(`--${what} ${value}: ${rule}`);
+  return v;
+}
+
+/** gaussian:STD | motion:LEN:ANGLE | file:PATH (whitespace- or comma-separated rows of numbers). */
+export function parseKernel(text: string | undefined): KernelSpec {
+  if (!text) throw new UserError('deblurring needs --kernel gaussian:STD, motion:LEN:ANGLE or file:PATH');
+  const [kind, ...rest] = text.split(':');
+  if (kind === 'gaussian' && rest.length === 1) {
+    const std = Number(rest[0]);
+    if (!(std > 0 && std <= 20)) throw new UserError(`--kernel ${text}: the Gaussian std must be in (0, 20]`);
+    return { type: 'gaussian', std };
+  }
+  if (kind === 'motion' && rest.length === 2) {
+    const length = Number(rest[0]);
+    const angle = Number(rest[1]);
+    if (!(length >= 1 && length <= 64) || !Number.isFinite(angle)) throw new UserError(`--kernel ${text}: motion length must be in [1, 64] and the angle a number of degrees`);
+    return { type: 'motion', length, angle };
+  }
+  if (kind === 'file' && rest.length >= 1) {
+    const path = rest.join(':');
+    let body: string;
+    try {
+      body = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new UserError(`cannot read kernel file ${path}: ${(e as Error).message}`);
+    }
+    const rows = body
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(/[\s,]+/).map(Number));
+    if (!rows.length || rows.some((r) => r.length !== rows[0].length || r.some((v) => !Number.isFinite(v))))
+      throw new UserError(`kernel file ${path}: expected rows of equal length of numbers`);
+    return { type: 'matrix', rows };
+  }
+  throw new UserError(`--kernel ${text}: expected gaussian:STD, motion:LEN:ANGLE or file:PATH`);
+}
+
+export function taskSpec(f: Flags): TaskSpec {
+  const task = oneOf('task', f.task, TASKS);
+  const sigmaY = number('sigma-y', f['sigma-y'], 0, (v) => v >= 0 && v < 1, 'must be in [0, 1) (image units)');
+  const spec: TaskSpec = { task, sigmaY };
+  if (task === 'sr') {
+    const s = number('scale', f.scale, 2, (v) => v === 2 || v === 3 || v === 4, 'must be 2, 3 or 4');
+    spec.scale = s as 2 | 3 | 4;
+    spec.srKernel = oneOf('sr-kernel', f['sr-kernel'], ['box', 'bicubic'] as const, 'bicubic');
+  }
+  if (task === 'deblur') spec.kernel = parseKernel(f.kernel);
+  return spec;
+}
+
+export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; steps?: number; seed: number; provider: ProviderChoice } {
+  return {
+    solver: oneOf('solver', f.solver, SOLVERS, 'vml-map'),
+    preset: oneOf('preset', f.preset, PRESETS, 'balanced'),
+    steps: f.steps === undefined ? undefined : number('steps', f.steps, 0, (v) => Number.isInteger(v) && v >= 1 && v <= 5000, 'must be an integer in [1, 5000]'),
+    seed: number('seed', f.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'must be a non-negative integer'),
+    provider: oneOf('provider', f.provider, PROVIDERS, 'auto'),
+  };
+}
+
+export function required(f: Flags, name: 'input' | 'output'): string {
+  const v = f[name];
+  if (!v) throw new UserError(`--${name} is required`);
+  return v;
+}

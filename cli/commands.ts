@@ -1,0 +1,154 @@
+/** The three CLI commands: restore, degrade, eval. */
+import { readdirSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { readImage, readMask, writeImage } from '../engine/io/image.js';
+import { boxMask, scratchMask } from '../engine/masks.js';
+import { psnr, ssim } from '../engine/metrics.js';
+import { degrade, restore } from '../engine/restore.js';
+import type { TaskSpec } from '../engine/tasks.js';
+import { type Img, UserError } from '../engine/types.js';
+import { type Flags, number, required, solverOptions, taskSpec } from './args.js';
+import { loadModel } from './model.js';
+import { progressBar } from './progress.js';
+
+function refuseSame(input: string, output: string): void {
+  if (resolve(input) === resolve(output)) throw new UserError(`refusing to overwrite the input ${input}; choose another --output`);
+}
+
+async function maskFor(f: Flags, spec: TaskSpec, image: Img): Promise<Float64Array | undefined> {
+  if (spec.task !== 'inpaint') return undefined;
+  if (!f.mask) throw new UserError('inpainting needs --mask MASK.png (white = pixels to restore)');
+  return readMask(f.mask, image.w, image.h);
+}
+
+export async function restoreCommand(f: Flags, signal: AbortSignal): Promise<void> {
+  const spec = taskSpec(f);
+  const so = solverOptions(f);
+  const input = required(f, 'input');
+  const output = required(f, 'output');
+  refuseSame(input, output);
+  if (f.mask) refuseSame(f.mask, output);
+  const file = await readImage(input);
+  const mask = await maskFor(f, spec, file.image);
+  const model = await loadModel(f.model, so.provider);
+  const bar = progressBar('restoring', !f.json && process.stderr.isTTY === true);
+  const res = await restore(model, { image: file.image, mask, spec, solver: so }, { signal, onProgress: bar });
+  bar.done();
+  const keepAlpha = spec.task !== 'sr' ? file.alpha : undefined;
+  await writeImage(output, res.image, { alpha: keepAlpha, bitDepth: file.bitDepth, protect: [input, ...(f.mask ? [f.mask] : [])] });
+  const summary = {
+    output: resolve(output),
+    task: spec.task,
+    operator: res.operator,
+    solver: so.solver,
+    preset: so.preset,
+    provider: model.provider,
+    providerFallbacks: model.fallbacks,
+    width: res.image.w,
+    height: res.image.h,
+    ...res.stats,
+  };
+  if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else
+    process.stdout.write(
+      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider}\n`,
+    );
+  await model.release();
+}
+
+function makeMask(f: Flags, image: Img, seed: number): Float64Array {
+  return f.mask === 'box' ? boxMask(image.h, image.w) : scratchMask(image.h, image.w, seed);
+}
+
+export async function degradeCommand(f: Flags): Promise<void> {
+  const spec = taskSpec(f);
+  const seed = solverOptions(f).seed;
+  const input = required(f, 'input');
+  const output = required(f, 'output');
+  refuseSame(input, output);
+  const file = await readImage(input);
+  let mask: Float64Array | undefined;
+  let maskOut: string | undefined;
+  if (spec.task === 'inpaint') {
+    // --mask PATH uses a given mask; --mask scratches|box (default scratches) makes one.
+    mask = f.mask && f.mask !== 'box' && f.mask !== 'scratches' ? await readMask(f.mask, file.image.w, file.image.h) : makeMask(f, file.image, seed);
+    maskOut = f['mask-out'] ?? join(resolve(output, '..'), `${basename(output, extname(output))}-mask.png`);
+    refuseSame(input, maskOut);
+  }
+  const d = degrade(file.image, spec, seed, mask);
+  await writeImage(output, d.image, { bitDepth: 16, protect: [input] });
+  if (mask && maskOut) await writeImage(maskOut, { c: 1, h: file.image.h, w: file.image.w, data: mask }, { protect: [input] });
+  const summary = { output: resolve(output), mask: maskOut ? resolve(maskOut) : undefined, task: spec.task, width: d.image.w, height: d.image.h };
+  process.stdout.write(f.json ? `${JSON.stringify(summary)}\n` : `wrote ${output}${maskOut ? ` and ${maskOut}` : ''}\n`);
+}
+
+function centreCrop(img: Img, size: number, multiple: number): Img {
+  const h = Math.floor(Math.min(size, img.h) / multiple) * multiple;
+  const w = Math.floor(Math.min(size, img.w) / multiple) * multiple;
+  const y0 = Math.floor((img.h - h) / 2);
+  const x0 = Math.floor((img.w - w) / 2);
+  const data = new Float64Array(img.c * h * w);
+  for (let c = 0; c < img.c; c++)
+    for (let y = 0; y < h; y++) data.set(img.data.subarray(c * img.h * img.w + (y0 + y) * img.w + x0, c * img.h * img.w + (y0 + y) * img.w + x0 + w), c * h * w + y * w);
+  return { c: img.c, h, w, data };
+}
+
+export interface EvalRow {
+  image: string;
+  psnr: number;
+  ssim: number;
+  psnrDegraded?: number;
+  seconds: number;
+  nfe: number;
+  vjps: number;
+}
+
+export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> {
+  const spec = taskSpec(f);
+  const so = solverOptions(f);
+  const folder = required(f, 'input');
+  const crop = number('crop', f.crop, 0, (v) => Number.isInteger(v) && v >= 8, 'must be an integer >= 8');
+  const limit = number('limit', f.limit, Infinity, (v) => Number.isInteger(v) && v >= 1, 'must be a positive integer');
+  let files: string[];
+  try {
+    files = readdirSync(folder).filter((n) => /\.(png|jpe?g|webp|tiff?)$/i.test(n)).sort();
+  } catch (e) {
+    throw new UserError(`cannot list ${folder}: ${(e as Error).message}`);
+  }
+  if (!files.length) throw new UserError(`no images in ${folder}`);
+  files = files.slice(0, limit);
+  const model = await loadModel(f.model, so.provider);
+  const multiple = (spec.scale ?? 1) * 8;
+  const rows: EvalRow[] = [];
+  for (const [i, name] of files.entries()) {
+    const full = (await readImage(join(folder, name))).image;
+    const clean = crop ? centreCrop(full, crop, multiple) : centreCrop(full, Math.max(full.h, full.w), spec.task === 'sr' ? (spec.scale ?? 2) : 1);
+    const seed = so.seed + i;
+    const mask = spec.task === 'inpaint' ? makeMask(f, clean, seed) : undefined;
+    const d = degrade(clean, spec, seed, mask);
+    const bar = progressBar(name, !f.json && process.stderr.isTTY === true);
+    const res = await restore(model, { image: d.image, mask, spec, solver: { ...so, seed } }, { signal, onProgress: bar });
+    bar.done();
+    rows.push({
+      image: name,
+      psnr: psnr(res.image.data, clean.data),
+      ssim: ssim(res.image, clean),
+      psnrDegraded: d.image.data.length === clean.data.length ? psnr(d.image.data, clean.data) : undefined,
+      seconds: res.stats.wallMs / 1000,
+      nfe: res.stats.nfe,
+      vjps: res.stats.vjps,
+    });
+  }
+  const mean = (k: 'psnr' | 'ssim' | 'seconds' | 'nfe' | 'vjps') => rows.reduce((s, r) => s + r[k], 0) / rows.length;
+  const average = { psnr: mean('psnr'), ssim: mean('ssim'), seconds: mean('seconds'), nfe: mean('nfe'), vjps: mean('vjps') };
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify({ task: spec, solver: so, provider: model.provider, rows, average })}\n`);
+  } else {
+    const line = (c: string[]) => `| ${c.join(' | ')} |\n`;
+    let out = line(['image', 'PSNR (dB)', 'SSIM', 'time (s)', 'NFE', 'VJPs']) + line(['---', '---', '---', '---', '---', '---']);
+    for (const r of rows) out += line([r.image, r.psnr.toFixed(2), r.ssim.toFixed(4), r.seconds.toFixed(2), String(r.nfe), String(r.vjps)]);
+    out += line(['**mean**', average.psnr.toFixed(2), average.ssim.toFixed(4), average.seconds.toFixed(2), average.nfe.toFixed(0), average.vjps.toFixed(0)]);
+    process.stdout.write(out);
+  }
+  await model.release();
+}

@@ -1,0 +1,104 @@
+/**
+ * The job the CLI and the app both run: a photo (the measurement), a task, a solver; and its
+ * inverse, degrade(), which makes synthetic measurements from clean images for evaluation.
+ */
+import type { Denoiser } from './model/denoiser.js';
+import { operatorFor } from './operators/index.js';
+import { Rng } from './solvers/common.js';
+import { settingsFor, solve } from './solvers/index.js';
+import type { SolverSpec, TaskSpec } from './tasks.js';
+import { type Img, type LinearOperator, type Progress, type Shape, type SolveStats, UserError } from './types.js';
+
+export interface RestoreJob {
+  /** The photo to restore, 3 channels in [0, 1]: the measurement y (its luma for colourisation). */
+  image: Img;
+  /** Inpainting: h*w, 1 = pixel to restore (white in the user's mask), 0 = keep. */
+  mask?: Float64Array;
+  spec: TaskSpec;
+  solver: SolverSpec;
+  previewEvery?: number;
+}
+
+export interface RestoreResult {
+  image: Img;
+  stats: SolveStats;
+  operator: string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Shape of the restored image for a measurement of shape `s`. */
+export function outputShape(spec: TaskSpec, s: Shape): Shape {
+  const k = spec.task === 'sr' ? (spec.scale ?? 2) : 1;
+  return { c: 3, h: s.h * k, w: s.w * k };
+}
+
+function observedFromRestoreMask(mask: Float64Array): Float64Array {
+  const out = new Float64Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = mask[i] >= 0.5 ? 0 : 1;
+  return out;
+}
+
+/** The operator for a job whose clean image has shape `clean`; the mask is in restore-form. */
+export function buildOperator(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): LinearOperator {
+  if (spec.task === 'inpaint') {
+    if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+    if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
+    return operatorFor(spec, clean, observedFromRestoreMask(restoreMask));
+  }
+  return operatorFor(spec, clean);
+}
+
+/** y from the user's photo: the photo itself, or its luma for colourisation. */
+function measurement(spec: TaskSpec, op: LinearOperator, image: Img): Float64Array {
+  if (spec.task === 'colorize') return op.forward(image.data);
+  if (spec.task === 'inpaint') return op.forward(image.data);
+  return image.data;
+}
+
+export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions = {}): Promise<RestoreResult> {
+  const { image, spec } = job;
+  if (image.c !== 3) throw new UserError(`expected an RGB image, got ${image.c} channels`);
+  if (!(spec.sigmaY >= 0 && spec.sigmaY < 1)) throw new UserError(`sigma-y must be in [0, 1), got ${spec.sigmaY}`);
+  const clean = outputShape(spec, image);
+  const op = buildOperator(spec, clean, job.mask);
+  const y = measurement(spec, op, image);
+  model.check(clean);
+  const settings = settingsFor(job.solver.solver, job.solver.preset, { steps: job.solver.steps });
+  const { x, stats } = await solve(
+    { op, y, sigmaY: spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: opts.onProgress, previewEvery: job.previewEvery },
+    settings,
+  );
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
+  return { image: { ...clean, data: x }, stats, operator: op.name };
+}
+
+export interface Degraded {
+  /** The measurement as a 3-channel image a person (and restore()) can read. */
+  image: Img;
+  /** Inpainting: the restore-form mask. */
+  mask?: Float64Array;
+}
+
+/**
+ * Synthetic measurement y = A x + sigma_y n of a clean image, shown as an image: for inpainting the
+ * missing pixels are black, for colourisation the luma is copied to all three channels.
+ */
+export function degrade(clean: Img, spec: TaskSpec, seed: number, restoreMask?: Float64Array): Degraded {
+  const op = buildOperator(spec, clean, restoreMask);
+  const y = op.forward(clean.data);
+  if (spec.sigmaY > 0) {
+    const rng = new Rng(seed);
+    for (let i = 0; i < y.length; i++) y[i] += spec.sigmaY * rng.normal();
+  }
+  const o = op.outShape;
+  if (spec.task === 'colorize') {
+    const data = new Float64Array(3 * o.h * o.w);
+    for (let c = 0; c < 3; c++) data.set(y, c * o.h * o.w);
+    return { image: { c: 3, h: o.h, w: o.w, data } };
+  }
+  return { image: { ...o, data: y }, mask: restoreMask };
+}

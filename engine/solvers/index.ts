@@ -1,0 +1,58 @@
+/**
+ * One entry point for every solver: name + preset (+ optional overrides) -> settings -> result.
+ * The presets' numbers are chosen by measurement on the development set: docs/PRESETS.md says
+ * which command measured them.
+ */
+import type { Preset, SolverName } from '../tasks.js';
+import { ddnm, type DdnmSettings, diffpir, type DiffPirSettings, dps, type DpsSettings } from './baselines.js';
+import type { SolveInput, SolveResult } from './common.js';
+import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from './vmlmap.js';
+
+export type { SolveInput, SolveResult } from './common.js';
+
+export type SolverSettings =
+  | { solver: 'vml-map'; settings: VmlMapSettings }
+  | { solver: 'dps'; settings: DpsSettings }
+  | { solver: 'diffpir'; settings: DiffPirSettings }
+  | { solver: 'ddnm'; settings: DdnmSettings };
+
+const VML_PRESETS: Record<Preset, Partial<VmlMapSettings>> = {
+  fast: { levels: 10, inner: 2 },
+  balanced: { levels: 20, inner: 3 },
+  best: { levels: 40, inner: 4 },
+};
+
+const STEPS: Record<Preset, number> = { fast: 25, balanced: 50, best: 100 };
+
+export function settingsFor(
+  solver: SolverName,
+  preset: Preset,
+  overrides: { steps?: number; vml?: Partial<VmlMapSettings> } = {},
+): SolverSettings {
+  switch (solver) {
+    case 'vml-map': {
+      const s: VmlMapSettings = { ...VMLMAP_DEFAULTS, ...VML_PRESETS[preset], ...overrides.vml };
+      if (overrides.steps) s.levels = overrides.steps;
+      return { solver, settings: s };
+    }
+    case 'dps':
+      return { solver, settings: { steps: overrides.steps ?? { fast: 100, balanced: 250, best: 1000 }[preset], zeta: 1.0, sigmaStart: 80 } };
+    case 'diffpir':
+      return { solver, settings: { steps: overrides.steps ?? STEPS[preset], lambda: 7, zeta: 0.3, sigmaStart: 80, sigmaYFloor: 1e-3 } };
+    case 'ddnm':
+      return { solver, settings: { steps: overrides.steps ?? STEPS[preset], eta: 0.85, sigmaStart: 80 } };
+  }
+}
+
+export function solve(input: SolveInput, s: SolverSettings): Promise<SolveResult> {
+  switch (s.solver) {
+    case 'vml-map':
+      return vmlMap(input, s.settings);
+    case 'dps':
+      return dps(input, s.settings);
+    case 'diffpir':
+      return diffpir(input, s.settings);
+    case 'ddnm':
+      return ddnm(input, s.settings);
+  }
+}

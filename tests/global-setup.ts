@@ -1,0 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Generates the exact test priors and the tiny conv net (tools/make_test_models.py) once, and again
+ * whenever the generator is newer than its output.
+ */
+export default function setup(): void {
+  const root = join(import.meta.dirname, '..');
+  const out = join(root, 'tests', '.models');
+  const script = join(root, 'tools', 'make_test_models.py');
+  const stamp = join(out, 'DONE');
+  if (existsSync(stamp) && statSync(stamp).mtimeMs > statSync(script).mtimeMs) return;
+  execFileSync('/usr/bin/python3', [script, '--out', out], { stdio: 'inherit', cwd: root });
+}
