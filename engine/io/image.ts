@@ -1,0 +1,285 @@
+/**
+ * Image files in and out (PNG, JPEG, WebP, TIFF) through sharp/libvips.
+ *
+ * Colour: values are the sRGB-encoded samples divided by 255 or 65535; nothing is linearised. A
+ * file with an embedded ICC profile is converted to sRGB by sharp's default pipeline (lcms; the
+ * tests check that a Display-P3 PNG reads back as its sRGB values, at 8 and 16 bits), and a file
+ * without one is taken to be sRGB already. Written files carry no profile, which every viewer
+ * reads as sRGB, so a read-write round trip preserves what the user sees.
+ */
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { UserError, type Img } from '../types.js';
+import { writeFileAtomic } from './atomic.js';
+import { allFinite, deinterleave, interleave, luma } from './pixels.js';
+
+export interface ReadOptions {
+  /** Refuse images with more pixels than this (decompression bombs). Default 100e6. */
+  maxPixels?: number;
+  /** 3 (default): RGB, greyscale files expanded. 1: Rec. 601 luma, exact for greyscale files. */
+  channels?: 1 | 3;
+}
+
+export interface ImageFile {
+  image: Img;
+  /** Straight (not premultiplied) alpha in [0, 1], h*w, when the file has an alpha channel. */
+  alpha?: Float64Array;
+  bitDepth: 8 | 16;
+  /** sharp's name of the decoder: 'png', 'jpeg', 'webp' or 'tiff'. */
+  format: string;
+  width: number;
+  height: number;
+  /** The file stores a single colour channel (a greyscale photo). */
+  grey: boolean;
+}
+
+export interface WriteOptions {
+  alpha?: Float64Array;
+  /** 16 is honoured for PNG and TIFF; JPEG and WebP are 8-bit formats. Default 8. */
+  bitDepth?: 8 | 16;
+  /** JPEG/WebP quality 1..100 (default 95; WebP 100 means lossless). Ignored for PNG/TIFF. */
+  quality?: number;
+  /** Paths that must never be overwritten (the CLI passes its inputs); compared by real path. */
+  protect?: readonly string[];
+}
+
+const READABLE = new Set(['png', 'jpeg', 'webp', 'tiff']);
+
+type OutFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
+const BY_EXTENSION: Record<string, OutFormat> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+};
+
+export async function readImage(path: string, options: ReadOptions = {}): Promise<ImageFile> {
+  const { buffer, meta } = await probe(path);
+  const maxPixels = options.maxPixels ?? 100e6;
+  checkPixels(path, meta, maxPixels);
+  return decode(path, buffer, meta, options.channels ?? 3, maxPixels);
+}
+
+/**
+ * Reads a mask: 1 (white) marks a pixel to restore, 0 a pixel to keep. The luma is thresholded at
+ * 0.5 after compositing over black, so transparent areas count as black (keep).
+ */
+export async function readMask(path: string, width: number, height: number): Promise<Float64Array> {
+  const { buffer, meta } = await probe(path);
+  // Compared before decoding: a mask must match the image, which already passed the pixel limit.
+  const { width: mw, height: mh } = meta.autoOrient;
+  if (mw !== width || mh !== height) {
+    throw new UserError(`mask is ${mw}x${mh} but the image is ${width}x${height}`);
+  }
+  const { image, alpha } = await decode(path, buffer, meta, 1, width * height);
+  const mask = new Float64Array(width * height);
+  for (let p = 0; p < mask.length; p++) {
+    mask[p] = image.data[p]! * (alpha ? alpha[p]! : 1) >= 0.5 ? 1 : 0;
+  }
+  return mask;
+}
+
+export async function writeImage(
+  path: string,
+  image: Img,
+  options: WriteOptions = {},
+): Promise<void> {
+  const { alpha, protect = [] } = options;
+  const pixels = image.h * image.w;
+  if ((image.c !== 1 && image.c !== 3) || image.data.length !== image.c * pixels || pixels === 0) {
+    throw new Error(`writeImage: bad image shape ${image.c}x${image.h}x${image.w}`);
+  }
+  if (alpha && alpha.length !== pixels) throw new Error('writeImage: alpha has the wrong length');
+  if (!allFinite(image.data) || (alpha && !allFinite(alpha))) {
+    throw new UserError('result contains NaN or Inf');
+  }
+  const format = BY_EXTENSION[extname(path).toLowerCase()];
+  if (!format) {
+    const ext = extname(path) || '(none)';
+    throw new UserError(
+      `cannot write image ${path}: unknown extension '${ext}' (use .png, .jpg, .webp or .tif)`,
+    );
+  }
+  const quality = options.quality ?? 95;
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw new UserError(`quality must be an integer from 1 to 100, not ${quality}`);
+  }
+  for (const input of protect) {
+    if (await sameFile(path, input)) {
+      throw new UserError(`refusing to overwrite the input ${input}; choose another output path`);
+    }
+  }
+  // JPEG has no alpha channel: the colour is written as is, alpha is dropped.
+  const keptAlpha = format === 'jpeg' ? undefined : alpha;
+  const encoded = await encode(image, format, keptAlpha, options.bitDepth ?? 8, quality);
+  try {
+    await writeFileAtomic(path, encoded);
+  } catch (err) {
+    throw new UserError(`cannot write image ${path}: ${fsReason(err, 'no such folder')}`);
+  }
+}
+
+/** Reads the file whole: one read serves metadata and decode, and bypasses libvips' file cache. */
+async function probe(path: string): Promise<{ buffer: Buffer; meta: Metadata }> {
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(path);
+  } catch (err) {
+    throw readError(path, fsReason(err, 'no such file'));
+  }
+  if (buffer.length === 0) throw readError(path, 'the file is empty');
+  let meta: Metadata;
+  try {
+    meta = await sharp(buffer).metadata();
+  } catch (err) {
+    throw readError(path, sharpReason(err));
+  }
+  // SVG, PDF, GIF etc. are not photographs; refusing them also keeps their decoders off user input.
+  if (!READABLE.has(meta.format)) {
+    throw readError(path, `unsupported format '${meta.format}' (expected PNG, JPEG, WebP or TIFF)`);
+  }
+  return { buffer, meta };
+}
+
+/** Checked on the header, before any pixel is decoded, so a decompression bomb costs nothing. */
+function checkPixels(path: string, meta: Metadata, maxPixels: number): void {
+  const count = meta.width * meta.height;
+  if (count > maxPixels) {
+    const mp = (n: number): string => String(Number((n / 1e6).toPrecision(3)));
+    const size = `${meta.width}x${meta.height} (${mp(count)} MP)`;
+    throw new UserError(`image ${path} is ${size}, above the ${mp(maxPixels)} MP limit`);
+  }
+}
+
+async function decode(
+  path: string,
+  buffer: Buffer,
+  meta: Metadata,
+  channels: 1 | 3,
+  maxPixels: number,
+): Promise<ImageFile> {
+  // 16-bit needs both toColourspace('rgb16') and depth 'ushort': the depth option alone casts the
+  // already 8-bit sRGB pipeline output, losing the low byte.
+  const bitDepth = meta.depth === 'uchar' || meta.depth === 'char' ? 8 : 16;
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await sharp(buffer, {
+      // 'error' rather than the default 'warning': old scans often carry harmless libjpeg
+      // warnings, while truncated or corrupt data is still refused.
+      failOn: 'error',
+      // Our header check gives the readable message; this one backs it up inside libvips.
+      limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,
+    })
+      .rotate() // applies the EXIF orientation, then drops the tag
+      .toColourspace(bitDepth === 16 ? 'rgb16' : 'srgb')
+      .raw({ depth: bitDepth === 16 ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw readError(path, sharpReason(err));
+  }
+  const { width, height, channels: stored } = raw.info;
+  const samples = bitDepth === 16 ? asUint16(raw.data) : raw.data;
+  const pixels = width * height;
+  const { planes, alpha } = deinterleave(samples, pixels, stored, 3, bitDepth === 16 ? 65535 : 255);
+  const data = channels === 3 ? planes : toLuma(planes, pixels);
+  const grey = meta.channels - (meta.hasAlpha ? 1 : 0) === 1;
+  const image: Img = { c: channels, h: height, w: width, data };
+  return { image, ...(alpha ? { alpha } : {}), bitDepth, format: meta.format, width, height, grey };
+}
+
+/** A view when the buffer is 2-byte aligned (as sharp's are), else a copy; native byte order. */
+function asUint16(bytes: Buffer): Uint16Array {
+  const { buffer, byteOffset, length } = bytes;
+  return byteOffset % 2 === 0
+    ? new Uint16Array(buffer, byteOffset, length / 2)
+    : new Uint16Array(buffer.slice(byteOffset, byteOffset + length));
+}
+
+function toLuma(rgb: Float64Array, pixels: number): Float64Array {
+  const out = new Float64Array(pixels);
+  for (let p = 0; p < pixels; p++) out[p] = luma(rgb[p]!, rgb[pixels + p]!, rgb[2 * pixels + p]!);
+  return out;
+}
+
+async function encode(
+  image: Img,
+  format: OutFormat,
+  alpha: Float64Array | undefined,
+  bitDepth: 8 | 16,
+  quality: number,
+): Promise<Buffer> {
+  const deep = bitDepth === 16 && (format === 'png' || format === 'tiff');
+  const pixels = image.h * image.w;
+  const channels = image.c + (alpha ? 1 : 0);
+  const samples = deep
+    ? interleave(new Uint16Array(pixels * channels), image.data, image.c, pixels, alpha, 65535)
+    : interleave(new Uint8Array(pixels * channels), image.data, image.c, pixels, alpha, 255);
+  const space = image.c === 1 ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb';
+  const pipeline = sharp(samples, {
+    raw: { width: image.w, height: image.h, channels: channels as 1 | 2 | 3 | 4 },
+    limitInputPixels: false, // our own pixels, already in memory
+  }).toColourspace(space);
+  switch (format) {
+    case 'png':
+      return pipeline.png().toBuffer();
+    case 'tiff':
+      // sharp's default TIFF compression is JPEG, which is lossy and 8-bit only.
+      return pipeline.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+    case 'jpeg':
+      // 4:4:4 keeps full colour resolution; restored detail is the point of the output.
+      return pipeline.jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+    case 'webp':
+      return pipeline.webp({ quality, lossless: quality === 100, alphaQuality: 100 }).toBuffer();
+  }
+}
+
+/**
+ * The same file by real path (symlinks, `..`, case on case-insensitive systems) or by device and
+ * inode (hard links). A target that does not exist yet cannot be an input.
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const info = (p: string) => stat(p, { bigint: true }).catch(() => null);
+  const [sa, sb] = await Promise.all([info(a), info(b)]);
+  if (!sa || !sb) return false;
+  // Some filesystems (FAT, network shares) report inode 0 for every file.
+  if (sa.ino !== 0n && sa.dev === sb.dev && sa.ino === sb.ino) return true;
+  const [ra, rb] = await Promise.all([realpath(a), realpath(b)]);
+  return ra === rb;
+}
+
+const readError = (path: string, reason: string): UserError =>
+  new UserError(`cannot read image ${path}: ${reason}`);
+
+function fsReason(err: unknown, enoent: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = {
+    ENOENT: enoent,
+    EISDIR: 'it is a folder',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ENOSPC: 'no space left on the disk',
+    EROFS: 'read-only file system',
+  };
+  return (code && known[code]) || firstLine(err);
+}
+
+/** libvips messages are multi-line logs prefixed with "Input buffer"; keep the gist. */
+function sharpReason(err: unknown): string {
+  const msg = firstLine(err);
+  if (/unsupported image format/i.test(msg)) {
+    return 'not an image in a known format (PNG, JPEG, WebP, TIFF)';
+  }
+  if (/corrupt header/i.test(msg)) return 'the file is damaged (corrupt header)';
+  if (/read error|truncated|premature end|not enough data/i.test(msg)) {
+    return `the file is damaged or truncated (${msg})`;
+  }
+  return msg;
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n')[0] ?? '').trim().replace(/:$/, '') || 'unknown error';
+}
