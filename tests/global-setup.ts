@@ -3,11 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Generates the exact test priors and the tiny conv net (tools/make_test_models.py) once, and again
+ * Before any test: builds the CLI (the CLI tests run the built JavaScript, as a user would), and
+ * generates the exact test priors and the tiny conv net (tools/make_test_models.py) once, and again
  * whenever the generator is newer than its output.
  */
 export default function setup(): void {
   const root = join(import.meta.dirname, '..');
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.cli.json'], { stdio: 'inherit', cwd: root });
   const out = join(root, 'tests', '.models');
   const script = join(root, 'tools', 'make_test_models.py');
   const stamp = join(out, 'DONE');
