@@ -3,7 +3,7 @@
  * inverse, degrade(), which makes synthetic measurements from clean images for evaluation.
  */
 import type { Denoiser } from './model/denoiser.js';
-import { operatorFor } from './operators/index.js';
+import { maskFromRestoreImage, operatorFor } from './operators/index.js';
 import { Rng } from './solvers/common.js';
 import { settingsFor, solve } from './solvers/index.js';
 import type { SolverSpec, TaskSpec } from './tasks.js';
@@ -32,14 +32,9 @@ export interface RunOptions {
 
 /** Shape of the restored image for a measurement of shape `s`. */
 export function outputShape(spec: TaskSpec, s: Shape): Shape {
-  const k = spec.task === 'sr' ? (spec.scale ?? 2) : 1;
+  if (spec.task === 'sr' && !spec.scale) throw new UserError('super-resolution needs a scale (2, 3 or 4)');
+  const k = spec.task === 'sr' ? spec.scale! : 1;
   return { c: 3, h: s.h * k, w: s.w * k };
-}
-
-function observedFromRestoreMask(mask: Float64Array): Float64Array {
-  const out = new Float64Array(mask.length);
-  for (let i = 0; i < mask.length; i++) out[i] = mask[i] >= 0.5 ? 0 : 1;
-  return out;
 }
 
 /** The operator for a job whose clean image has shape `clean`; the mask is in restore-form. */
@@ -47,7 +42,7 @@ export function buildOperator(spec: TaskSpec, clean: Shape, restoreMask?: Float6
   if (spec.task === 'inpaint') {
     if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
     if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
-    return operatorFor(spec, clean, observedFromRestoreMask(restoreMask));
+    return operatorFor(spec, clean, maskFromRestoreImage({ c: 1, h: clean.h, w: clean.w, data: restoreMask }));
   }
   return operatorFor(spec, clean);
 }

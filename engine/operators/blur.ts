@@ -1,0 +1,107 @@
+/**
+ * Deblurring: y = k * x, 'same' size, half-sample symmetric boundary (boundary.ts, convolve.ts), with
+ * the exact adjoint for that boundary.
+ *
+ * pinv and normalSolve are closed forms in the DCT domain when the kernel is mirror symmetric along
+ * both axes (dct-spectrum.ts: every Gaussian, axis-aligned motion), and conjugate gradients otherwise.
+ * The reflective boundary has no fast exact inverse for other kernels and no Fourier preconditioner we
+ * tried helped (see dct-spectrum.ts), so there CG needs hundreds of iterations at alpha/beta = 1e3 and
+ * does not converge at 1e6: callers should cap the iterations (every CG iterate from 0 is still a
+ * descent direction) or prefer symmetric kernels.
+ *
+ * A^+ drops the frequencies whose gain |K| is below rcond (default 1e-8) times the largest one, as
+ * numpy's pinv drops small singular values: a Gaussian's gains fall to 1e-9 and below, and inverting
+ * them would amplify rounding errors by as much. The CG path regularises by stopping early instead
+ * (by default at a 1e-6 relative residual). Either way A^+ y amplifies noise in y enormously: it is an
+ * exact-data tool, not a deblurring method.
+ */
+import { size, type LinearOperator, type Shape } from '../types.js';
+import type { CgOptions } from './cg.js';
+import { normalSolveByCg, pinvByCg } from './cg-solves.js';
+import { convolveSymmetric, convolveSymmetricAdjoint } from './convolve.js';
+import type { Kernel } from './kernels.js';
+import { DctSpectrum, axisSymmetric } from './dct-spectrum.js';
+import { rankOneFactors, type KernelFactors } from './separable.js';
+import { checkLength, checkNormalSolveWeights } from './validate.js';
+
+export interface BlurOptions {
+  /** Tolerance and iteration cap of pinv and normalSolve where they use conjugate gradients. */
+  cg?: CgOptions;
+  /** Relative gain below which A^+ treats a frequency as unobserved (closed form only); default 1e-8. */
+  rcond?: number;
+}
+
+export class Blur implements LinearOperator {
+  readonly name: string;
+  readonly structure = 'general';
+  readonly outShape: Shape;
+  readonly kernel: Kernel;
+  private readonly factors: KernelFactors | null;
+  private readonly cg: CgOptions;
+  private readonly rcond: number;
+  private readonly symmetric: boolean;
+  private spectrumCache?: DctSpectrum;
+
+  constructor(
+    readonly inShape: Shape,
+    kernel: Kernel,
+    options: BlurOptions = {},
+  ) {
+    if (kernel.data.length !== kernel.h * kernel.w || kernel.h < 1 || kernel.w < 1) {
+      throw new RangeError(`blur: a ${kernel.h}x${kernel.w} kernel needs ${kernel.h * kernel.w} values, got ${kernel.data.length}`);
+    }
+    this.kernel = { ...kernel, data: Float64Array.from(kernel.data) };
+    this.factors = rankOneFactors(this.kernel);
+    this.outShape = inShape;
+    this.cg = options.cg ?? {};
+    this.rcond = options.rcond ?? 1e-8;
+    this.symmetric = axisSymmetric(this.kernel);
+    this.name = `blur(${kernel.label ?? 'kernel'}, ${kernel.h}x${kernel.w})`;
+  }
+
+  forward(x: Float64Array): Float64Array {
+    checkLength(x, size(this.inShape), 'blur forward');
+    const { c, h, w } = this.inShape;
+    if (this.factors) {
+      return convolveSymmetric(convolveSymmetric(x, c, h, w, this.factors.column), c, h, w, this.factors.row);
+    }
+    return convolveSymmetric(x, c, h, w, this.kernel);
+  }
+
+  adjoint(y: Float64Array): Float64Array {
+    checkLength(y, size(this.outShape), 'blur adjoint');
+    const { c, h, w } = this.inShape;
+    if (this.factors) {
+      const t = convolveSymmetricAdjoint(y, c, h, w, this.factors.row);
+      return convolveSymmetricAdjoint(t, c, h, w, this.factors.column);
+    }
+    return convolveSymmetricAdjoint(y, c, h, w, this.kernel);
+  }
+
+  pinv(y: Float64Array): Float64Array {
+    if (!this.symmetric) return pinvByCg(this, y, this.cg);
+    const spectrum = this.spectrum();
+    const cut = this.rcond * this.rcond * spectrum.maxPower;
+    return spectrum.filter(this.adjoint(y), (p) => (p > cut ? 1 / p : 0));
+  }
+
+  normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {
+    if (!this.symmetric) return normalSolveByCg(this, r, alpha, beta, this.cg);
+    checkLength(r, size(this.inShape), 'blur normalSolve');
+    checkNormalSolveWeights(alpha, beta);
+    return this.spectrum().filter(r, (p) => 1 / (alpha * p + beta));
+  }
+
+  /** True when pinv and normalSolve are closed forms rather than conjugate gradients. */
+  get closedForm(): boolean {
+    return this.symmetric;
+  }
+
+  /** Built on first use. */
+  private spectrum(): DctSpectrum {
+    this.spectrumCache ??= new DctSpectrum(this.inShape.h, this.inShape.w, this.kernel);
+    return this.spectrumCache;
+  }
+}
+
+export const blur = (shape: Shape, kernel: Kernel, options?: BlurOptions): Blur => new Blur(shape, kernel, options);

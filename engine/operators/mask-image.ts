@@ -1,0 +1,47 @@
+/**
+ * The app's mask image paints the pixels to RESTORE in white; the Mask operator wants the opposite
+ * (1 = observed). This module is the one place that flips the convention.
+ */
+import { UserError, type Img } from '../types.js';
+
+/** Interleaved 8-bit pixels as a canvas ImageData or sharp's raw output give them: grey, grey+alpha, RGB or RGBA. */
+export interface Interleaved8 {
+  readonly data: Uint8Array | Uint8ClampedArray;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Observed-pixel mask (h*w, 1 = observed, 0 = to restore) from a mask image in which white means
+ * "restore". Brightness is the Rec. 601 luma of the colour channels times alpha, i.e. the image
+ * composited over black, so both an opaque black-and-white mask and white strokes on a transparent
+ * layer work. Pixels brighter than the threshold (in [0, 1]) are restored.
+ *
+ * Accepts the engine's planar Img in [0, 1] (1 to 4 channels) or interleaved 8-bit data.
+ */
+export function maskFromRestoreImage(image: Img | Interleaved8, threshold = 0.5): Float64Array {
+  const planar = 'c' in image;
+  const h = planar ? image.h : image.height;
+  const w = planar ? image.w : image.width;
+  const hw = h * w;
+  const channels = planar ? image.c : image.data.length / Math.max(hw, 1);
+  if (!(hw > 0) || ![1, 2, 3, 4].includes(channels) || image.data.length !== channels * hw) {
+    throw new UserError(
+      `the mask image must have 1 to 4 channels of ${w}x${h} pixels; got ${image.data.length} values`,
+    );
+  }
+  const scale = planar ? 1 : 1 / 255;
+  // Planar keeps a channel's pixels together, interleaved keeps a pixel's channels together.
+  const at = planar
+    ? (p: number, c: number): number => image.data[c * hw + p] * scale
+    : (p: number, c: number): number => image.data[p * channels + c] * scale;
+  const hasColour = channels >= 3;
+  const hasAlpha = channels === 2 || channels === 4;
+  const observed = new Float64Array(hw);
+  for (let p = 0; p < hw; p++) {
+    const luma = hasColour ? 0.299 * at(p, 0) + 0.587 * at(p, 1) + 0.114 * at(p, 2) : at(p, 0);
+    const alpha = hasAlpha ? at(p, channels - 1) : 1;
+    observed[p] = luma * alpha > threshold ? 0 : 1;
+  }
+  return observed;
+}

@@ -1,0 +1,51 @@
+/** The measurement operator of a task (engine/tasks.ts), as the rest of the engine asks for it. */
+import { TASKS, type TaskSpec } from '../tasks.js';
+import { UserError, type LinearOperator, type Shape } from '../types.js';
+import { BicubicDownsample } from './bicubic-downsample.js';
+import { Blur } from './blur.js';
+import { BoxDownsample } from './box-downsample.js';
+import type { CgOptions } from './cg.js';
+import { Identity } from './identity.js';
+import { kernelFromSpec } from './kernels.js';
+import { Luma } from './luma.js';
+import { Mask } from './mask.js';
+
+export interface OperatorOptions {
+  /** Tolerance and iteration cap of the operators that solve by conjugate gradients. */
+  cg?: CgOptions;
+}
+
+/**
+ * inShape is the shape of the unknown image: for super-resolution the high-resolution one, i.e. the
+ * low-resolution input times the scale. The mask (inpainting only) is h*w with 1 = observed; see
+ * maskFromRestoreImage for the app's white-means-restore images. Super-resolution uses the bicubic
+ * kernel unless the spec asks for box.
+ */
+export function operatorFor(
+  spec: TaskSpec,
+  inShape: Shape,
+  mask?: Float64Array,
+  options: OperatorOptions = {},
+): LinearOperator {
+  switch (spec.task) {
+    case 'denoise':
+      return new Identity(inShape);
+    case 'inpaint':
+      if (!mask) throw new UserError('inpainting needs a mask of the pixels to restore');
+      return new Mask(inShape, mask);
+    case 'colorize':
+      return new Luma(inShape);
+    case 'deblur':
+      if (!spec.kernel) throw new UserError('deblurring needs a blur kernel (gaussian, motion or matrix)');
+      return new Blur(inShape, kernelFromSpec(spec.kernel), options);
+    case 'sr': {
+      if (spec.scale === undefined) throw new UserError('super-resolution needs a scale of 2, 3 or 4');
+      const kind = spec.srKernel ?? 'bicubic';
+      if (kind === 'box') return new BoxDownsample(inShape, spec.scale);
+      if (kind === 'bicubic') return new BicubicDownsample(inShape, spec.scale, options);
+      throw new UserError(`unknown super-resolution kernel ${JSON.stringify(kind)}; use box or bicubic`);
+    }
+    default:
+      throw new UserError(`unknown task ${JSON.stringify((spec as { task?: unknown }).task)}; use ${TASKS.join(', ')}`);
+  }
+}

@@ -1,0 +1,106 @@
+/** Small numerical helpers for the engine tests: seeded random data and dense linear algebra. */
+import type { LinearOperator } from '../../engine/types.js';
+
+/** Deterministic uniform [0, 1) generator (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal values (Box-Muller). */
+export function randn(n: number, seed: number): Float64Array {
+  const u = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+export function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** ||a - b|| / ||b|| (or ||a|| when b = 0). */
+export function relErr(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / (n || 1));
+}
+
+/** A dense m x n matrix, row-major. */
+export interface Dense {
+  m: number;
+  n: number;
+  data: Float64Array;
+}
+
+/** The matrix of an operator, column j = A e_j. */
+export function denseOf(op: Pick<LinearOperator, 'forward' | 'inShape' | 'outShape'>): Dense {
+  const n = op.inShape.c * op.inShape.h * op.inShape.w;
+  const m = op.outShape.c * op.outShape.h * op.outShape.w;
+  const data = new Float64Array(m * n);
+  const e = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    e.fill(0);
+    e[j] = 1;
+    const col = op.forward(e);
+    for (let i = 0; i < m; i++) data[i * n + j] = col[i];
+  }
+  return { m, n, data };
+}
+
+/** alpha A^T A + beta I. */
+export function normalMatrix(a: Dense, alpha: number, beta: number): Dense {
+  const { m, n } = a;
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += a.data[k * n + i] * a.data[k * n + j];
+      data[i * n + j] = data[j * n + i] = alpha * s + (i === j ? beta : 0);
+    }
+  }
+  return { m: n, n, data };
+}
+
+/** Solves S x = b for a symmetric positive definite S by Cholesky. */
+export function choleskySolve(s: Dense, b: Float64Array): Float64Array {
+  const n = s.n;
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = s.data[j * n + j];
+    for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
+    if (!(d > 0)) throw new Error('choleskySolve: matrix is not positive definite');
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let v = s.data[i * n + j];
+      for (let k = 0; k < j; k++) v -= l[i * n + k] * l[j * n + k];
+      l[i * n + j] = v / ljj;
+    }
+  }
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = b[i];
+    for (let k = 0; k < i; k++) v -= l[i * n + k] * y[k];
+    y[i] = v / l[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let v = y[i];
+    for (let k = i + 1; k < n; k++) v -= l[k * n + i] * x[k];
+    x[i] = v / l[i * n + i];
+  }
+  return x;
+}
