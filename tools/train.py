@@ -33,9 +33,10 @@ def noisy(x0, t, eps):
 def save_checkpoint(path, net, ema, opt, state):
     """Adam's moments are stored in bf16 to keep the file small; weights and EMA in fp32."""
     opt_state = opt.state_dict()
-    for s in opt_state["state"].values():
-        for k in ("exp_avg", "exp_avg_sq"):
-            s[k] = s[k].to(torch.bfloat16)
+    # state_dict() shares the per-parameter dicts with the live optimiser: build new ones, or the
+    # running Adam would continue with bf16 moments (and PyTorch 1.13 asserts in addcmul_).
+    opt_state["state"] = {i: {k: (v.to(torch.bfloat16) if k in ("exp_avg", "exp_avg_sq") else v)
+                              for k, v in s.items()} for i, s in opt_state["state"].items()}
     ckpt = dict(state, model=net.state_dict(), ema=ema.state_dict(), opt=opt_state, config=net.config)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     torch.save(ckpt, path + ".part")
