@@ -3,7 +3,15 @@
  * the variance-exploding variable z = x_t / sqrt(abar), image units; each follows its paper's
  * update, with the constants named where they differ from the paper's.
  */
-import { axpby, geometricSigmas, project, Rng, Run, type SolveInput, type SolveResult } from './common.js';
+import { axpby, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
+
+/** What every baseline sets up: its noise levels (sigmaStart down to the model's lowest) and run. */
+function begin(input: SolveInput, st: { steps: number; sigmaStart: number }) {
+  const shape = input.op.inShape;
+  const sigmas = geometricSigmas(Math.min(st.sigmaStart, input.model.sigmaMax), input.model.sigmaMin, st.steps);
+  return { shape, n: shape.c * shape.h * shape.w, rng: noiseFor(input), sigmas, run: new Run(input, sigmas.length, shape) };
+}
+
 
 export interface DpsSettings {
   steps: number;
@@ -19,12 +27,8 @@ export interface DpsSettings {
  */
 export async function dps(input: SolveInput, st: DpsSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const shape = op.inShape;
-  const n = shape.c * shape.h * shape.w;
-  const rng = new Rng(input.seed);
-  const sigmas = geometricSigmas(Math.min(st.sigmaStart, model.sigmaMax), model.sigmaMin, st.steps);
-  const run = new Run(input, sigmas.length, shape);
-  let z = axpby(1, new Float64Array(n).fill(0.5), sigmas[0], rng.normals(n));
+  const { shape, n, rng, sigmas, run } = begin(input, st);
+  let z = startFromNoise(n, sigmas[0], rng);
   let D: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
@@ -72,14 +76,10 @@ export interface DiffPirSettings {
  */
 export async function diffpir(input: SolveInput, st: DiffPirSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const shape = op.inShape;
-  const n = shape.c * shape.h * shape.w;
-  const rng = new Rng(input.seed);
+  const { shape, n, rng, sigmas, run } = begin(input, st);
   const sy = Math.max(input.sigmaY, st.sigmaYFloor);
-  const sigmas = geometricSigmas(Math.min(st.sigmaStart, model.sigmaMax), model.sigmaMin, st.steps);
-  const run = new Run(input, sigmas.length, shape);
   const aty = op.adjoint(y);
-  let z = axpby(1, new Float64Array(n).fill(0.5), sigmas[0], rng.normals(n));
+  let z = startFromNoise(n, sigmas[0], rng);
   let x: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
@@ -117,12 +117,8 @@ export interface DdnmSettings {
  */
 export async function ddnm(input: SolveInput, st: DdnmSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const shape = op.inShape;
-  const n = shape.c * shape.h * shape.w;
-  const rng = new Rng(input.seed);
-  const sigmas = geometricSigmas(Math.min(st.sigmaStart, model.sigmaMax), model.sigmaMin, st.steps);
-  const run = new Run(input, sigmas.length, shape);
-  let z = axpby(1, new Float64Array(n).fill(0.5), sigmas[0], rng.normals(n));
+  const { shape, n, rng, sigmas, run } = begin(input, st);
+  let z = startFromNoise(n, sigmas[0], rng);
   let x: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];

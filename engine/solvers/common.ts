@@ -16,6 +16,22 @@ export interface SolveInput {
   onProgress?: (p: Progress) => void;
   /** Attach the current estimate to progress every this many steps (0 = never). */
   previewEvery?: number;
+  /**
+   * Where the solver's random draws come from. Default: one Rng(seed) stream, exactly what every
+   * solver drew before this field existed. Tiled jobs pass engine/tiling/noise.ts's FieldNoise,
+   * whose draws are functions of (seed, draw index, global pixel position).
+   */
+  noise?: NoiseSource;
+}
+
+/** A solver's random draws: each call returns the next draw, n standard normals. */
+export interface NoiseSource {
+  normals(n: number): Float64Array;
+}
+
+/** The input's noise source, or the default sequential stream Rng(seed). */
+export function noiseFor(input: SolveInput): NoiseSource {
+  return input.noise ?? new Rng(input.seed);
 }
 
 export interface SolveResult {
@@ -59,6 +75,13 @@ export class Rng {
     for (let i = 0; i < n; i++) out[i] = this.normal();
     return out;
   }
+}
+
+/** z at the highest noise level: grey plus noise (the prior's mean is unknown to the solver). */
+export function startFromNoise(n: number, sigma: number, rng: NoiseSource): Float64Array {
+  const z = rng.normals(n);
+  for (let i = 0; i < n; i++) z[i] = 0.5 + sigma * z[i];
+  return z;
 }
 
 /** N noise levels from hi down to lo, geometrically spaced (hi first). */

@@ -11,7 +11,7 @@
  *    and the MAP mode of a mixture, where the plain gradient is slow.
  */
 import type { LinearOperator } from '../types.js';
-import { axpby, geometricSigmas, project, Rng, Run, type SolveInput, type SolveResult } from './common.js';
+import { axpby, geometricSigmas, noiseFor, project, Rng, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
 
 export type StepRule = 'gradient' | 'preconditioned';
 /**
@@ -78,7 +78,7 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const shape = op.inShape;
   const n = shape.c * shape.h * shape.w;
   model.check(shape);
-  const rng = new Rng(input.seed);
+  const rng = noiseFor(input);
   const sy = Math.max(input.sigmaY, settings.sigmaYFloor);
   const alpha = 1 / (sy * sy);
   const hi = Math.min(settings.sigmaStart, model.sigmaMax);
@@ -88,14 +88,7 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const lip = settings.stepRule === 'gradient' ? opNormSquared(op) : 0;
   const needVjp = settings.stepRule === 'gradient';
 
-  let z: Float64Array;
-  const noise = rng.normals(n);
-  if (settings.truncatedStart) {
-    z = axpby(1, op.pinv(y), hi, noise);
-  } else {
-    z = new Float64Array(n);
-    for (let i = 0; i < n; i++) z[i] = 0.5 + hi * noise[i];
-  }
+  let z = settings.truncatedStart ? axpby(1, op.pinv(y), hi, rng.normals(n)) : startFromNoise(n, hi, rng);
 
   let D: Float64Array = new Float64Array(n);
   for (let level = 0; level < sigmas.length; level++) {
