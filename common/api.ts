@@ -1,0 +1,300 @@
+/**
+ * The one typed API between the renderer and the main process. The preload (Electron) and the
+ * loopback transport (end-to-end tests) both implement RendererApi on top of these channels; the
+ * main process validates every request against the schemas here before acting on it.
+ */
+import { PRESETS, SOLVERS, TASKS, type SolverSpec, type TaskSpec } from '../engine/tasks.js';
+import * as s from './schema.js';
+
+/** Mirrors engine/model/providers.ts (not imported: it loads onnxruntime, which the renderer must not). */
+export const PROVIDER_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
+
+export const THEMES = ['system', 'light', 'dark'] as const;
+export type Theme = (typeof THEMES)[number];
+
+export const COMPARE_MODES = ['swipe', 'side', 'hold'] as const;
+export type CompareMode = (typeof COMPARE_MODES)[number];
+
+export const EXPORT_FORMATS = ['png', 'jpeg', 'webp'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Same limit as the engine's reader: a larger photo is refused before it is decoded. */
+export const MAX_PIXELS = 100e6;
+/** Pasted or dropped bytes without a path (a browser drag, a screenshot). */
+export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
+export const MAX_RECENT = 10;
+
+const kernelSchema = s.tagged('type', {
+  gaussian: s.object({ type: s.literal('gaussian'), std: s.number({ min: 0.1, max: 25 }) }),
+  motion: s.object({ type: s.literal('motion'), length: s.number({ min: 1, max: 101 }), angle: s.number({ min: -360, max: 360 }) }),
+  matrix: s.object({
+    type: s.literal('matrix'),
+    rows: s.array(s.array(s.number({ min: -1e6, max: 1e6 }), { min: 1, max: 63 }), { min: 1, max: 63 }),
+  }),
+});
+
+export const taskSpecSchema: s.Schema<TaskSpec> = s.object({
+  task: s.oneOf(TASKS),
+  scale: s.optional(s.oneOf([2, 3, 4] as const)),
+  srKernel: s.optional(s.oneOf(['box', 'bicubic'] as const)),
+  kernel: s.optional(kernelSchema),
+  sigmaY: s.number({ min: 0, max: 0.5 }),
+});
+
+export const solverSpecSchema: s.Schema<SolverSpec> = s.object({
+  solver: s.oneOf(SOLVERS),
+  preset: s.oneOf(PRESETS),
+  steps: s.optional(s.int(1, 2000)),
+  seed: s.int(0, 0xffffffff),
+});
+
+export interface TaskForm {
+  spec: TaskSpec;
+  solver: SolverSpec;
+}
+
+export const taskFormSchema: s.Schema<TaskForm> = s.object({ spec: taskSpecSchema, solver: solverSpecSchema });
+
+export interface Settings {
+  theme: Theme;
+  provider: ProviderChoice;
+  compareMode: CompareMode;
+  overlayOpacity: number;
+  brushSize: number;
+  exportFormat: ExportFormat;
+  exportQuality: number;
+  task: TaskForm;
+}
+
+export const settingsShape = {
+  theme: s.oneOf(THEMES),
+  provider: s.oneOf(PROVIDER_CHOICES),
+  compareMode: s.oneOf(COMPARE_MODES),
+  overlayOpacity: s.number({ min: 0, max: 1 }),
+  brushSize: s.int(1, 2000),
+  exportFormat: s.oneOf(EXPORT_FORMATS),
+  exportQuality: s.int(1, 100),
+  task: taskFormSchema,
+};
+
+export const settingsSchema: s.Schema<Settings> = s.object(settingsShape);
+export type SettingsPatch = Partial<Settings>;
+export const settingsPatchSchema: s.Schema<SettingsPatch> = s.object({
+  theme: s.optional(settingsShape.theme),
+  provider: s.optional(settingsShape.provider),
+  compareMode: s.optional(settingsShape.compareMode),
+  overlayOpacity: s.optional(settingsShape.overlayOpacity),
+  brushSize: s.optional(settingsShape.brushSize),
+  exportFormat: s.optional(settingsShape.exportFormat),
+  exportQuality: s.optional(settingsShape.exportQuality),
+  task: s.optional(settingsShape.task),
+});
+
+export const DEFAULT_SETTINGS: Settings = {
+  theme: 'system',
+  provider: 'auto',
+  compareMode: 'swipe',
+  overlayOpacity: 0.5,
+  brushSize: 32,
+  exportFormat: 'png',
+  exportQuality: 95,
+  task: {
+    spec: { task: 'inpaint', sigmaY: 0.01, scale: 2, srKernel: 'bicubic', kernel: { type: 'gaussian', std: 2 } },
+    solver: { solver: 'vml-map', preset: 'balanced', seed: 0 },
+  },
+};
+
+export interface OpenedImage {
+  /** An unguessable token; the only handle the renderer has on the file. */
+  id: string;
+  name: string;
+  /** Where the renderer loads the original from (app-image:// in Electron). */
+  url: string;
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+  bitDepth: 8 | 16;
+}
+
+export interface ModelInfo {
+  dir: string;
+  name: string;
+  description: string;
+  /** False for forward-only models: results are labelled approximate. */
+  hasVjp: boolean;
+  sizeMultiple: number;
+  fixedSize: [number, number] | null;
+  /** Why the model cannot be used, when it cannot. */
+  problem?: string;
+}
+
+export interface RecentFile {
+  name: string;
+  path: string;
+}
+
+export interface AppState {
+  settings: Settings;
+  recent: RecentFile[];
+  model: ModelInfo | null;
+  /** The service may be ready before the page has loaded, so its state is part of the snapshot. */
+  service: { state: ServiceState; message?: string };
+  platform: string;
+  version: string;
+}
+
+export interface DeviceReport {
+  provider: Exclude<ProviderChoice, 'auto'>;
+  label: string;
+  ok: boolean;
+  /** One forward pass on a small input, when the provider works. */
+  ms?: number;
+  reason?: string;
+}
+
+export interface ProbeResult {
+  devices: DeviceReport[];
+  /** The fastest provider that works. */
+  recommended: ProviderChoice;
+}
+
+/** 8-bit RGBA for display only; results are exported from the full-precision copy in the service. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export interface SolveStatsView {
+  nfe: number;
+  vjps: number;
+  wallMs: number;
+  onnxMs: number;
+  approximateVjp: boolean;
+}
+
+export type JobEvent =
+  | { type: 'queued'; jobId: string; position: number }
+  | { type: 'started'; jobId: string; provider: string; fallbacks: { provider: string; reason: string }[] }
+  | { type: 'progress'; jobId: string; step: number; total: number; elapsedMs: number; etaMs: number; preview?: RgbaImage }
+  | { type: 'done'; jobId: string; image: RgbaImage; width: number; height: number; stats: SolveStatsView; operator: string; provider: string }
+  | { type: 'failed'; jobId: string; message: string }
+  | { type: 'cancelled'; jobId: string };
+
+export const COMMANDS = [
+  'open',
+  'export',
+  'run',
+  'cancel',
+  'undo',
+  'redo',
+  'zoom-in',
+  'zoom-out',
+  'zoom-fit',
+  'zoom-actual',
+  'compare-swipe',
+  'compare-side',
+  'compare-hold',
+  'theme-toggle',
+  'devices',
+  'mask-import',
+  'mask-export',
+  'mask-clear',
+  'mask-invert',
+  'shortcuts',
+] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export type ServiceState = 'starting' | 'ready' | 'restarting' | 'down';
+
+export type AppEvent =
+  | { kind: 'job'; event: JobEvent }
+  | { kind: 'command'; command: Command }
+  | { kind: 'opened'; image: OpenedImage }
+  | { kind: 'recent'; recent: RecentFile[] }
+  | { kind: 'service'; state: ServiceState; message?: string }
+  | { kind: 'error'; message: string };
+
+const none: s.Schema<void> = {
+  parse(v, path = '') {
+    if (v !== undefined && v !== null) throw new s.SchemaError(path, 'this request takes no arguments');
+  },
+};
+
+const id = s.string({ min: 8, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
+const dim = s.int(1, 100_000);
+
+export const runRequestSchema = s.object({
+  /** Chosen by the renderer, so events that arrive before the reply can already be matched. */
+  jobId: id,
+  imageId: id,
+  spec: taskSpecSchema,
+  solver: solverSpecSchema,
+  /** h*w bytes, non-zero = restore; required for inpainting. */
+  mask: s.optional(s.bytes({ max: MAX_PIXELS })),
+});
+export type RunRequest = s.Infer<typeof runRequestSchema>;
+
+/**
+ * Every invokable request: its IPC channel and the schema its payload must pass. Method names are
+ * the RendererApi's; channels are namespaced so a stray listener never matches.
+ */
+export const REQUESTS = {
+  getState: { channel: 'app:get-state', request: none },
+  setSettings: { channel: 'settings:set', request: settingsPatchSchema },
+  openDialog: { channel: 'image:open-dialog', request: none },
+  openPath: { channel: 'image:open-path', request: s.object({ path: s.string({ min: 1, max: 4096 }) }) },
+  openBytes: {
+    channel: 'image:open-bytes',
+    request: s.object({ name: s.string({ min: 0, max: 255 }), bytes: s.bytes({ min: 1, max: MAX_IMAGE_BYTES }) }),
+  },
+  openRecent: { channel: 'image:open-recent', request: s.object({ index: s.int(0, MAX_RECENT - 1) }) },
+  run: { channel: 'job:run', request: runRequestSchema },
+  cancel: { channel: 'job:cancel', request: s.object({ jobId: id }) },
+  exportResult: {
+    channel: 'result:export',
+    request: s.object({ jobId: id, format: s.oneOf(EXPORT_FORMATS), quality: s.int(1, 100) }),
+  },
+  importMask: { channel: 'mask:import', request: s.object({ width: dim, height: dim }) },
+  exportMask: {
+    channel: 'mask:export',
+    request: s.object({ imageId: id, width: dim, height: dim, mask: s.bytes({ min: 1, max: MAX_PIXELS }) }),
+  },
+  probeDevices: { channel: 'devices:probe', request: none },
+  chooseModel: { channel: 'model:choose', request: none },
+} as const;
+
+export type Method = keyof typeof REQUESTS;
+export type RequestOf<M extends Method> = s.Infer<(typeof REQUESTS)[M]['request']>;
+
+export interface Responses {
+  getState: AppState;
+  setSettings: Settings;
+  openDialog: OpenedImage | null;
+  openPath: OpenedImage;
+  openBytes: OpenedImage;
+  openRecent: OpenedImage;
+  run: void;
+  cancel: void;
+  exportResult: { path: string } | null;
+  importMask: Uint8Array | null;
+  exportMask: { path: string } | null;
+  probeDevices: ProbeResult;
+  chooseModel: ModelInfo | null;
+}
+
+/** What main does with each request (implemented by main/backend.ts). */
+export type Handlers = { [M in Method]: (req: RequestOf<M>) => Promise<Responses[M]> };
+
+/** IPC replies are envelopes: a thrown error would reach the renderer wrapped in Electron's text. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export const EVENT_CHANNEL = 'app:event';
+
+/** window.api in the renderer. `openPath` is not offered: a dropped File becomes a path inside the preload only. */
+export type RendererApi = { [M in Exclude<Method, 'openPath'>]: (req: RequestOf<M>) => Promise<Responses[M]> } & {
+  /** A dropped file: opened by path when it has one, else by its bytes. */
+  openFile(file: File): Promise<OpenedImage>;
+  onEvent(listener: (e: AppEvent) => void): () => void;
+};

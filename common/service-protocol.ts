@@ -1,0 +1,102 @@
+/**
+ * Messages between the main process and the inference service process, as plain data. The same
+ * messages travel over Electron's utility-process port (structured clone) and over a Node
+ * child_process channel with `serialization: 'advanced'` (tests, the loopback host), so typed
+ * arrays cross as binary on both. Each side validates what it receives.
+ */
+import { PROVIDER_CHOICES, solverSpecSchema, taskSpecSchema } from './api.js';
+import * as s from './schema.js';
+
+const id = s.string({ min: 1, max: 64 });
+const path = s.string({ min: 1, max: 4096 });
+const rgba = s.object({
+  width: s.int(1, 100_000),
+  height: s.int(1, 100_000),
+  data: s.typed(Uint8ClampedArray, { max: 4 * 400e6 }),
+});
+
+export const modelRefSchema = s.object({ dir: path, provider: s.oneOf(PROVIDER_CHOICES) });
+
+export const toServiceSchema = s.tagged('type', {
+  run: s.object({
+    type: s.literal('run'),
+    jobId: id,
+    imagePath: path,
+    /** h*w, non-zero = restore. */
+    mask: s.optional(s.typed(Uint8Array, { max: 400e6 })),
+    spec: taskSpecSchema,
+    solver: solverSpecSchema,
+    model: modelRefSchema,
+    maxPixels: s.number({ min: 1 }),
+    previewEvery: s.int(0, 10_000),
+    /** Longest side of live previews; the final result is sent whole up to displayMaxPixels. */
+    previewMaxSide: s.int(16, 8192),
+    displayMaxPixels: s.int(1, 400e6),
+  }),
+  cancel: s.object({ type: s.literal('cancel'), jobId: id }),
+  probe: s.object({ type: s.literal('probe'), requestId: id, dir: path }),
+  export: s.object({
+    type: s.literal('export'),
+    requestId: id,
+    jobId: id,
+    path,
+    quality: s.int(1, 100),
+    bitDepth: s.oneOf([8, 16] as const),
+    /** Paths writeImage must refuse to overwrite (the original, unless the user confirmed). */
+    protect: s.array(path, { max: 8 }),
+  }),
+});
+export type ToService = s.Infer<typeof toServiceSchema>;
+export type RunMessage = Extract<ToService, { type: 'run' }>;
+
+const fallbacks = s.array(s.object({ provider: s.string({ max: 32 }), reason: s.string({ max: 4096 }) }), { max: 8 });
+const message = s.string({ max: 8192 });
+
+export const fromServiceSchema = s.tagged('type', {
+  ready: s.object({ type: s.literal('ready'), pid: s.int(0, 2 ** 31) }),
+  started: s.object({ type: s.literal('started'), jobId: id, provider: s.string({ max: 32 }), fallbacks }),
+  progress: s.object({
+    type: s.literal('progress'),
+    jobId: id,
+    step: s.int(0, 1e9),
+    total: s.int(0, 1e9),
+    elapsedMs: s.number({ min: 0 }),
+    etaMs: s.number({ min: 0 }),
+    preview: s.optional(rgba),
+  }),
+  done: s.object({
+    type: s.literal('done'),
+    jobId: id,
+    /** Full output size; `image` may be smaller (display copy of a huge result). */
+    width: s.int(1, 1e6),
+    height: s.int(1, 1e6),
+    image: rgba,
+    stats: s.object({
+      nfe: s.number({ min: 0 }),
+      vjps: s.number({ min: 0 }),
+      wallMs: s.number({ min: 0 }),
+      onnxMs: s.number({ min: 0 }),
+      approximateVjp: s.boolean(),
+    }),
+    operator: s.string({ max: 1024 }),
+    provider: s.string({ max: 32 }),
+  }),
+  failed: s.object({ type: s.literal('failed'), jobId: id, message }),
+  cancelled: s.object({ type: s.literal('cancelled'), jobId: id }),
+  reply: s.object({
+    type: s.literal('reply'),
+    requestId: id,
+    ok: s.boolean(),
+    error: s.optional(message),
+    /** probe: DeviceReport[]; export: the path written. Checked by the caller that knows which. */
+    value: s.optional({ parse: (v: unknown) => v }),
+  }),
+});
+export type FromService = s.Infer<typeof fromServiceSchema>;
+
+/** The devices the service may try, per platform, most capable first. */
+export function candidateProviders(platform: string): ('cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu')[] {
+  if (platform === 'win32') return ['cuda', 'dml', 'webgpu', 'cpu'];
+  if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
+  return ['cuda', 'webgpu', 'cpu'];
+}

@@ -1,0 +1,274 @@
+/**
+ * What the main process does for each request of the renderer, without Electron: Electron's IPC
+ * (main/ipc.ts) and the loopback host of the end-to-end test both call these handlers after
+ * validating the request. Dialogs, the service process and the way events reach the renderer are
+ * passed in, so the same logic runs under Electron, in tests and in the loopback host.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import {
+  type AppEvent,
+  type AppState,
+  type DeviceReport,
+  type ExportFormat,
+  type Handlers,
+  MAX_PIXELS,
+  type ModelInfo,
+  type OpenedImage,
+  type ProbeResult,
+  PROVIDER_CHOICES,
+  type RequestOf,
+} from '../common/api.js';
+import * as s from '../common/schema.js';
+import { readMask, writeImage } from '../engine/io/image.js';
+import { readManifest } from '../engine/model/manifest.js';
+import { UserError } from '../engine/types.js';
+import { ImageRegistry, type Registered } from './images.js';
+import { sameFile } from './paths.js';
+import { ServiceClient, type SpawnService } from './service-client.js';
+import type { SettingsStore } from './settings.js';
+
+export interface Dialogs {
+  openImage(): Promise<string | null>;
+  saveImage(defaultPath: string, format: ExportFormat): Promise<string | null>;
+  /** Asked before a result replaces the photo it was made from. */
+  confirmReplaceOriginal(path: string): Promise<boolean>;
+  openMask(): Promise<string | null>;
+  saveMask(defaultPath: string): Promise<string | null>;
+  chooseModelDir(): Promise<string | null>;
+}
+
+export interface BackendOptions {
+  spawn: SpawnService;
+  dialogs: Dialogs;
+  settings: SettingsStore;
+  /** How the renderer addresses an opened image (the image protocol's URL). */
+  imageUrl: (id: string) => string;
+  emit: (e: AppEvent) => void;
+  /** The bundled model, used unless the user chose another folder. */
+  defaultModelDir: string;
+  /** Where pasted images are written so the service can read them. */
+  tempDir: string;
+  platform?: string;
+  version?: string;
+  /** Service supervision knobs (tests shorten them). */
+  cancelGraceMs?: number;
+  restartDelayMs?: number;
+}
+
+const EXTENSIONS: Record<ExportFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+const WRITABLE = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff']);
+const KEEP_JOBS = 32;
+
+const deviceReportsSchema = s.object({
+  devices: s.array(
+    s.object({
+      provider: s.oneOf(['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const),
+      label: s.string({ max: 200 }),
+      ok: s.boolean(),
+      ms: s.optional(s.number({ min: 0 })),
+      reason: s.optional(s.string({ max: 4096 })),
+    }),
+    { max: 16 },
+  ),
+  recommended: s.oneOf(PROVIDER_CHOICES),
+});
+
+interface JobRecord {
+  image: Registered;
+  done: boolean;
+}
+
+export class Backend implements Handlers {
+  readonly images: ImageRegistry;
+  readonly service: ServiceClient;
+  private readonly jobs = new Map<string, JobRecord>();
+
+  constructor(private readonly o: BackendOptions) {
+    this.images = new ImageRegistry(o.imageUrl);
+    this.service = new ServiceClient(o.spawn, {
+      onJob: (event) => {
+        const job = this.jobs.get(event.jobId);
+        if (job && event.type === 'done') job.done = true;
+        o.emit({ kind: 'job', event });
+      },
+      onState: (state, message) => o.emit({ kind: 'service', state, message }),
+      cancelGraceMs: o.cancelGraceMs,
+      restartDelayMs: o.restartDelayMs,
+    });
+  }
+
+  dispose(): void {
+    this.service.dispose();
+  }
+
+  get modelDir(): string {
+    return this.o.settings.modelDir ?? this.o.defaultModelDir;
+  }
+
+  modelInfo(dir = this.modelDir): ModelInfo {
+    if (!existsSync(dir)) {
+      const problem = `no model folder at ${dir}; choose one under Device (a folder with manifest.json)`;
+      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem };
+    }
+    try {
+      const { manifest: m } = readManifest(dir);
+      return { dir, name: m.name, description: m.description, hasVjp: !!m.graphs.vjp, sizeMultiple: m.sizeMultiple, fixedSize: m.fixedSize };
+    } catch (e) {
+      const problem = e instanceof UserError ? e.message : String(e);
+      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem };
+    }
+  }
+
+  async getState(): Promise<AppState> {
+    return {
+      settings: this.o.settings.settings,
+      recent: this.o.settings.recent,
+      model: this.modelInfo(),
+      service: this.service.status,
+      platform: this.o.platform ?? process.platform,
+      version: this.o.version ?? '0.0.0',
+    };
+  }
+
+  async setSettings(patch: RequestOf<'setSettings'>) {
+    return this.o.settings.update(patch);
+  }
+
+  /** Opens a path that main decided on (dialog, menu, recent list, command line). */
+  async open(path: string, temporary = false, displayName?: string): Promise<OpenedImage> {
+    const entry = await this.images.register(path, temporary, displayName);
+    if (!temporary) {
+      this.o.settings.addRecent(path);
+      this.o.emit({ kind: 'recent', recent: this.o.settings.recent });
+    }
+    return ImageRegistry.view(entry);
+  }
+
+  async openDialog(): Promise<OpenedImage | null> {
+    const path = await this.o.dialogs.openImage();
+    return path ? this.open(path) : null;
+  }
+
+  async openPath({ path }: RequestOf<'openPath'>): Promise<OpenedImage> {
+    // Only the preload sends this, with the path Chromium gave a dropped File. Still checked:
+    // register() accepts nothing but a regular file that decodes as an image.
+    if (!/^([A-Za-z]:[\\/]|[\\/])/.test(path)) throw new UserError('cannot open a file without an absolute path');
+    return this.open(path);
+  }
+
+  async openBytes({ name, bytes }: RequestOf<'openBytes'>): Promise<OpenedImage> {
+    const safe = basename(name).replace(/[^\w.-]+/g, '_').slice(-80) || 'pasted.png';
+    const path = join(this.o.tempDir, `${randomBytes(6).toString('hex')}-${safe}`);
+    await writeFile(path, bytes, { mode: 0o600 });
+    return this.open(path, true, safe);
+  }
+
+  async openRecent({ index }: RequestOf<'openRecent'>): Promise<OpenedImage> {
+    const path = this.o.settings.recentPaths[index];
+    if (!path) throw new UserError('that recent file is no longer in the list');
+    try {
+      return await this.open(path);
+    } catch (e) {
+      this.o.settings.removeRecent(path);
+      this.o.emit({ kind: 'recent', recent: this.o.settings.recent });
+      throw e;
+    }
+  }
+
+  async run(req: RequestOf<'run'>): Promise<void> {
+    const image = this.images.get(req.imageId);
+    if (!image) throw new UserError('the image is no longer open; open it again');
+    if (this.jobs.has(req.jobId)) throw new UserError('a job with this id already exists');
+    let mask: Uint8Array | undefined;
+    if (req.spec.task === 'inpaint') {
+      mask = req.mask;
+      if (!mask) throw new UserError('inpainting needs a mask: paint over the area to restore');
+      if (mask.length !== image.width * image.height) throw new UserError('the mask does not match the image size; open the image again');
+      if (!mask.some((v) => v !== 0)) throw new UserError('the mask is empty: paint over the area to restore');
+    }
+    const model = this.modelInfo();
+    if (model.problem) throw new UserError(model.problem);
+    this.jobs.set(req.jobId, { image, done: false });
+    while (this.jobs.size > KEEP_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
+    this.service.enqueue({
+      jobId: req.jobId,
+      imagePath: image.path,
+      mask,
+      spec: req.spec,
+      solver: req.solver,
+      model: { dir: model.dir, provider: this.o.settings.settings.provider },
+      maxPixels: MAX_PIXELS,
+      previewEvery: 2,
+      previewMaxSide: 1024,
+      displayMaxPixels: 64e6,
+    });
+  }
+
+  async cancel({ jobId }: RequestOf<'cancel'>): Promise<void> {
+    this.service.cancel(jobId);
+  }
+
+  async exportResult({ jobId, format, quality }: RequestOf<'exportResult'>): Promise<{ path: string } | null> {
+    const job = this.jobs.get(jobId);
+    if (!job?.done) throw new UserError('there is no finished result to export');
+    const original = job.image;
+    const stem = basename(original.name, extname(original.name));
+    const suggested = `${stem}-restored${EXTENSIONS[format]}`;
+    const chosen = await this.o.dialogs.saveImage(original.temporary ? suggested : join(dirname(original.path), suggested), format);
+    if (!chosen) return null;
+    const path = WRITABLE.has(extname(chosen).toLowerCase()) ? chosen : chosen + EXTENSIONS[format];
+    const replacing = !original.temporary && (await sameFile(path, original.path));
+    if (replacing && !(await this.o.dialogs.confirmReplaceOriginal(path))) return null;
+    const ext = extname(path).toLowerCase();
+    const deep = (ext === '.png' || ext === '.tif' || ext === '.tiff') && original.bitDepth === 16;
+    await this.service.request<string>({
+      type: 'export',
+      jobId,
+      path,
+      quality,
+      bitDepth: deep ? 16 : 8,
+      protect: replacing ? [] : [original.path],
+    });
+    return { path };
+  }
+
+  async importMask({ width, height }: RequestOf<'importMask'>): Promise<Uint8Array | null> {
+    const path = await this.o.dialogs.openMask();
+    if (!path) return null;
+    const mask = await readMask(path, width, height);
+    return Uint8Array.from(mask, (v) => (v >= 0.5 ? 1 : 0));
+  }
+
+  async exportMask({ imageId, width, height, mask }: RequestOf<'exportMask'>): Promise<{ path: string } | null> {
+    if (mask.length !== width * height) throw new UserError('the mask does not match its size');
+    const image = this.images.get(imageId);
+    const stem = image ? basename(image.name, extname(image.name)) : 'mask';
+    const suggested = `${stem}-mask.png`;
+    const chosen = await this.o.dialogs.saveMask(image && !image.temporary ? join(dirname(image.path), suggested) : suggested);
+    if (!chosen) return null;
+    const path = extname(chosen).toLowerCase() === '.png' ? chosen : `${chosen}.png`;
+    const data = Float64Array.from(mask, (v) => (v ? 1 : 0));
+    await writeImage(path, { c: 1, h: height, w: width, data }, { protect: image ? [image.path] : [] });
+    return { path };
+  }
+
+  async probeDevices(): Promise<ProbeResult> {
+    const model = this.modelInfo();
+    if (model.problem) throw new UserError(`cannot test devices without a model: ${model.problem}`);
+    const raw = await this.service.request<unknown>({ type: 'probe', dir: model.dir });
+    const parsed = deviceReportsSchema.parse(raw);
+    return { devices: parsed.devices as DeviceReport[], recommended: parsed.recommended };
+  }
+
+  async chooseModel(): Promise<ModelInfo | null> {
+    const dir = await this.o.dialogs.chooseModelDir();
+    if (!dir) return null;
+    const info = this.modelInfo(dir);
+    if (info.problem) throw new UserError(info.problem);
+    this.o.settings.setModelDir(dir);
+    return info;
+  }
+}

@@ -1,0 +1,64 @@
+/** Native file dialogs, attached to the window so they are modal to it. */
+import { type BrowserWindow, dialog } from 'electron';
+import type { ExportFormat } from '../common/api.js';
+import type { Dialogs } from './backend.js';
+
+const IMAGE_FILTER = { name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff'] };
+const FORMAT_FILTERS: Record<ExportFormat, Electron.FileFilter> = {
+  png: { name: 'PNG', extensions: ['png'] },
+  jpeg: { name: 'JPEG', extensions: ['jpg', 'jpeg'] },
+  webp: { name: 'WebP', extensions: ['webp'] },
+};
+
+export function electronDialogs(window: () => BrowserWindow | undefined): Dialogs {
+  const first = (r: Electron.OpenDialogReturnValue): string | null => (r.canceled ? null : (r.filePaths[0] ?? null));
+  const withWindow = <T>(f: (w: BrowserWindow | undefined) => Promise<T>): Promise<T> => f(window());
+  return {
+    openImage: () =>
+      withWindow(async (w) => first(await (w ? dialog.showOpenDialog(w, openImageOptions) : dialog.showOpenDialog(openImageOptions)))),
+    openMask: () =>
+      withWindow(async (w) => {
+        const o: Electron.OpenDialogOptions = { title: 'Import mask', properties: ['openFile'], filters: [IMAGE_FILTER] };
+        return first(await (w ? dialog.showOpenDialog(w, o) : dialog.showOpenDialog(o)));
+      }),
+    saveImage: (defaultPath, format) =>
+      withWindow(async (w) => {
+        const o: Electron.SaveDialogOptions = {
+          title: 'Export restored image',
+          defaultPath,
+          filters: [FORMAT_FILTERS[format]],
+          properties: ['showOverwriteConfirmation', 'createDirectory'],
+        };
+        const r = await (w ? dialog.showSaveDialog(w, o) : dialog.showSaveDialog(o));
+        return r.canceled || !r.filePath ? null : r.filePath;
+      }),
+    saveMask: (defaultPath) =>
+      withWindow(async (w) => {
+        const o: Electron.SaveDialogOptions = { title: 'Export mask', defaultPath, filters: [FORMAT_FILTERS.png], properties: ['showOverwriteConfirmation', 'createDirectory'] };
+        const r = await (w ? dialog.showSaveDialog(w, o) : dialog.showSaveDialog(o));
+        return r.canceled || !r.filePath ? null : r.filePath;
+      }),
+    confirmReplaceOriginal: (path) =>
+      withWindow(async (w) => {
+        const o: Electron.MessageBoxOptions = {
+          type: 'warning',
+          title: 'Replace the original?',
+          message: 'Replace the original photo with the restored image?',
+          detail: `${path}\n\nThe original cannot be recovered afterwards.`,
+          buttons: ['Cancel', 'Replace Original'],
+          defaultId: 0,
+          cancelId: 0,
+          noLink: true,
+        };
+        const r = await (w ? dialog.showMessageBox(w, o) : dialog.showMessageBox(o));
+        return r.response === 1;
+      }),
+    chooseModelDir: () =>
+      withWindow(async (w) => {
+        const o: Electron.OpenDialogOptions = { title: 'Choose a model folder (with manifest.json)', properties: ['openDirectory'] };
+        return first(await (w ? dialog.showOpenDialog(w, o) : dialog.showOpenDialog(o)));
+      }),
+  };
+}
+
+const openImageOptions: Electron.OpenDialogOptions = { title: 'Open photo', properties: ['openFile'], filters: [IMAGE_FILTER] };

@@ -1,0 +1,104 @@
+/**
+ * The files the user has opened, each behind an unguessable token. The renderer only ever sees
+ * tokens and the URL that serves a token; the image protocol serves registered files and nothing
+ * else, so a compromised page cannot read arbitrary paths through it.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import sharp, { type Metadata } from 'sharp';
+import { MAX_PIXELS, type OpenedImage } from '../common/api.js';
+import { UserError } from '../engine/types.js';
+
+export interface Registered extends OpenedImage {
+  path: string;
+  format: string;
+  /** Opened from bytes (paste, a drag from a browser) into a temporary file. */
+  temporary: boolean;
+}
+
+/** Formats Chromium shows as they are; anything else (TIFF) is converted to PNG to be shown. */
+const SHOWN_AS_IS: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+const READABLE = new Set(['png', 'jpeg', 'webp', 'tiff']);
+/** A photo file larger than this is refused before it is read (the pixel limit decides the rest). */
+const MAX_FILE_BYTES = 1024 * 1024 * 1024;
+/** Older registrations are forgotten; the renderer shows one image (and maybe a mask) at a time. */
+const KEEP = 16;
+
+export class ImageRegistry {
+  private readonly byId = new Map<string, Registered>();
+
+  /** @param urlFor how the renderer addresses a token (app-image://image/<id> in Electron). */
+  constructor(private readonly urlFor: (id: string) => string) {}
+
+  /** @param displayName shown instead of the file's name (pasted images live in temporary files). */
+  async register(path: string, temporary = false, displayName?: string): Promise<Registered> {
+    const name = displayName ?? basename(path);
+    let size: number;
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) throw new UserError(`cannot open ${name}: it is not a file`);
+      size = st.size;
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`cannot open ${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file no longer exists' : (e as Error).message}`);
+    }
+    if (size > MAX_FILE_BYTES) throw new UserError(`cannot open ${name}: the file is larger than 1 GB`);
+    let meta: Metadata;
+    try {
+      // Header only: no pixel is decoded here (that happens in the service when a job runs).
+      meta = await sharp(path).metadata();
+    } catch {
+      throw new UserError(`cannot open ${name}: not an image in a known format (PNG, JPEG, WebP, TIFF)`);
+    }
+    if (!READABLE.has(meta.format)) throw new UserError(`cannot open ${name}: unsupported format '${meta.format}' (PNG, JPEG, WebP or TIFF)`);
+    // The engine applies EXIF orientation when it reads the photo; the mask must match that size.
+    const { width, height } = meta.autoOrient ?? meta;
+    if (!width || !height) throw new UserError(`cannot open ${name}: the image has no size`);
+    if (width * height > MAX_PIXELS) {
+      throw new UserError(`cannot open ${name}: ${width}x${height} is above the ${MAX_PIXELS / 1e6} megapixel limit`);
+    }
+    const id = randomBytes(16).toString('base64url');
+    const entry: Registered = {
+      id,
+      name,
+      url: this.urlFor(id),
+      width,
+      height,
+      hasAlpha: meta.hasAlpha ?? false,
+      bitDepth: meta.depth === 'ushort' || meta.depth === 'short' ? 16 : 8,
+      path,
+      format: meta.format,
+      temporary,
+    };
+    this.byId.set(id, entry);
+    while (this.byId.size > KEEP) this.byId.delete(this.byId.keys().next().value!);
+    return entry;
+  }
+
+  get(id: string): Registered | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The public part of an entry, safe to send to the renderer (no path). */
+  static view(e: Registered): OpenedImage {
+    const { id, name, url, width, height, hasAlpha, bitDepth } = e;
+    return { id, name, url, width, height, hasAlpha, bitDepth };
+  }
+
+  /** Bytes and type for the image protocol, or undefined for an unknown token. */
+  async serve(id: string): Promise<{ body: Uint8Array; type: string } | undefined> {
+    const e = this.byId.get(id);
+    if (!e) return undefined;
+    const type = SHOWN_AS_IS[e.format];
+    if (type) return { body: await readFile(e.path), type };
+    const png = await sharp(e.path).rotate().png({ compressionLevel: 1 }).toBuffer();
+    return { body: png, type: 'image/png' };
+  }
+}
+
+/** Token from an image URL path such as "/<token>"; anything else is not a token. */
+export function tokenFromPath(pathname: string): string | undefined {
+  const m = /^\/([A-Za-z0-9_-]{16,64})$/.exec(pathname);
+  return m?.[1];
+}

@@ -1,0 +1,233 @@
+/**
+ * The main process's side of the inference service: a queue that hands the service one job at a
+ * time, requests (device probe, export) answered out of band, and supervision. When the service
+ * process dies, the running job fails with a message, pending requests are rejected, and a fresh
+ * process is started for whatever is queued next.
+ */
+import type { JobEvent, ServiceState } from '../common/api.js';
+import { safeParse } from '../common/schema.js';
+import { type FromService, fromServiceSchema, type RunMessage, type ToService } from '../common/service-protocol.js';
+
+/** A running service process, whatever hosts it (utility process, child process, a fake). */
+export interface ServiceProcess {
+  send(msg: ToService): void;
+  onMessage(listener: (msg: unknown) => void): void;
+  onExit(listener: (code: number | null, signal?: string | null) => void): void;
+  kill(): void;
+}
+
+export type SpawnService = () => ServiceProcess;
+
+export interface ServiceClientOptions {
+  onJob: (e: JobEvent) => void;
+  onState?: (state: ServiceState, message?: string) => void;
+  /** Restarts allowed within restartWindowMs before the service is left down. */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** After asking a job to stop, how long to wait before killing a service that does not. */
+  cancelGraceMs?: number;
+  restartDelayMs?: number;
+}
+
+type Job = Omit<RunMessage, 'type'> & { cancelRequested?: boolean };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+export class ServiceClient {
+  private proc: ServiceProcess | undefined;
+  private ready = false;
+  private current: Job | undefined;
+  private readonly queue: Job[] = [];
+  private readonly pending = new Map<string, Pending>();
+  private readonly waiting: (() => void)[] = [];
+  private readonly restarts: number[] = [];
+  private cancelTimer: ReturnType<typeof setTimeout> | undefined;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private nextRequest = 0;
+  private disposed = false;
+  private state: ServiceState = 'down';
+  private stateMessage: string | undefined;
+
+  constructor(
+    private readonly spawn: SpawnService,
+    private readonly opts: ServiceClientOptions,
+  ) {}
+
+  get status(): { state: ServiceState; message?: string } {
+    return this.stateMessage ? { state: this.state, message: this.stateMessage } : { state: this.state };
+  }
+
+  /** Starts the process now (otherwise the first job or request starts it). */
+  start(): void {
+    if (!this.proc && !this.disposed) this.launch();
+  }
+
+  enqueue(job: Job): void {
+    this.queue.push(job);
+    this.opts.onJob({ type: 'queued', jobId: job.jobId, position: this.queue.length + (this.current ? 1 : 0) - 1 });
+    this.start();
+    this.pump();
+  }
+
+  /** True when the job was known (queued or running). */
+  cancel(jobId: string): boolean {
+    const i = this.queue.findIndex((j) => j.jobId === jobId);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.opts.onJob({ type: 'cancelled', jobId });
+      return true;
+    }
+    const job = this.current;
+    if (job?.jobId !== jobId) return false;
+    if (job.cancelRequested) return true;
+    job.cancelRequested = true;
+    this.proc?.send({ type: 'cancel', jobId });
+    // Cancellation is checked between network calls; one that never returns (a hung GPU driver)
+    // would block forever, so the process is replaced instead.
+    this.cancelTimer = setTimeout(() => {
+      if (this.current === job) this.proc?.kill();
+    }, this.opts.cancelGraceMs ?? 15_000);
+    return true;
+  }
+
+  /** A request answered with a `reply` message: probe, export. Rejects if the service dies. */
+  request<T>(msg: DistributiveOmit<Extract<ToService, { requestId: string }>, 'requestId'>): Promise<T> {
+    const requestId = `r${++this.nextRequest}`;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
+      this.start();
+      this.whenReady(() => this.proc?.send({ ...msg, requestId } as ToService));
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.cancelTimer);
+    for (const job of this.queue.splice(0)) this.opts.onJob({ type: 'cancelled', jobId: job.jobId });
+    for (const p of this.pending.values()) p.reject(new Error('the app is closing'));
+    this.pending.clear();
+    this.proc?.kill();
+    this.proc = undefined;
+  }
+
+  private setState(state: ServiceState, message?: string): void {
+    this.state = state;
+    this.stateMessage = message;
+    this.opts.onState?.(state, message);
+  }
+
+  private launch(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.ready = false;
+    this.setState(this.restarts.length ? 'restarting' : 'starting');
+    let proc: ServiceProcess;
+    try {
+      proc = this.spawn();
+    } catch (e) {
+      this.proc = undefined;
+      this.died(`could not be started (${(e as Error).message})`);
+      return;
+    }
+    this.proc = proc;
+    proc.onMessage((raw) => {
+      if (this.proc === proc) this.receive(raw);
+    });
+    proc.onExit((code, signal) => {
+      if (this.proc !== proc) return;
+      this.proc = undefined;
+      this.ready = false;
+      if (!this.disposed) this.died(signal ? `stopped (signal ${signal})` : `stopped (exit code ${code})`);
+    });
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = safeParse(fromServiceSchema, raw);
+    if (!parsed.ok) {
+      console.error(`[main] ignored a malformed message from the service: ${parsed.error}`);
+      return;
+    }
+    const msg: FromService = parsed.value;
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        this.setState('ready');
+        for (const f of this.waiting.splice(0)) f();
+        this.pump();
+        return;
+      case 'reply': {
+        const p = this.pending.get(msg.requestId);
+        this.pending.delete(msg.requestId);
+        if (msg.ok) p?.resolve(msg.value);
+        else p?.reject(new Error(msg.error ?? 'the service failed'));
+        return;
+      }
+      case 'started':
+        if (msg.jobId === this.current?.jobId) this.opts.onJob(msg);
+        return;
+      case 'progress':
+        if (msg.jobId === this.current?.jobId) this.opts.onJob(msg);
+        return;
+      case 'done':
+      case 'failed':
+      case 'cancelled':
+        if (msg.jobId !== this.current?.jobId) return;
+        this.finish();
+        this.opts.onJob(msg);
+        this.pump();
+        return;
+    }
+  }
+
+  private finish(): void {
+    clearTimeout(this.cancelTimer);
+    this.current = undefined;
+  }
+
+  private whenReady(f: () => void): void {
+    if (this.ready) f();
+    else this.waiting.push(f);
+  }
+
+  private pump(): void {
+    if (this.current || !this.ready || !this.proc) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.current = job;
+    const { cancelRequested: _, ...run } = job;
+    this.proc.send({ type: 'run', ...run });
+  }
+
+  private died(why: string): void {
+    const window = this.opts.restartWindowMs ?? 60_000;
+    const now = Date.now();
+    while (this.restarts.length && now - this.restarts[0]! > window) this.restarts.shift();
+    // Crashing in a loop (a broken driver, a bad install) stops until the user asks again.
+    const restart = this.restarts.length < (this.opts.maxRestarts ?? 3);
+    const job = this.current;
+    this.finish();
+    if (job) {
+      if (job.cancelRequested) this.opts.onJob({ type: 'cancelled', jobId: job.jobId });
+      else
+        this.opts.onJob({
+          type: 'failed',
+          jobId: job.jobId,
+          message: `The restoration service ${why} before the job finished. ${restart ? 'It is being restarted; run the job again.' : 'It will be started again on the next run.'}`,
+        });
+    }
+    for (const p of this.pending.values()) p.reject(new Error(`the restoration service ${why}`));
+    this.pending.clear();
+    this.waiting.length = 0;
+    if (!restart) {
+      this.restarts.length = 0;
+      for (const q of this.queue.splice(0)) this.opts.onJob({ type: 'failed', jobId: q.jobId, message: `The restoration service keeps stopping (${why}).` });
+      this.setState('down', `The restoration service ${why} repeatedly; it will be started again on the next run.`);
+      return;
+    }
+    this.restarts.push(now);
+    this.setState('restarting', `The restoration service ${why}; restarting.`);
+    this.restartTimer = setTimeout(() => this.launch(), this.opts.restartDelayMs ?? 250 * 2 ** (this.restarts.length - 1));
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

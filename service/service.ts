@@ -1,0 +1,187 @@
+/**
+ * The inference service: runs restoration jobs with the engine, one at a time, in a process of its
+ * own (onnxruntime's session.run blocks its thread for a whole network call). It keeps the loaded
+ * model between jobs and the full-precision results for export, so only display copies ever
+ * leave this process.
+ */
+import { readImage, writeImage } from '../engine/io/image.js';
+import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
+import { outputShape, restore } from '../engine/restore.js';
+import { CancelledError, type Img, UserError } from '../engine/types.js';
+import { safeParse } from '../common/schema.js';
+import { type FromService, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
+import { toDisplay, upscaleAlpha } from './display.js';
+import { probeDevices } from './probe.js';
+
+export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;
+
+export interface LoadedModel {
+  model: Denoiser;
+  provider: string;
+  fallbacks: { provider: string; reason: string }[];
+  release(): Promise<void>;
+}
+
+export type ModelLoader = (dir: string, provider: RunMessage['model']['provider']) => Promise<LoadedModel>;
+
+export const onnxLoader: ModelLoader = async (dir, provider) => {
+  const m = await OnnxDenoiser.load(dir, { provider });
+  return { model: m, provider: m.provider, fallbacks: m.fallbacks, release: () => m.release() };
+};
+
+interface Kept {
+  image: Img;
+  alpha?: Float64Array;
+  bitDepth: 8 | 16;
+}
+
+/** Results kept for export; older ones are dropped (a 24 MP result is ~600 MB in float64). */
+const KEEP_RESULTS = 2;
+/** At most this often a preview is converted and sent, whatever previewEvery asks. */
+const PREVIEW_MIN_INTERVAL_MS = 200;
+
+export class InferenceService {
+  private current: { jobId: string; abort: AbortController } | undefined;
+  private loaded: { key: string; value: LoadedModel } | undefined;
+  private readonly results = new Map<string, Kept>();
+
+  constructor(
+    private readonly post: Post,
+    private readonly load: ModelLoader = onnxLoader,
+  ) {}
+
+  /** Entry point for every incoming message; never throws. */
+  handle(raw: unknown): void {
+    const parsed = safeParse(toServiceSchema, raw);
+    if (!parsed.ok) {
+      console.error(`[service] rejected message: ${parsed.error}`);
+      return;
+    }
+    const msg = parsed.value;
+    void this.dispatch(msg).catch((e) => console.error('[service] internal error', e));
+  }
+
+  private async dispatch(msg: ToService): Promise<void> {
+    switch (msg.type) {
+      case 'run':
+        return this.run(msg);
+      case 'cancel':
+        if (this.current?.jobId === msg.jobId) this.current.abort.abort();
+        return;
+      case 'probe':
+        return this.reply(msg.requestId, () => probeDevices(msg.dir));
+      case 'export':
+        return this.reply(msg.requestId, async () => {
+          const kept = this.results.get(msg.jobId);
+          if (!kept) throw new UserError('this result is no longer available (the service restarted); run the job again');
+          await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect });
+          return msg.path;
+        });
+    }
+  }
+
+  private async reply(requestId: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      this.post({ type: 'reply', requestId, ok: true, value: await work() });
+    } catch (e) {
+      this.post({ type: 'reply', requestId, ok: false, error: userMessage(e) });
+    }
+  }
+
+  private async model(ref: RunMessage['model']): Promise<LoadedModel> {
+    const key = `${ref.provider}\0${ref.dir}`;
+    if (this.loaded?.key === key) return this.loaded.value;
+    const previous = this.loaded;
+    this.loaded = undefined;
+    await previous?.value.release().catch(() => undefined);
+    const value = await this.load(ref.dir, ref.provider);
+    this.loaded = { key, value };
+    return value;
+  }
+
+  private async run(msg: RunMessage): Promise<void> {
+    const { jobId } = msg;
+    if (this.current) {
+      // main queues jobs; a second one here is a bug on that side, reported rather than run.
+      this.post({ type: 'failed', jobId, message: 'the service is busy with another job' });
+      return;
+    }
+    const abort = new AbortController();
+    this.current = { jobId, abort };
+    try {
+      const file = await readImage(msg.imagePath, { maxPixels: msg.maxPixels });
+      const { image } = file;
+      let mask: Float64Array | undefined;
+      if (msg.mask) {
+        if (msg.mask.length !== image.h * image.w) {
+          throw new UserError(`the mask is ${msg.mask.length} pixels but the image has ${image.h * image.w}; open the image again`);
+        }
+        mask = Float64Array.from(msg.mask, (v) => (v ? 1 : 0));
+      }
+      const loaded = await this.model(msg.model);
+      if (abort.signal.aborted) throw new CancelledError();
+      this.post({ type: 'started', jobId, provider: loaded.provider, fallbacks: loaded.fallbacks });
+      let lastPreview = 0;
+      const result = await restore(
+        loaded.model,
+        { image, mask, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
+        {
+          signal: abort.signal,
+          onProgress: (p) => {
+            const now = performance.now();
+            const wantPreview = p.preview && now - lastPreview >= PREVIEW_MIN_INTERVAL_MS;
+            const preview = wantPreview ? toDisplay(p.preview!, msg.previewMaxSide) : undefined;
+            if (preview) lastPreview = now;
+            this.post(
+              { type: 'progress', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs, etaMs: Math.max(0, p.etaMs), preview },
+              preview ? [preview.data.buffer as ArrayBuffer] : undefined,
+            );
+          },
+        },
+      );
+      const out = result.image;
+      const alpha = file.alpha ? resultAlpha(file.alpha, image, out) : undefined;
+      this.keep(jobId, { image: out, alpha, bitDepth: file.bitDepth });
+      const shown = toDisplay(out, Number.MAX_SAFE_INTEGER, msg.displayMaxPixels, alpha);
+      const shape = outputShape(msg.spec, image);
+      this.post(
+        {
+          type: 'done',
+          jobId,
+          width: shape.w,
+          height: shape.h,
+          image: shown,
+          stats: result.stats,
+          operator: result.operator,
+          provider: loaded.provider,
+        },
+        [shown.data.buffer as ArrayBuffer],
+      );
+    } catch (e) {
+      if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
+      else this.post({ type: 'failed', jobId, message: userMessage(e) });
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private keep(jobId: string, kept: Kept): void {
+    this.results.set(jobId, kept);
+    while (this.results.size > KEEP_RESULTS) this.results.delete(this.results.keys().next().value!);
+  }
+}
+
+/** The photo's alpha carried over to the result (upscaled with it for super-resolution). */
+function resultAlpha(alpha: Float64Array, input: Img, output: Img): Float64Array | undefined {
+  if (output.w === input.w && output.h === input.h) return alpha;
+  const k = output.w / input.w;
+  return Number.isInteger(k) && output.h === input.h * k ? upscaleAlpha(alpha, input.w, input.h, k) : undefined;
+}
+
+export function userMessage(e: unknown): string {
+  if (e instanceof UserError) return e.message;
+  const text = e instanceof Error ? e.message : String(e);
+  // Internal errors keep their stack in the service log; the person gets the first line.
+  console.error('[service]', e);
+  return `restoration failed: ${text.split('\n')[0]}`;
+}

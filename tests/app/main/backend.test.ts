@@ -1,0 +1,245 @@
+/**
+ * The main process's request handlers against the real inference service (forked under Node with
+ * the tiny test model): open, run with progress, cancel, export (never over the original without
+ * confirmation), masks in and out, the device probe, settings on disk, and recovery when the
+ * service process is killed in the middle of a job.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppEvent, JobEvent } from '../../../common/api.js';
+import { Backend, type Dialogs } from '../../../main/backend.js';
+import { forkService } from '../../../main/service-fork.js';
+import { SettingsStore } from '../../../main/settings.js';
+import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeTestPhoto } from '../helpers.js';
+
+const dir = tempDir('backend');
+const events: AppEvent[] = [];
+const pids: number[] = [];
+const dialogs = {
+  openImage: vi.fn<Dialogs['openImage']>(),
+  saveImage: vi.fn<Dialogs['saveImage']>(),
+  confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(),
+  openMask: vi.fn<Dialogs['openMask']>(),
+  saveMask: vi.fn<Dialogs['saveMask']>(),
+  chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(),
+};
+let backend: Backend;
+let settings: SettingsStore;
+let photo: string;
+
+const jobEvents = (jobId: string): JobEvent[] => events.flatMap((e) => (e.kind === 'job' && e.event.jobId === jobId ? [e.event] : []));
+const last = (jobId: string): JobEvent | undefined => jobEvents(jobId).at(-1);
+const finished = (jobId: string) => () => ['done', 'failed', 'cancelled'].includes(last(jobId)?.type ?? '');
+
+beforeAll(async () => {
+  photo = await writeTestPhoto(join(dir, 'photo.png'), 32, 24);
+  settings = new SettingsStore(join(dir, 'settings.json'));
+  settings.update({ provider: 'cpu' });
+  backend = new Backend({
+    spawn: () => {
+      const p = forkService(SERVICE_ENTRY) as ReturnType<typeof forkService> & { pid?: number };
+      if (p.pid) pids.push(p.pid);
+      return p;
+    },
+    dialogs,
+    settings,
+    imageUrl: (id) => `app-image://image/${id}`,
+    emit: (e) => events.push(e),
+    defaultModelDir: TINY_MODEL,
+    tempDir: dir,
+    restartDelayMs: 10,
+  });
+});
+
+afterAll(() => backend.dispose());
+
+async function openPhoto(path = photo) {
+  dialogs.openImage.mockResolvedValueOnce(path);
+  const img = await backend.openDialog();
+  expect(img).not.toBeNull();
+  return img!;
+}
+
+function stripeMask(w: number, h: number): Uint8Array {
+  const m = new Uint8Array(w * h);
+  for (let y = Math.floor(h / 3); y < Math.floor(h / 2); y++) m.fill(1, y * w, (y + 1) * w);
+  return m;
+}
+
+describe('backend with the real service', () => {
+  it('opens a photo and remembers it', async () => {
+    const img = await openPhoto();
+    expect(img).toMatchObject({ name: 'photo.png', width: 32, height: 24, hasAlpha: false, bitDepth: 8 });
+    expect(img.url).toBe(`app-image://image/${img.id}`);
+    expect(JSON.stringify(img)).not.toContain(dir); // the renderer never sees paths
+    expect(settings.recentPaths[0]).toBe(photo);
+    expect(events.some((e) => e.kind === 'recent')).toBe(true);
+    expect((await backend.getState()).model).toMatchObject({ name: 'tiny', hasVjp: true });
+  });
+
+  it('inpaints with progress and a live preview, then exports without touching the original', async () => {
+    const img = await openPhoto();
+    await backend.run({ jobId: 'inpaint0001', imageId: img.id, spec: { task: 'inpaint', sigmaY: 0.01 }, solver: { solver: 'vml-map', preset: 'fast', seed: 1 }, mask: stripeMask(32, 24) });
+    await until(finished('inpaint0001'), 60_000, 'job');
+    const evs = jobEvents('inpaint0001');
+    expect(evs.map((e) => e.type)).toContain('progress');
+    const progress = evs.filter((e) => e.type === 'progress') as Extract<JobEvent, { type: 'progress' }>[];
+    expect(progress.at(-1)).toMatchObject({ step: progress.at(-1)!.total });
+    expect(progress.some((p) => p.preview && p.preview.data instanceof Uint8ClampedArray)).toBe(true);
+    const done = evs.at(-1) as Extract<JobEvent, { type: 'done' }>;
+    expect(done.type).toBe('done');
+    expect(done.image).toMatchObject({ width: 32, height: 24 });
+    expect(done.image.data.length).toBe(32 * 24 * 4);
+
+    const before = readFileSync(photo);
+    const out = join(dir, 'restored');
+    dialogs.saveImage.mockResolvedValueOnce(out);
+    expect(await backend.exportResult({ jobId: 'inpaint0001', format: 'png', quality: 95 })).toEqual({ path: `${out}.png` });
+    expect(dialogs.saveImage).toHaveBeenLastCalledWith(join(dir, 'photo-restored.png'), 'png');
+    const meta = await sharp(`${out}.png`).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 32, 24]);
+
+    // Choosing the original asks first; declining writes nothing.
+    dialogs.saveImage.mockResolvedValueOnce(photo);
+    dialogs.confirmReplaceOriginal.mockResolvedValueOnce(false);
+    expect(await backend.exportResult({ jobId: 'inpaint0001', format: 'png', quality: 95 })).toBeNull();
+    expect(readFileSync(photo).equals(before)).toBe(true);
+    // Confirming replaces it (atomically, through the engine's writer).
+    dialogs.saveImage.mockResolvedValueOnce(photo);
+    dialogs.confirmReplaceOriginal.mockResolvedValueOnce(true);
+    expect(await backend.exportResult({ jobId: 'inpaint0001', format: 'png', quality: 95 })).toEqual({ path: photo });
+    expect(readFileSync(photo).equals(before)).toBe(false);
+    writeFileSync(photo, before);
+
+    dialogs.saveImage.mockResolvedValueOnce(join(dir, 'restored.webp'));
+    await backend.exportResult({ jobId: 'inpaint0001', format: 'webp', quality: 90 });
+    expect((await sharp(join(dir, 'restored.webp')).metadata()).format).toBe('webp');
+  });
+
+  it('super-resolves to the larger size', async () => {
+    const img = await openPhoto();
+    await backend.run({ jobId: 'superres001', imageId: img.id, spec: { task: 'sr', sigmaY: 0.01, scale: 2, srKernel: 'bicubic' }, solver: { solver: 'vml-map', preset: 'fast', seed: 1 } });
+    await until(finished('superres001'), 60_000, 'job');
+    expect(last('superres001')).toMatchObject({ type: 'done', width: 64, height: 48, image: { width: 64, height: 48 } });
+  });
+
+  it('refuses runs it cannot do, with a message', async () => {
+    const img = await openPhoto();
+    const base = { imageId: img.id, solver: { solver: 'vml-map' as const, preset: 'fast' as const, seed: 0 } };
+    await expect(backend.run({ ...base, jobId: 'nomask00001', spec: { task: 'inpaint', sigmaY: 0.01 } })).rejects.toThrow(/needs a mask/);
+    await expect(backend.run({ ...base, jobId: 'empty000001', spec: { task: 'inpaint', sigmaY: 0.01 }, mask: new Uint8Array(32 * 24) })).rejects.toThrow(/empty/);
+    await expect(backend.run({ ...base, jobId: 'wrongsize01', spec: { task: 'inpaint', sigmaY: 0.01 }, mask: new Uint8Array(10).fill(1) })).rejects.toThrow(/does not match/);
+    await expect(backend.run({ ...base, imageId: 'unknownimage0000', jobId: 'noimage0001', spec: { task: 'denoise', sigmaY: 0.01 } })).rejects.toThrow(/no longer open/);
+    await expect(backend.exportResult({ jobId: 'nomask00001', format: 'png', quality: 90 })).rejects.toThrow(/no finished result/);
+  });
+
+  it('cancels a running job', async () => {
+    const img = await openPhoto();
+    await backend.run({ jobId: 'cancel00001', imageId: img.id, spec: { task: 'denoise', sigmaY: 0.05 }, solver: { solver: 'vml-map', preset: 'best', steps: 2000, seed: 0 } });
+    await until(() => jobEvents('cancel00001').some((e) => e.type === 'progress'), 60_000, 'progress');
+    await backend.cancel({ jobId: 'cancel00001' });
+    await until(finished('cancel00001'), 20_000, 'cancel');
+    expect(last('cancel00001')!.type).toBe('cancelled');
+  });
+
+  it('fails the job with a message when the service is killed, and restarts it', async () => {
+    const img = await openPhoto();
+    await backend.run({ jobId: 'crash000001', imageId: img.id, spec: { task: 'denoise', sigmaY: 0.05 }, solver: { solver: 'vml-map', preset: 'best', steps: 2000, seed: 0 } });
+    await until(() => jobEvents('crash000001').some((e) => e.type === 'progress'), 60_000, 'progress');
+    const victim = pids.at(-1)!;
+    process.kill(victim, 'SIGKILL');
+    await until(finished('crash000001'), 20_000, 'failure');
+    const failed = last('crash000001') as Extract<JobEvent, { type: 'failed' }>;
+    expect(failed.type).toBe('failed');
+    expect(failed.message).toMatch(/stopped \(signal SIGKILL\) before the job finished/);
+    expect(events.some((e) => e.kind === 'service' && e.state === 'restarting')).toBe(true);
+    // The next job runs on a fresh process.
+    await backend.run({ jobId: 'after000001', imageId: img.id, spec: { task: 'denoise', sigmaY: 0.02 }, solver: { solver: 'vml-map', preset: 'fast', seed: 0 } });
+    await until(finished('after000001'), 60_000, 'job after restart');
+    expect(last('after000001')!.type).toBe('done');
+    expect(pids.at(-1)).not.toBe(victim);
+    // A result from before the crash is gone with the process: exporting says so.
+    dialogs.saveImage.mockResolvedValueOnce(join(dir, 'lost.png'));
+    await expect(backend.exportResult({ jobId: 'superres001', format: 'png', quality: 90 })).rejects.toThrow(/no longer available/);
+  });
+
+  it('probes the devices with real sessions', async () => {
+    const r = await backend.probeDevices();
+    const cpu = r.devices.find((d) => d.provider === 'cpu')!;
+    expect(cpu.ok).toBe(true);
+    expect(cpu.ms).toBeGreaterThan(0);
+    for (const d of r.devices.filter((d) => !d.ok)) expect(d.reason).toBeTruthy();
+    if (process.platform === 'linux') expect(r.devices.map((d) => d.provider)).toEqual(['cuda', 'webgpu', 'cpu']);
+    expect(r.devices.find((d) => d.provider === 'cuda')?.ok).toBe(false);
+  });
+
+  it('exports and imports masks as PNG', async () => {
+    const img = await openPhoto();
+    const mask = stripeMask(32, 24);
+    dialogs.saveMask.mockResolvedValueOnce(join(dir, 'mask'));
+    expect(await backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).toEqual({ path: join(dir, 'mask.png') });
+    dialogs.openMask.mockResolvedValueOnce(join(dir, 'mask.png'));
+    expect(await backend.importMask({ width: 32, height: 24 })).toEqual(mask);
+    dialogs.openMask.mockResolvedValueOnce(join(dir, 'mask.png'));
+    await expect(backend.importMask({ width: 20, height: 24 })).rejects.toThrow(/mask is 32x24 but the image is 20x24/);
+    // Never over the photo itself.
+    dialogs.saveMask.mockResolvedValueOnce(photo);
+    await expect(backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).rejects.toThrow(/refusing to overwrite/);
+  });
+
+  it('opens pasted bytes through a private temporary file', async () => {
+    const bytes = readFileSync(photo);
+    const img = await backend.openBytes({ name: '../../evil name.png', bytes: new Uint8Array(bytes) });
+    expect(img.name).toBe('evil_name.png');
+    const entry = backend.images.get(img.id)!;
+    expect(entry.path.startsWith(dir)).toBe(true);
+    expect(statSync(entry.path).mode & 0o077).toBe(0);
+    expect(settings.recentPaths).not.toContain(entry.path);
+    await expect(backend.openBytes({ name: 'x.png', bytes: new Uint8Array([1, 2, 3]) })).rejects.toThrow(/not an image/);
+  });
+
+  it('removes a recent file that has gone', async () => {
+    const gone = await writeTestPhoto(join(dir, 'gone.png'));
+    await openPhoto(gone);
+    const { rmSync } = await import('node:fs');
+    rmSync(gone);
+    await expect(backend.openRecent({ index: 0 })).rejects.toThrow(/no longer exists/);
+    expect(settings.recentPaths).not.toContain(gone);
+  });
+
+  it('keeps settings on disk and survives a damaged settings file', async () => {
+    backend.setSettings({ theme: 'dark', brushSize: 77 });
+    await settings.flush();
+    const again = new SettingsStore(join(dir, 'settings.json'));
+    expect(again.settings).toMatchObject({ theme: 'dark', brushSize: 77, provider: 'cpu' });
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ settings: { theme: 'neon', brushSize: 12, task: 'x' }, recent: 'no' }));
+    const recovered = new SettingsStore(bad);
+    expect(recovered.settings).toMatchObject({ theme: 'system', brushSize: 12 });
+    expect(recovered.recent).toEqual([]);
+    writeFileSync(bad, '{not json');
+    expect(new SettingsStore(bad).settings.theme).toBe('system');
+    expect(existsSync(join(dir, 'settings.json'))).toBe(true);
+  });
+
+  it('reports a missing model instead of running', async () => {
+    const b = new Backend({
+      spawn: () => forkService(SERVICE_ENTRY),
+      dialogs,
+      settings: new SettingsStore(join(dir, 'other.json')),
+      imageUrl: (id) => id,
+      emit: () => undefined,
+      defaultModelDir: join(dir, 'no-model'),
+      tempDir: dir,
+    });
+    const state = await b.getState();
+    expect(state.model?.problem).toMatch(/no model folder at .*no-model; choose one under Device/);
+    dialogs.openImage.mockResolvedValueOnce(photo);
+    const img = (await b.openDialog())!;
+    await expect(b.run({ jobId: 'nomodel0001', imageId: img.id, spec: { task: 'denoise', sigmaY: 0.01 }, solver: { solver: 'vml-map', preset: 'fast', seed: 0 } })).rejects.toThrow(/no model folder/);
+    expect(b.modelInfo(dir).problem).toMatch(/no manifest.json/);
+    b.dispose();
+  });
+});

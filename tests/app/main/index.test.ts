@@ -1,0 +1,164 @@
+/**
+ * The Electron entry (main/index.ts) wired against a fake Electron: privileged schemes and the
+ * sandbox before ready, a hardened session, the custom protocols, IPC on every channel with sender
+ * checks, the window on app://renderer, and the inference service in a utility process that is
+ * started again when it dies.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { REQUESTS } from '../../../common/api.js';
+import { tempDir, TINY_MODEL, until } from '../helpers.js';
+
+const dir = tempDir('index');
+process.env.VMLMAP_MODEL_DIR = TINY_MODEL;
+
+const fake = await vi.hoisted(async () => {
+  const { EventEmitter } = await import('node:events');
+  const { vi } = await import('vitest');
+  class FakeChild extends EventEmitter {
+    sent: unknown[] = [];
+    postMessage(m: unknown): void {
+      this.sent.push(m);
+    }
+    kill(): boolean {
+      return true;
+    }
+  }
+  class FakeWebContents extends EventEmitter {
+    static next = 1;
+    id = FakeWebContents.next++;
+    sent: [string, unknown][] = [];
+    setWindowOpenHandler = vi.fn();
+    send(channel: string, e: unknown): void {
+      this.sent.push([channel, e]);
+    }
+  }
+  class BrowserWindow extends EventEmitter {
+    static all: BrowserWindow[] = [];
+    webContents = new FakeWebContents();
+    url = '';
+    constructor(readonly options: Record<string, unknown>) {
+      super();
+      BrowserWindow.all.push(this);
+    }
+    loadURL(url: string): Promise<void> {
+      this.url = url;
+      return Promise.resolve();
+    }
+    isDestroyed(): boolean {
+      return false;
+    }
+    show(): void {}
+  }
+  let ready!: () => void;
+  const whenReady = new Promise<void>((r) => (ready = r));
+  const children: FakeChild[] = [];
+  const handlers = new Map<string, (e: unknown, ...a: unknown[]) => unknown>();
+  const protocols = new Map<string, (req: { url: string }) => Promise<Response>>();
+  const sessionHandlers: Record<string, unknown> = {};
+  const electron = {
+    app: Object.assign(new EventEmitter(), {
+      isPackaged: false,
+      whenReady: () => whenReady,
+      enableSandbox: vi.fn(),
+      requestSingleInstanceLock: () => true,
+      commandLine: { appendSwitch: vi.fn() },
+      getPath: (name: string) => `${process.env.VMLMAP_TEST_DIR}/${name}`,
+      getAppPath: () => process.cwd(),
+      getVersion: () => '0.1.0-test',
+      quit: vi.fn(),
+    }),
+    protocol: {
+      registerSchemesAsPrivileged: vi.fn(),
+      handle: (scheme: string, h: (req: { url: string }) => Promise<Response>) => protocols.set(scheme, h),
+    },
+    session: {
+      defaultSession: Object.assign(new EventEmitter(), {
+        setPermissionRequestHandler: (h: unknown) => (sessionHandlers.request = h),
+        setPermissionCheckHandler: (h: unknown) => (sessionHandlers.check = h),
+        setDevicePermissionHandler: (h: unknown) => (sessionHandlers.device = h),
+        webRequest: { onBeforeRequest: (_f: unknown, h: unknown) => (sessionHandlers.beforeRequest = h) },
+      }),
+    },
+    ipcMain: { handle: (c: string, h: (e: unknown, ...a: unknown[]) => unknown) => handlers.set(c, h), removeHandler: (c: string) => handlers.delete(c) },
+    BrowserWindow,
+    Menu: { buildFromTemplate: vi.fn((t: unknown) => t), setApplicationMenu: vi.fn() },
+    nativeTheme: { themeSource: 'system', shouldUseDarkColors: false },
+    utilityProcess: {
+      fork: vi.fn(() => {
+        const c = new FakeChild();
+        children.push(c);
+        return c;
+      }),
+    },
+    dialog: {},
+    shell: { openExternal: vi.fn() },
+  };
+  return { electron, ready, children, handlers, protocols, sessionHandlers, BrowserWindow };
+});
+vi.mock('electron', () => fake.electron);
+
+process.env.VMLMAP_TEST_DIR = dir;
+await import('../../../main/index.js');
+
+describe('main entry', () => {
+  it('registers the privileged schemes and the sandbox before the app is ready', () => {
+    const schemes = fake.electron.protocol.registerSchemesAsPrivileged.mock.calls[0]![0] as { scheme: string }[];
+    expect(schemes.map((s) => s.scheme)).toEqual(['app', 'app-image']);
+    expect(fake.electron.app.enableSandbox).toHaveBeenCalled();
+    expect(fake.BrowserWindow.all).toHaveLength(0);
+  });
+
+  it('on ready: hardens the session, serves the protocols, opens the window', async () => {
+    fake.ready();
+    await until(() => fake.BrowserWindow.all.length === 1, 5000, 'window');
+    const deny = vi.fn();
+    (fake.sessionHandlers.request as (wc: unknown, p: string, cb: (ok: boolean) => void) => void)({}, 'media', deny);
+    expect(deny).toHaveBeenCalledWith(false);
+    expect((fake.sessionHandlers.check as () => boolean)()).toBe(false);
+    const block = vi.fn();
+    (fake.sessionHandlers.beforeRequest as (d: { url: string }, cb: (r: { cancel: boolean }) => void) => void)({ url: 'https://example.org/' }, block);
+    expect(block).toHaveBeenCalledWith({ cancel: true });
+    expect([...fake.protocols.keys()].sort()).toEqual(['app', 'app-image']);
+    expect((await fake.protocols.get('app-image')!({ url: 'app-image://image/unknownunknownunknown' })).status).toBe(404);
+
+    const win = fake.BrowserWindow.all[0]!;
+    expect(win.url).toBe('app://renderer/index.html');
+    const wp = win.options.webPreferences as Record<string, unknown>;
+    expect(wp).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+    expect(String(wp.preload)).toMatch(/preload[\\/]index\.cjs$/);
+    expect(fake.electron.Menu.setApplicationMenu).toHaveBeenCalled();
+  });
+
+  it('answers IPC only from its own window', async () => {
+    expect([...fake.handlers.keys()].sort()).toEqual(Object.values(REQUESTS).map((r) => r.channel).sort());
+    const win = fake.BrowserWindow.all[0]!;
+    const getState = fake.handlers.get(REQUESTS.getState.channel)!;
+    const ours = { sender: { id: win.webContents.id }, senderFrame: { url: 'app://renderer/index.html', parent: null } };
+    const reply = (await getState(ours)) as { ok: boolean; value: { model: { name: string }; version: string } };
+    expect(reply.ok).toBe(true);
+    expect(reply.value.model.name).toBe('tiny');
+    expect(reply.value.version).toBe('0.1.0-test');
+    expect(await getState({ ...ours, sender: { id: 999 } })).toEqual({ ok: false, error: 'refused: untrusted sender' });
+    expect(await getState({ ...ours, senderFrame: { url: 'https://evil.example/', parent: null } })).toMatchObject({ ok: false });
+  });
+
+  it('runs the service in a utility process and starts it again when it dies', async () => {
+    await until(() => fake.children.length === 1, 5000, 'service fork');
+    expect(String((fake.electron.utilityProcess.fork.mock.calls[0] as unknown[])[0])).toMatch(/main[\\/]service\.js$/);
+    const first = fake.children[0]!;
+    first.emit('message', { type: 'ready', pid: 1 });
+    first.emit('exit', 9);
+    await until(() => fake.children.length === 2, 5000, 'restart');
+    const win = fake.BrowserWindow.all[0]!;
+    const states = win.webContents.sent.filter(([, e]) => (e as { kind: string }).kind === 'service').map(([, e]) => (e as { state: string }).state);
+    expect(states).toContain('restarting');
+    expect(states.at(-1)).toBe('restarting');
+  });
+
+  it('writes settings before quitting', () => {
+    const e = { preventDefault: vi.fn() };
+    fake.electron.app.emit('before-quit', e);
+    expect(e.preventDefault).toHaveBeenCalled();
+  });
+});
+

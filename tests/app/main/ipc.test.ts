@@ -1,0 +1,183 @@
+/**
+ * The IPC boundary: requests from anything but our own top frame are refused, malformed payloads
+ * are rejected with a message, and no input makes a handler throw or reach the backend.
+ */
+import { describe, expect, it, type Mock, vi } from 'vitest';
+import { type Handlers, type Method, REQUESTS } from '../../../common/api.js';
+import { dispatch, type IpcMainLike, registerIpc } from '../../../main/ipc.js';
+import { isTrustedSender, type SenderEvent } from '../../../main/security.js';
+import { UserError } from '../../../engine/types.js';
+
+type FakeHandlers = { [M in Method]: Mock<Handlers[M]> };
+
+function fakeHandlers(): FakeHandlers {
+  const h: Record<string, Mock> = {};
+  for (const m of Object.keys(REQUESTS)) h[m] = vi.fn(async () => `${m}-ok`);
+  return h as unknown as FakeHandlers;
+}
+
+function fakeIpc(): IpcMainLike & { listeners: Map<string, (e: SenderEvent, ...a: unknown[]) => unknown> } {
+  const listeners = new Map<string, (e: SenderEvent, ...a: unknown[]) => unknown>();
+  return { listeners, handle: (c, l) => void listeners.set(c, l), removeHandler: (c) => void listeners.delete(c) };
+}
+
+const ours: SenderEvent = { sender: { id: 1 }, senderFrame: { url: 'app://renderer/index.html', parent: null } };
+const trusted = (e: SenderEvent): boolean => isTrustedSender(e, new Set([1]), ['app://renderer']);
+
+const valid: { [M in Method]: unknown } = {
+  getState: undefined,
+  setSettings: { theme: 'dark' },
+  openDialog: undefined,
+  openPath: { path: '/home/me/photo.png' },
+  openBytes: { name: 'a.png', bytes: new Uint8Array([1, 2, 3]) },
+  openRecent: { index: 0 },
+  run: {
+    jobId: 'abcdefgh1234',
+    imageId: 'abcdefghijklmnop',
+    spec: { task: 'deblur', sigmaY: 0.01, kernel: { type: 'motion', length: 9, angle: 30 } },
+    solver: { solver: 'vml-map', preset: 'fast', seed: 1 },
+  },
+  cancel: { jobId: 'abcdefgh1234' },
+  exportResult: { jobId: 'abcdefgh1234', format: 'webp', quality: 90 },
+  importMask: { width: 10, height: 20 },
+  exportMask: { imageId: 'abcdefghijklmnop', width: 2, height: 2, mask: new Uint8Array(4) },
+  probeDevices: undefined,
+  chooseModel: undefined,
+};
+
+describe('sender validation', () => {
+  it('accepts our window top frame on our origin', () => {
+    expect(trusted(ours)).toBe(true);
+  });
+
+  it.each<[string, SenderEvent]>([
+    ['another web contents', { ...ours, sender: { id: 2 } }],
+    ['a subframe', { ...ours, senderFrame: { url: 'app://renderer/index.html', parent: {} } }],
+    ['a destroyed frame', { ...ours, senderFrame: null }],
+    ['a remote page', { ...ours, senderFrame: { url: 'https://evil.example/', parent: null } }],
+    ['a file:// page', { ...ours, senderFrame: { url: 'file:///home/me/evil.html', parent: null } }],
+    ['a look-alike host', { ...ours, senderFrame: { url: 'app://renderer.evil/index.html', parent: null } }],
+    ['data: URL', { ...ours, senderFrame: { url: 'data:text/html,hi', parent: null } }],
+    ['an unparsable URL', { ...ours, senderFrame: { url: '::::', parent: null } }],
+  ])('refuses %s', async (_what, event) => {
+    expect(trusted(event)).toBe(false);
+    const ipc = fakeIpc();
+    const handlers = fakeHandlers();
+    registerIpc(ipc, handlers, trusted);
+    const reply = await ipc.listeners.get(REQUESTS.getState.channel)!(event);
+    expect(reply).toEqual({ ok: false, error: 'refused: untrusted sender' });
+    expect(handlers.getState).not.toHaveBeenCalled();
+  });
+});
+
+describe('request validation', () => {
+  it('registers one handler per request and passes valid payloads through', async () => {
+    const ipc = fakeIpc();
+    const handlers = fakeHandlers();
+    const unregister = registerIpc(ipc, handlers, trusted);
+    expect([...ipc.listeners.keys()].sort()).toEqual(Object.values(REQUESTS).map((r) => r.channel).sort());
+    for (const m of Object.keys(REQUESTS) as Method[]) {
+      const reply = await ipc.listeners.get(REQUESTS[m].channel)!(ours, valid[m]);
+      expect(reply, m).toEqual({ ok: true, value: `${m}-ok` });
+      expect(handlers[m]).toHaveBeenCalledTimes(1);
+    }
+    unregister();
+    expect(ipc.listeners.size).toBe(0);
+  });
+
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  const throwing = Object.defineProperty({}, 'path', { enumerable: true, get: () => { throw new Error('boom'); } });
+  const proxy = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+
+  it.each<[Method, unknown]>([
+    ['openPath', undefined],
+    ['openPath', null],
+    ['openPath', 'just a string'],
+    ['openPath', { path: 42 }],
+    ['openPath', { path: '' }],
+    ['openPath', { path: 'a'.repeat(5000) }],
+    ['openPath', { path: '/x\0.png' }],
+    ['openPath', { path: '/x.png', extra: 1 }],
+    ['openPath', JSON.parse('{"path": "/x.png", "__proto__": {"polluted": true}}')],
+    ['openPath', throwing],
+    ['openPath', proxy],
+    ['openPath', circular],
+    ['openPath', [{ path: '/x.png' }]],
+    ['openRecent', { index: -1 }],
+    ['openRecent', { index: 1.5 }],
+    ['openRecent', { index: Number.NaN }],
+    ['openRecent', { index: '0' }],
+    ['openBytes', { name: 'a.png', bytes: [1, 2, 3] }],
+    ['openBytes', { name: 'a.png', bytes: new Uint8Array(0) }],
+    ['openBytes', { name: 'a.png', bytes: 'AAAA' }],
+    ['setSettings', { theme: 'purple' }],
+    ['setSettings', { brushSize: 1e9 }],
+    ['setSettings', { overlayOpacity: Infinity }],
+    ['setSettings', { task: { spec: { task: 'inpaint' }, solver: {} } }],
+    ['setSettings', { constructor: { prototype: {} } }],
+    ['getState', { unexpected: true }],
+    ['run', {}],
+    ['run', { ...(valid.run as object), jobId: '../../etc' }],
+    ['run', { ...(valid.run as object), spec: { task: 'sharpen', sigmaY: 0 } }],
+    ['run', { ...(valid.run as object), spec: { task: 'sr', sigmaY: 0.01, scale: 8 } }],
+    ['run', { ...(valid.run as object), spec: { task: 'deblur', sigmaY: -1 } }],
+    ['run', { ...(valid.run as object), spec: { task: 'deblur', sigmaY: 0.01, kernel: { type: 'matrix', rows: [[1, 'x']] } } }],
+    ['run', { ...(valid.run as object), spec: { task: 'deblur', sigmaY: 0.01, kernel: { type: 'other' } } }],
+    ['run', { ...(valid.run as object), solver: { solver: 'vml-map', preset: 'fast', seed: 1, steps: 0 } }],
+    ['run', { ...(valid.run as object), solver: { solver: 'vml-map', preset: 'ultra', seed: 1 } }],
+    ['run', { ...(valid.run as object), mask: new Float64Array(4) }],
+    ['cancel', { jobId: 5 }],
+    ['exportResult', { jobId: 'abcdefgh1234', format: 'gif', quality: 90 }],
+    ['exportResult', { jobId: 'abcdefgh1234', format: 'png', quality: 101 }],
+    ['importMask', { width: 0, height: 10 }],
+    ['exportMask', { imageId: 'abcdefghijklmnop', width: 2, height: 2, mask: new Uint16Array(4) }],
+  ])('rejects %s payload #%#', async (method, payload) => {
+    const handlers = fakeHandlers();
+    const reply = await dispatch(handlers, method, payload);
+    expect(reply.ok).toBe(false);
+    expect((reply as { error: string }).error).toMatch(/^invalid request: /);
+    expect(handlers[method]).not.toHaveBeenCalled();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses extra arguments', async () => {
+    const ipc = fakeIpc();
+    const handlers = fakeHandlers();
+    registerIpc(ipc, handlers, trusted);
+    expect(await ipc.listeners.get(REQUESTS.cancel.channel)!(ours, valid.cancel, 'more')).toMatchObject({ ok: false });
+    expect(handlers.cancel).not.toHaveBeenCalled();
+  });
+
+  it('survives random garbage on every channel', async () => {
+    let seed = 12345;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const atoms: unknown[] = [null, undefined, 0, -1, 1e308, Number.NaN, '', 'x', true, [], {}, new Uint8Array(3), new ArrayBuffer(2), Symbol('s'), () => 1, 10n];
+    const garbage = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 2 || r < 0.4) return atoms[Math.floor(rand() * atoms.length)];
+      if (r < 0.7) return Array.from({ length: Math.floor(rand() * 4) }, () => garbage(depth + 1));
+      const o: Record<string, unknown> = {};
+      const keys = ['path', 'jobId', 'spec', 'task', 'mask', 'index', 'bytes', 'name', 'theme', 'sigmaY', 'x'];
+      for (let i = 0; i < 3; i++) o[keys[Math.floor(rand() * keys.length)]!] = garbage(depth + 1);
+      return o;
+    };
+    const handlers = fakeHandlers();
+    for (const m of Object.keys(REQUESTS) as Method[]) {
+      for (let i = 0; i < 200; i++) {
+        const reply = await dispatch(handlers, m, garbage(0));
+        expect(typeof reply.ok).toBe('boolean');
+      }
+    }
+  });
+
+  it('turns handler errors into one-line replies', async () => {
+    const handlers = fakeHandlers();
+    handlers.cancel.mockRejectedValueOnce(new UserError('no such job'));
+    expect(await dispatch(handlers, 'cancel', valid.cancel)).toEqual({ ok: false, error: 'no such job' });
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    handlers.cancel.mockRejectedValueOnce(new Error('internal\nstack…'));
+    expect(await dispatch(handlers, 'cancel', valid.cancel)).toEqual({ ok: false, error: 'internal' });
+    spy.mockRestore();
+  });
+});

@@ -1,0 +1,33 @@
+/** A RendererApi whose methods are spies, and a way to push app events at the page. */
+import { vi } from 'vitest';
+import { type AppEvent, DEFAULT_SETTINGS, type OpenedImage, type RendererApi } from '../../../common/api';
+
+export type FakeApi = { [K in keyof RendererApi]: ReturnType<typeof vi.fn> & RendererApi[K] } & { emit(e: AppEvent): void };
+
+export const IMAGE: OpenedImage = { id: 'img0000000000001', name: 'photo.png', url: 'data:,', width: 40, height: 30, hasAlpha: false, bitDepth: 8 };
+
+export function installFakeApi(): FakeApi {
+  const listeners = new Set<(e: AppEvent) => void>();
+  const api = {
+    getState: vi.fn(async () => ({ settings: structuredClone(DEFAULT_SETTINGS), recent: [], model: null, service: { state: 'ready' as const }, platform: 'linux', version: '0.1.0' })),
+    setSettings: vi.fn(async () => structuredClone(DEFAULT_SETTINGS)),
+    openDialog: vi.fn(async () => IMAGE),
+    openBytes: vi.fn(async () => IMAGE),
+    openRecent: vi.fn(async () => IMAGE),
+    openFile: vi.fn(async () => IMAGE),
+    run: vi.fn(async () => undefined),
+    cancel: vi.fn(async () => undefined),
+    exportResult: vi.fn(async () => ({ path: '/out/photo-restored.png' })),
+    importMask: vi.fn(async () => null),
+    exportMask: vi.fn(async () => ({ path: '/out/photo-mask.png' })),
+    probeDevices: vi.fn(async () => ({ devices: [], recommended: 'cpu' })),
+    chooseModel: vi.fn(async () => null),
+    onEvent: vi.fn((l: (e: AppEvent) => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    }),
+    emit: (e: AppEvent) => listeners.forEach((l) => l(e)),
+  };
+  window.api = api as unknown as RendererApi;
+  return api as unknown as FakeApi;
+}

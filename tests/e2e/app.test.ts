@@ -1,0 +1,275 @@
+/**
+ * End to end in real Chromium: the built renderer, wired through the loopback transport to the
+ * main process's handlers and the real inference service (tiny test model). A person opens a
+ * photo, chooses inpainting, paints a stroke, runs with the fast preset, sees progress, cancels
+ * one run, completes another, uses the before/after views, switches theme and exports.
+ * Screenshots go to test-results/e2e/.
+ *
+ * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Dialogs } from '../../main/backend.js';
+import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
+import { type Loopback, startLoopback } from './loopback/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-results', 'e2e');
+const haveChromium = existsSync(CHROMIUM);
+/** Large enough to see in the screenshots, small enough for the tiny model to be quick. */
+const W = 240;
+const H = 160;
+if (!haveChromium) console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (apt-get install chromium)`);
+
+/** The loopback client as one script, injected before the page's own. */
+async function clientScript(): Promise<string> {
+  const out = await build({
+    configFile: false,
+    logLevel: 'silent',
+    build: {
+      write: false,
+      minify: false,
+      lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' },
+    },
+  });
+  const result = Array.isArray(out) ? out[0]! : out;
+  return (result as { output: { code: string }[] }).output[0]!.code;
+}
+
+describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', () => {
+  const dir = tempDir('e2e');
+  const photoPath = join(dir, 'old-photo.png');
+  const exportPath = join(dir, 'exported.png');
+  const dialogs = {
+    openImage: vi.fn<Dialogs['openImage']>(async () => photoPath),
+    saveImage: vi.fn<Dialogs['saveImage']>(async () => exportPath),
+    confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(async () => false),
+    openMask: vi.fn<Dialogs['openMask']>(async () => null),
+    saveMask: vi.fn<Dialogs['saveMask']>(async () => null),
+    chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(async () => null),
+  };
+  const problems: string[] = [];
+  let loop: Loopback;
+  let browser: Browser;
+  let page: Page;
+
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  };
+  const status = () => page.getByTestId('job-status');
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await writeTestPhoto(photoPath, W, H);
+    loop = await startLoopback({ rendererDir: join(ROOT, 'out', 'renderer'), serviceEntry: SERVICE_ENTRY, modelDir: TINY_MODEL, dataDir: dir, dialogs });
+    loop.backend.setSettings({ provider: 'cpu' });
+    // playwright-core gives each launch a fresh temporary profile (it refuses --user-data-dir here).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    await page.addInitScript({ content: await clientScript() });
+    await page.goto(loop.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await loop?.close();
+  });
+
+  it('opens a photo', async () => {
+    await page.getByTestId('empty').waitFor();
+    await expect.poll(() => page.getByTestId('statusbar').textContent()).toContain('Ready');
+    await shot('01-start');
+    await page.getByTestId('open').click();
+    await page.getByTestId('doc-name').waitFor();
+    expect(await page.getByTestId('doc-name').textContent()).toContain('old-photo.png');
+    expect(await page.getByTestId('doc-name').textContent()).toContain(`${W}×${H}`);
+    const natural = await page.getByTestId('original').evaluate((img: HTMLImageElement) => img.decode().then(() => [img.naturalWidth, img.naturalHeight]));
+    expect(natural).toEqual([W, H]);
+  });
+
+  it('paints an inpainting mask', async () => {
+    await page.getByTestId('task-inpaint').click();
+    await page.getByTestId('preset-fast').click();
+    await expect.poll(() => page.getByTestId('run').isDisabled()).toBe(true); // nothing painted yet
+    // Zoom in (keyboard), then paint along the photo's scratch (from (5%, 18.5%) to (95%, 81.5%)).
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+=');
+    await expect.poll(() => page.getByTestId('zoom').textContent()).toBe('195%');
+    await page.keyboard.press('[');
+    await page.keyboard.press('[');
+    await page.keyboard.press('[');
+    expect(await page.getByTestId('brush-size').textContent()).toBe('17 px');
+    const box = (await page.getByTestId('original').boundingBox())!;
+    const at = (u: number): [number, number] => [box.x + box.width * u, box.y + box.height * (0.15 + 0.7 * u)];
+    await page.mouse.move(...at(0.05));
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(...at(0.05 + (0.9 * i) / 12));
+    await page.mouse.up();
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.85);
+    await expect.poll(() => page.getByTestId('run').isEnabled()).toBe(true);
+    expect(await page.locator('.panel').filter({ hasText: 'Mask' }).textContent()).toMatch(/\d+\.\d% of the photo will be restored/);
+    // The stroke is visible: red overlay pixels on the mask canvas.
+    const red = await page.getByTestId('mask-canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) n += d[i]! > 0 ? 1 : 0;
+      return n;
+    });
+    expect(red).toBeGreaterThan(50);
+    await shot('02-mask');
+  });
+
+  it('shows progress and cancels a long run', async () => {
+    await page.locator('summary', { hasText: 'Advanced' }).click();
+    await page.getByTestId('steps').fill('2000');
+    await page.getByTestId('steps').press('Tab');
+    await page.getByTestId('run').click();
+    try {
+      await page.getByTestId('progress').waitFor();
+      await expect.poll(() => status().textContent(), { timeout: 90_000 }).toMatch(/Step \d+ of 2000 · .* left/);
+      expect(Number(await page.getByTestId('progress').getAttribute('aria-valuenow'))).toBeGreaterThanOrEqual(0);
+      // The live preview of the current estimate replaces the mask view.
+      await page.getByText(/^Preview, step \d+ of 2000$/).waitFor({ timeout: 60_000 });
+      await shot('03-progress');
+    } finally {
+      // Whatever happened above, stop the long run so the next steps start from a clean state.
+      await page.getByTestId('cancel').click({ timeout: 5000 }).catch(() => undefined);
+    }
+    await expect.poll(() => status().textContent(), { timeout: 30_000 }).toBe('Cancelled');
+    expect(await page.getByTestId('run').isVisible()).toBe(true);
+  });
+
+  it('completes a run with the fast preset', async () => {
+    await page.getByTestId('steps').fill('');
+    await page.getByTestId('steps').press('Tab');
+    await page.locator('summary', { hasText: 'Advanced' }).click();
+    await page.getByTestId('run').click();
+    await expect.poll(() => status().textContent(), { timeout: 60_000 }).toMatch(/^Done in .* on cpu/);
+    await page.getByTestId('compare').waitFor();
+    const drawn = await page.getByTestId('result-canvas').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    expect(drawn).toEqual([W, H]);
+    await shot('04-result-swipe');
+  });
+
+  it('moves the before/after divider and keeps the panes in sync', async () => {
+    const handle = page.getByTestId('swipe-handle');
+    const before = Number(await handle.getAttribute('aria-valuenow'));
+    expect(before).toBe(50);
+    const hb = (await handle.boundingBox())!;
+    const stage = (await page.getByTestId('stage-area').boundingBox())!;
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + stage.width * 0.3, hb.y + hb.height / 2, { steps: 8 });
+    await page.mouse.up();
+    const after = Number(await handle.getAttribute('aria-valuenow'));
+    expect(after).toBeGreaterThan(25);
+    expect(after).toBeLessThan(35);
+    // Zoom in at the pointer; the result layer is clipped at the divider.
+    await page.mouse.move(stage.x + stage.width * 0.5, stage.y + stage.height * 0.5);
+    await page.mouse.wheel(0, -400);
+    await expect.poll(() => page.getByTestId('zoom').textContent()).not.toBe('100%');
+    await shot('05-swipe-zoomed');
+
+    await page.getByTestId('compare-side').click();
+    const transforms = await page.locator('.stage-content').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    expect(transforms).toHaveLength(2);
+    expect(transforms[0]).toBe(transforms[1]);
+    await page.mouse.move(stage.x + stage.width * 0.25, stage.y + stage.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + stage.width * 0.25 - 60, stage.y + stage.height * 0.5 - 20, { steps: 4 });
+    await page.mouse.up();
+    const panned = await page.locator('.stage-content').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    expect(panned[0]).not.toBe(transforms[0]);
+    expect(panned[0]).toBe(panned[1]);
+    await shot('06-side-by-side');
+
+    await page.getByTestId('compare-hold').click();
+    await page.keyboard.press('Control+0');
+    expect(await page.getByTestId('result-canvas').isVisible()).toBe(true);
+    const center = (await page.getByTestId('stage').boundingBox())!;
+    await page.mouse.move(center.x + center.width / 2, center.y + center.height / 2);
+    await page.mouse.down();
+    await expect.poll(() => page.getByTestId('result-canvas').isVisible()).toBe(false);
+    await shot('07-hold-original');
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('result-canvas').isVisible()).toBe(true);
+    await page.getByTestId('compare-swipe').click();
+  });
+
+  it('exports the result, never over the original', async () => {
+    const original = readFileSync(photoPath);
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.getByTestId('toast').last().textContent()).toContain(`Saved ${exportPath}`);
+    const meta = await sharp(exportPath).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', W, H]);
+    expect(dialogs.saveImage).toHaveBeenLastCalledWith(join(dir, 'old-photo-restored.png'), 'png');
+    // Choosing the original itself asks first; declining leaves it untouched.
+    dialogs.saveImage.mockResolvedValueOnce(photoPath);
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => dialogs.confirmReplaceOriginal.mock.calls.length).toBe(1);
+    expect(readFileSync(photoPath).equals(original)).toBe(true);
+  });
+
+  it('tests the devices with real sessions and lets the user choose', async () => {
+    await page.getByTestId('devices').click();
+    await page.getByTestId('probe').click();
+    const dialog = page.getByTestId('devices-dialog');
+    await expect.poll(() => dialog.textContent(), { timeout: 60_000 }).toMatch(/CPU — works, [\d.]+ ms per test pass/);
+    expect(await dialog.textContent()).toMatch(/NVIDIA GPU \(CUDA\) — not available: .+/);
+    await shot('10-devices');
+    await dialog.getByRole('radio', { name: /^CPU — works/ }).check();
+    await expect.poll(() => loop.backend.getState().then((s) => s.settings.provider), { timeout: 5000 }).toBe('cpu');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+  });
+
+  it('switches to the dark theme and back', async () => {
+    await page.getByTestId('theme').click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await shot('08-dark');
+    await page.keyboard.press('F1');
+    await page.getByRole('dialog').waitFor();
+    await shot('09-shortcuts');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('theme').click();
+  });
+
+  it('opens a dropped file and a pasted image', async () => {
+    const bytes = [...readFileSync(photoPath)];
+    await page.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'dropped.png', { type: 'image/png' }));
+      const target = document.querySelector('[data-testid="stage-area"]')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('dropped.png');
+    expect(await page.getByTestId('mode-compare').isDisabled()).toBe(true); // a new photo starts over
+    await page.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'image.png', { type: 'image/png' }));
+      window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('image.png');
+    const natural = await page.getByTestId('original').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth));
+    expect(natural).toBe(W);
+  });
+
+  it('ran without console errors, CSP violations or failed requests', () => {
+    // The image protocol and the event stream are the only requests; none may fail or be blocked.
+    expect(problems).toEqual([]);
+  });
+});
