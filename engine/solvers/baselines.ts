@@ -3,7 +3,7 @@
  * the variance-exploding variable z = x_t / sqrt(abar), image units; each follows its paper's
  * update, with the constants named where they differ from the paper's.
  */
-import { axpby, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
+import { axpby, clamp01, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
 
 /** What every baseline sets up: its noise levels (sigmaStart down to the model's lowest) and run. */
 function begin(input: SolveInput, st: { steps: number; sigmaStart: number }) {
@@ -51,7 +51,8 @@ export async function dps(input: SolveInput, st: DpsSettings): Promise<SolveResu
     const sd = s2 * Math.sqrt(Math.max(0, 1 - ratio));
     const scale = st.zeta / (model.valueScale * model.abarAt(s)) / norm;
     const next = new Float64Array(n);
-    for (let k = 0; k < n; k++) next[k] = D[k] + ratio * (z[k] - D[k]) + sd * fresh[k] + scale * g[k];
+    const Dc = clamp01(D); // the ancestral mean uses the clipped estimate (clip_denoised)
+    for (let k = 0; k < n; k++) next[k] = Dc[k] + ratio * (z[k] - Dc[k]) + sd * fresh[k] + scale * g[k];
     z = next;
     run.progress(i + 1, D);
   }
@@ -84,7 +85,9 @@ export async function diffpir(input: SolveInput, st: DiffPirSettings): Promise<S
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
     run.checkCancel();
-    const D = await model.denoise(z, shape, s);
+    // Clipped to the image range, as the reference implementations do (clip_denoised): at high
+    // noise an epsilon-predictor's small errors become large errors in D.
+    const D = clamp01(await model.denoise(z, shape, s));
     const rho = (st.lambda * sy * sy) / (s * s);
     // (A^T A + rho I) x = A^T y + rho D
     x = op.normalSolve(axpby(1, aty, rho, D), 1, rho);
@@ -123,7 +126,7 @@ export async function ddnm(input: SolveInput, st: DdnmSettings): Promise<SolveRe
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
     run.checkCancel();
-    const D = await model.denoise(z, shape, s);
+    const D = clamp01(await model.denoise(z, shape, s)); // clip_denoised, as for DiffPIR
     const s2 = i + 1 < sigmas.length ? sigmas[i + 1] : 0;
     const lam = input.sigmaY > 0 ? Math.min(1, Math.max(s2, model.sigmaMin) / input.sigmaY) : 1;
     const res = op.forward(D);
