@@ -28,6 +28,9 @@ export interface Denoiser {
   /** Width of the model's value range (image units -> model units), and abar at an image-space sigma. */
   readonly valueScale: number;
   abarAt(sigma: number): number;
+  /** Image sides the network accepts are multiples of this (the engine pads); or exactly fixedSize. */
+  readonly sizeMultiple: number;
+  readonly fixedSize: [number, number] | null;
   /** Checks that an image of this shape can be processed (channels, fixed size). */
   check(s: Shape): void;
   denoise(z: Float64Array, s: Shape, sigma: number): Promise<Float64Array>;
@@ -74,6 +77,14 @@ export class OnnxDenoiser implements Denoiser {
     // The VJP graph runs on the provider the forward graph got, so both see the same arithmetic.
     const vjp = model.vjpPath ? await createSession(model.vjpPath, [fwd.provider, 'cpu']) : undefined;
     return new OnnxDenoiser(model, fwd, vjp);
+  }
+
+  get sizeMultiple(): number {
+    return this.model.manifest.sizeMultiple;
+  }
+
+  get fixedSize(): [number, number] | null {
+    return this.model.manifest.fixedSize;
   }
 
   get valueScale(): number {
