@@ -6,7 +6,8 @@ import { boxMask, scratchMask } from '../engine/masks.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import { degrade, restore } from '../engine/restore.js';
 import type { TaskSpec } from '../engine/tasks.js';
-import { type Img, UserError } from '../engine/types.js';
+import type { TilingOptions } from '../engine/tiling/tiled.js';
+import { type Img, type Progress, UserError } from '../engine/types.js';
 import { type Flags, number, required, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
 import { progressBar } from './progress.js';
@@ -21,7 +22,15 @@ async function maskFor(f: Flags, spec: TaskSpec, image: Img): Promise<Float64Arr
   return readMask(f.mask, image.w, image.h);
 }
 
-export async function restoreCommand(f: Flags, signal: AbortSignal): Promise<void> {
+/** For callers that run the command in-process (tests, tools/bench-large.ts). */
+export interface RestoreHooks {
+  /** Called with every progress event (after the progress bar). */
+  onProgress?: (p: Progress) => void;
+  /** Tiling and memory options of the job (engine/tiling/tiled.ts); the engine's defaults otherwise. */
+  tiling?: TilingOptions;
+}
+
+export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: RestoreHooks = {}): Promise<void> {
   const spec = taskSpec(f);
   const so = solverOptions(f);
   const input = required(f, 'input');
@@ -31,8 +40,16 @@ export async function restoreCommand(f: Flags, signal: AbortSignal): Promise<voi
   const file = await readImage(input);
   const mask = await maskFor(f, spec, file.image);
   const model = await loadModel(f.model, so.provider);
+  if (so.provider !== 'auto' && model.provider !== so.provider && !f.json) {
+    const why = model.fallbacks.find((fb) => fb.provider === so.provider)?.reason ?? 'unavailable';
+    process.stderr.write(`note: the ${so.provider} execution provider could not start (${why}); running on ${model.provider}\n`);
+  }
   const bar = progressBar('restoring', !f.json && process.stderr.isTTY === true);
-  const res = await restore(model, { image: file.image, mask, spec, solver: so }, { signal, onProgress: bar });
+  const onProgress = (p: Progress): void => {
+    bar(p);
+    hooks.onProgress?.(p);
+  };
+  const res = await restore(model, { image: file.image, mask, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
   const keepAlpha = spec.task !== 'sr' ? file.alpha : undefined;
   await writeImage(output, res.image, { alpha: keepAlpha, bitDepth: file.bitDepth, protect: [input, ...(f.mask ? [f.mask] : [])] });
@@ -47,6 +64,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal): Promise<voi
     width: res.image.w,
     height: res.image.h,
     ...res.stats,
+    tiling: res.tiling && { mode: res.tiling.mode, solves: res.tiling.solves, solvedPixels: res.tiling.solvedPixels, tileH: res.tiling.tileH, tileW: res.tiling.tileW },
   };
   if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else

@@ -7,6 +7,7 @@ import { maskFromRestoreImage, operatorFor } from './operators/index.js';
 import { Rng } from './solvers/common.js';
 import { settingsFor, solve } from './solvers/index.js';
 import type { SolverSpec, TaskSpec } from './tasks.js';
+import { operatorName, planJob, runPlanned, type TilingOptions, type TilingReport } from './tiling/tiled.js';
 import { type Img, type LinearOperator, type Progress, type Shape, type SolveStats, UserError } from './types.js';
 
 export interface RestoreJob {
@@ -17,12 +18,16 @@ export interface RestoreJob {
   spec: TaskSpec;
   solver: SolverSpec;
   previewEvery?: number;
+  /** Large images and inpainting by region (engine/tiling/, docs/TILING.md); defaults when absent. */
+  tiling?: TilingOptions;
 }
 
 export interface RestoreResult {
   image: Img;
   stats: SolveStats;
   operator: string;
+  /** How the job ran: whole, in tiles or by region, and what the memory preflight found. */
+  tiling?: TilingReport;
 }
 
 export interface RunOptions {
@@ -59,16 +64,27 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
   if (image.c !== 3) throw new UserError(`expected an RGB image, got ${image.c} channels`);
   if (!(spec.sigmaY >= 0 && spec.sigmaY < 1)) throw new UserError(`sigma-y must be in [0, 1), got ${spec.sigmaY}`);
   const clean = outputShape(spec, image);
+  const settings = settingsFor(job.solver.solver, job.solver.preset, { steps: job.solver.steps });
+  checkMask(spec, clean, job.mask);
+  model.check(clean);
+  // The memory preflight, and the choice between one solve, tiles and inpainting by region.
+  const plan = await planJob(model, job, clean, settings, model.sizeMultiple, model.fixedSize !== null);
+  if (plan.report.mode !== 'whole') return runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.mask));
   const op = buildOperator(spec, clean, job.mask);
   const y = measurement(spec, op, image);
-  model.check(clean);
-  const settings = settingsFor(job.solver.solver, job.solver.preset, { steps: job.solver.steps });
   const { x, stats } = await solve(
     { op, y, sigmaY: spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: opts.onProgress, previewEvery: job.previewEvery },
     settings,
   );
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
-  return { image: { ...clean, data: x }, stats, operator: op.name };
+  return { image: { ...clean, data: x }, stats, operator: op.name, tiling: plan.report };
+}
+
+/** buildOperator's checks of the mask, without building the (full-size) operator. */
+function checkMask(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): void {
+  if (spec.task !== 'inpaint') return;
+  if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+  if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
 }
 
 export interface Degraded {

@@ -1,0 +1,329 @@
+/**
+ * Large images and inpainting by region (docs/TILING.md). restore() asks planJob() how to run a job:
+ *  - 'whole': one solve over the image, exactly as before tiling existed (same noise, same result);
+ *  - 'tiles': overlapping tiles, each solved on its window with the task's operator and the
+ *    position-keyed noise of noise.ts, cross-faded into the result (plan.ts);
+ *  - 'regions' (inpainting): windows around the mask's connected regions only (regions.ts); every
+ *    observed pixel is copied from the input bit for bit.
+ * The tile size follows from the memory preflight (memory.ts).
+ */
+import type { Denoiser } from '../model/denoiser.js';
+import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
+import type { RestoreJob, RestoreResult, RunOptions } from '../restore.js';
+import { clamp01 } from '../solvers/common.js';
+import { solve, type SolverSettings } from '../solvers/index.js';
+import type { TaskSpec } from '../tasks.js';
+import { CancelledError, type Img, type LinearOperator, type Progress, type Shape, type SolveStats, UserError } from '../types.js';
+import { ENGINE_BYTES_PER_PIXEL, mb, memoryBudget, MODEL_COST_SAFETY, modelMemoryCost, WRITE_BYTES_PER_PIXEL } from './memory.js';
+import { FieldNoise } from './noise.js';
+import { minTileSide, operatorReach, roundUpTo, type Tile, tileGrid } from './plan.js';
+import { planRegions, type RegionPlan, type Rect } from './regions.js';
+
+export interface TilingOptions {
+  /** 'auto' (default) picks by size and memory; 'whole' and 'tiles' force a mode. */
+  mode?: 'auto' | 'whole' | 'tiles';
+  /** Inpainting by region when it solves fewer pixels than the whole image (default true). */
+  regions?: boolean;
+  /** Bytes this process may hold while the job runs; default its resident set + 75% of available. */
+  memoryBudget?: number;
+  /** Largest tile in pixels of the restored image (default 768 x 768). */
+  maxTilePixels?: number;
+  /** Images up to this many pixels are solved whole when memory allows (default 2^21, about 1448 x 1448). */
+  maxWholePixels?: number;
+  /** Network context kept around each tile's kept area, beyond the operator's support (default 32). */
+  context?: number;
+  /** Cross-fade width between tiles (default 32). */
+  overlap?: number;
+  /** Inpainting: observed pixels around a region in its window (default 12). */
+  inpaintContext?: number;
+  /** Inpainting: grid cell that covers long regions (default 64), and their cross-fade (default 4). */
+  inpaintCell?: number;
+  inpaintOverlap?: number;
+}
+
+export const TILING_DEFAULTS = {
+  maxTilePixels: 768 * 768,
+  maxWholePixels: 2 ** 21,
+  context: 32,
+  overlap: 32,
+  inpaintContext: 12,
+  inpaintCell: 64,
+  inpaintOverlap: 4,
+};
+
+export interface TilingReport {
+  mode: 'whole' | 'tiles' | 'regions';
+  /** Solves run (tiles or windows). */
+  solves: number;
+  /** Pixels of all solved windows together (overlaps counted each time). */
+  solvedPixels: number;
+  /** Tiles: the tile side limits (window height and width), margin and cross-fade width. */
+  tileH?: number;
+  tileW?: number;
+  margin?: number;
+  overlap?: number;
+  /** Inpainting by region: masked pixels and connected regions. */
+  maskedPixels?: number;
+  regions?: number;
+  memory: {
+    budget: number;
+    rss: number;
+    available: number;
+    /** Largest solve the memory allows, in pixels. */
+    maxSolvePixels: number;
+    modelBytesPerPixel: number;
+    how: string;
+  };
+}
+
+export interface JobPlan {
+  report: TilingReport;
+  tiles?: Tile[];
+  regions?: RegionPlan;
+}
+
+const solverUsesVjp = (s: SolverSettings): boolean => s.solver === 'dps' || (s.solver === 'vml-map' && s.settings.stepRule === 'gradient');
+
+const lcm = (a: number, b: number): number => {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a * b) / gcd(a, b);
+};
+
+/** Decides how to run a job; throws a UserError when not even the smallest tile fits in memory. */
+export async function planJob(model: Denoiser, job: RestoreJob, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
+  const o = { ...TILING_DEFAULTS, ...job.tiling };
+  const mode = job.tiling?.mode ?? 'auto';
+  const pixels = clean.h * clean.w;
+  const mem = memoryBudget(job.tiling?.memoryBudget);
+  const memory = { budget: mem.budget, rss: mem.rss, available: mem.available, maxSolvePixels: Infinity, modelBytesPerPixel: 0, how: 'not measured' };
+  const whole: JobPlan = { report: { mode: 'whole', solves: 1, solvedPixels: pixels, memory } };
+  if (fixedSize || mode === 'whole') return whole;
+  const cost = await modelMemoryCost(model, solverUsesVjp(settings));
+  const perPixel = cost.bytesPerPixel * MODEL_COST_SAFETY + ENGINE_BYTES_PER_PIXEL;
+  const outBytes = 8 * clean.c * pixels + WRITE_BYTES_PER_PIXEL * pixels;
+  const free = mem.budget - mem.rss - outBytes;
+  const maxSolvePixels = Math.max(0, Math.floor(free / perPixel));
+  Object.assign(memory, { maxSolvePixels, modelBytesPerPixel: cost.bytesPerPixel, how: cost.how });
+  if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, o.maxWholePixels)) {
+    if (!(job.spec.task === 'inpaint' && job.tiling?.regions !== false)) return whole;
+  }
+  const reach = operatorReach(job.spec);
+  const align = reach.align;
+  const refuse = (need: number, what: string): never => {
+    const context = `${mb(mem.rss)} in use, ${mb(mem.available)} available`;
+    throw new UserError(
+      free <= 0
+        ? `not enough memory for this job: the result alone needs ${mb(outBytes)}, more than the ${mb(mem.budget)} budget leaves (${context}); ` +
+            `close other programs or restore a smaller image`
+        : `not enough memory for this job: ${what} needs about ${mb(need)} on top of the ${mb(outBytes)} for the result, ` +
+            `but only ${mb(free)} of the ${mb(mem.budget)} budget are left (${context}); close other programs or restore a smaller image`,
+    );
+  };
+  if (job.spec.task === 'inpaint' && job.tiling?.regions !== false) {
+    const restoreMask = job.mask!;
+    const minWin = (2 * o.inpaintContext + 8) ** 2;
+    if (maxSolvePixels < minWin) refuse(minWin * perPixel, `the smallest inpainting window (${2 * o.inpaintContext + 8} px square)`);
+    const cap = Math.min(maxSolvePixels, Math.max(minWin, o.maxTilePixels));
+    const rp = planRegions(clean.h, clean.w, (p) => restoreMask[p] > 0.5, { context: o.inpaintContext, cell: o.inpaintCell, overlap: o.inpaintOverlap, maxPixels: cap });
+    const beneficial = rp.solvedPixels <= 0.5 * pixels || pixels > Math.min(maxSolvePixels, o.maxWholePixels);
+    if (mode === 'tiles' || beneficial) {
+      return {
+        regions: rp,
+        report: { mode: 'regions', solves: rp.windows.length, solvedPixels: rp.solvedPixels, maskedPixels: rp.maskedPixels, regions: rp.runs.components, memory },
+      };
+    }
+    if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, o.maxWholePixels)) return whole;
+  }
+  const margin = roundUpTo(reach.support + o.context, align);
+  const overlap = roundUpTo(o.overlap, 2 * align);
+  const minSide = minTileSide(margin, overlap, align);
+  if (maxSolvePixels < minSide * minSide) refuse(minSide * minSide * perPixel, `the smallest tile (${minSide}x${minSide})`);
+  const cap = Math.min(maxSolvePixels, Math.max(minSide * minSide, o.maxTilePixels));
+  const step = lcm(align, Math.max(1, sizeMultiple));
+  let side = Math.max(minSide, Math.floor(Math.sqrt(cap) / step) * step);
+  let tileH = Math.min(clean.h, side);
+  let tileW = Math.min(clean.w, side);
+  // A strip narrower than the square tile lends its unused pixels to the other axis.
+  if (tileH < side) tileW = Math.min(clean.w, Math.max(minSide, Math.floor(cap / tileH / step) * step));
+  else if (tileW < side) tileH = Math.min(clean.h, Math.max(minSide, Math.floor(cap / tileW / step) * step));
+  side = Math.max(tileH, tileW);
+  const tiles = tileGrid(clean.h, clean.w, tileH, tileW, margin, overlap, align);
+  const solvedPixels = tiles.reduce((s, t) => s + (t.rows.window.end - t.rows.window.start) * (t.cols.window.end - t.cols.window.start), 0);
+  return { tiles, report: { mode: 'tiles', solves: tiles.length, solvedPixels, tileH, tileW, margin, overlap, memory } };
+}
+
+/** Rows y0..y1, columns x0..x1 of a planar image. */
+export function cropPlanar(data: Float64Array, s: Shape, r: Rect): Float64Array {
+  const h = r.y1 - r.y0;
+  const w = r.x1 - r.x0;
+  const out = new Float64Array(s.c * h * w);
+  for (let c = 0; c < s.c; c++)
+    for (let i = 0; i < h; i++) {
+      const src = (c * s.h + r.y0 + i) * s.w + r.x0;
+      out.set(data.subarray(src, src + w), (c * h + i) * w);
+    }
+  return out;
+}
+
+/** The task's operator on a window of the restored image, and the window's measurement. */
+export function windowProblem(job: RestoreJob, clean: Shape, r: Rect, scale: number): { op: LinearOperator; y: Float64Array } {
+  const spec: TaskSpec = job.spec;
+  const shape = { c: clean.c, h: r.y1 - r.y0, w: r.x1 - r.x0 };
+  const image = job.image;
+  if (spec.task === 'sr') {
+    const lr = { y0: r.y0 / scale, y1: r.y1 / scale, x0: r.x0 / scale, x1: r.x1 / scale };
+    return { op: operatorFor(spec, shape), y: cropPlanar(image.data, image, lr) };
+  }
+  const crop = cropPlanar(image.data, image, r);
+  if (spec.task === 'inpaint') {
+    const m = cropPlanar(job.mask!, { c: 1, h: clean.h, w: clean.w }, r);
+    const op = operatorFor(spec, shape, maskFromRestoreImage({ c: 1, h: shape.h, w: shape.w, data: m }));
+    return { op, y: op.forward(crop) };
+  }
+  const op = operatorFor(spec, shape);
+  return { op, y: spec.task === 'colorize' ? op.forward(crop) : crop };
+}
+
+function addStats(a: SolveStats, b: SolveStats): void {
+  a.nfe += b.nfe;
+  a.vjps += b.vjps;
+  a.onnxMs += b.onnxMs;
+  a.approximateVjp ||= b.approximateVjp;
+}
+
+/** Global progress over all solves; previews (of the result so far) only for images up to 4 MP. */
+class JobProgress {
+  private readonly t0 = performance.now();
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly solves: number,
+    private readonly previewEvery: number,
+    private readonly out: () => Img | undefined,
+  ) {}
+
+  forSolve(index: number): (p: Progress) => void {
+    return (p) => {
+      const cb = this.opts.onProgress;
+      if (!cb) return;
+      const total = p.total * this.solves;
+      const step = index * p.total + p.step;
+      const elapsedMs = performance.now() - this.t0;
+      const last = p.step === p.total;
+      const img = last && this.previewEvery > 0 && (index + 1) % Math.max(1, Math.round(this.previewEvery)) === 0 ? this.out() : undefined;
+      cb({ step, total, elapsedMs, etaMs: step > 0 ? (elapsedMs / step) * (total - step) : 0, preview: img });
+    };
+  }
+}
+
+function finite(x: Float64Array): void {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
+}
+
+/** Runs a job planned as 'tiles' or 'regions'. */
+export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape, settings: SolverSettings, plan: JobPlan, opts: RunOptions, operatorName: string): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const stats: SolveStats = { nfe: 0, vjps: 0, onnxMs: 0, wallMs: 0, approximateVjp: false };
+  const scale = job.spec.task === 'sr' ? job.spec.scale! : 1;
+  const check = (): void => {
+    if (opts.signal?.aborted) throw new CancelledError();
+  };
+  const hw = clean.h * clean.w;
+  const smallEnough = clean.c * hw <= 3 * 4e6;
+  let out: Float64Array;
+  const windows: { rect: Rect; paste: (x: Float64Array) => void }[] = [];
+  if (plan.tiles) {
+    out = new Float64Array(clean.c * hw);
+    for (const t of plan.tiles) {
+      const rect = { y0: t.rows.window.start, y1: t.rows.window.end, x0: t.cols.window.start, x1: t.cols.window.end };
+      windows.push({ rect, paste: (x) => blend(out, clean, x, rect, t.rows, t.cols) });
+    }
+  } else {
+    const rp = plan.regions!;
+    // The input, bit for bit; only masked pixels change below.
+    out = Float64Array.from(job.image.data);
+    const { runs } = rp;
+    // Cell-mode masked pixels are sums of cross-faded cells: start them at zero.
+    for (let r = 0; r < runs.count; r++) {
+      if (rp.single[runs.comp[r]]) continue;
+      for (let c = 0; c < clean.c; c++) out.fill(0, c * hw + runs.y[r] * clean.w + runs.x0[r], c * hw + runs.y[r] * clean.w + runs.x1[r]);
+    }
+    for (const win of rp.windows) {
+      const rect = win.window;
+      if (win.kind === 'single') {
+        const comps = new Set(win.components);
+        windows.push({
+          rect,
+          paste: (x) => {
+            const w = rect.x1 - rect.x0;
+            const h = rect.y1 - rect.y0;
+            for (let y = rect.y0; y < rect.y1; y++)
+              for (let r = runs.rowStart[y]; r < runs.rowStart[y + 1]; r++) {
+                if (!comps.has(runs.comp[r])) continue;
+                for (let c = 0; c < clean.c; c++)
+                  for (let j = runs.x0[r]; j < runs.x1[r]; j++) out[c * hw + y * clean.w + j] = x[(c * h + y - rect.y0) * w + j - rect.x0];
+              }
+          },
+        });
+      } else {
+        windows.push({
+          rect,
+          paste: (x) => {
+            const w = rect.x1 - rect.x0;
+            const h = rect.y1 - rect.y0;
+            const { rows, cols } = win;
+            for (let y = rows.kept.start; y < rows.kept.end; y++) {
+              const wy = rows.weights[y - rows.kept.start];
+              for (let r = runs.rowStart[y]; r < runs.rowStart[y + 1]; r++) {
+                if (rp.single[runs.comp[r]]) continue;
+                const a = Math.max(runs.x0[r], cols.kept.start);
+                const b = Math.min(runs.x1[r], cols.kept.end);
+                for (let c = 0; c < clean.c; c++)
+                  for (let j = a; j < b; j++) out[c * hw + y * clean.w + j] += wy * cols.weights[j - cols.kept.start] * x[(c * h + y - rect.y0) * w + j - rect.x0];
+              }
+            }
+          },
+        });
+      }
+    }
+  }
+  const progress = new JobProgress(opts, windows.length, job.previewEvery ?? 0, () => (smallEnough ? { ...clean, data: clamp01(out) } : undefined));
+  for (const [index, win] of windows.entries()) {
+    check();
+    const { rect } = win;
+    const { op, y } = windowProblem(job, clean, rect, scale);
+    const region = { c: clean.c, h: rect.y1 - rect.y0, w: rect.x1 - rect.x0, y0: rect.y0, x0: rect.x0 };
+    const res = await solve(
+      { op, y, sigmaY: job.spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: progress.forSolve(index), previewEvery: 0, noise: new FieldNoise(job.solver.seed, region) },
+      settings,
+    );
+    finite(res.x);
+    win.paste(res.x);
+    addStats(stats, res.stats);
+  }
+  stats.wallMs = performance.now() - t0;
+  return { image: { ...clean, data: out }, stats, operator: operatorName, tiling: plan.report };
+}
+
+/** out += (weights) * x over the tile's kept area. */
+function blend(out: Float64Array, s: Shape, x: Float64Array, rect: Rect, rows: Tile['rows'], cols: Tile['cols']): void {
+  const w = rect.x1 - rect.x0;
+  const h = rect.y1 - rect.y0;
+  const hw = s.h * s.w;
+  for (let c = 0; c < s.c; c++)
+    for (let y = rows.kept.start; y < rows.kept.end; y++) {
+      const wy = rows.weights[y - rows.kept.start];
+      const dst = c * hw + y * s.w;
+      const src = (c * h + y - rect.y0) * w - rect.x0;
+      for (let j = cols.kept.start; j < cols.kept.end; j++) out[dst + j] += wy * cols.weights[j - cols.kept.start] * x[src + j];
+    }
+}
+
+/** The operator's name as the untiled job would report it, without building it at full size. */
+export function operatorName(spec: TaskSpec, restoreMask?: Float64Array): string {
+  if (spec.task === 'inpaint') {
+    let kept = 0;
+    for (let p = 0; p < restoreMask!.length; p++) if (!(restoreMask![p] > 0.5)) kept++;
+    return `mask (${((100 * kept) / restoreMask!.length).toFixed(1)}% observed)`;
+  }
+  return operatorFor(spec, { c: 3, h: 12, w: 12 }).name;
+}

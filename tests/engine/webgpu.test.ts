@@ -1,0 +1,131 @@
+/**
+ * The GPU code path on WebGPU: the model's forward and VJP graphs on onnxruntime's WebGPU provider
+ * agree with the CPU provider to 1e-3 relative on a 64x64 input, and so does the engine's denoiser
+ * on top of them. CI runs this on Mesa's software Vulkan driver (lavapipe, Mesa 25 from
+ * bookworm-backports, installed by .ci/run). The default model is used when it exists
+ * (resources/models/default), else the tiny test model. The WebGPU tests skip, with the reason
+ * logged, only when no WebGPU adapter can be created. Also: CUDA, DirectML and CoreML fall back
+ * to the CPU with onnxruntime's reason kept.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { readManifest } from '../../engine/model/manifest.js';
+import { createSession, providerOrder } from '../../engine/model/providers.js';
+import { Rng } from '../../engine/solvers/common.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DEFAULT = join(ROOT, 'resources', 'models', 'default');
+const TINY = join(ROOT, 'tests', '.models', 'tiny');
+const MODEL = existsSync(join(DEFAULT, 'manifest.json')) ? DEFAULT : TINY;
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / (n || 1));
+}
+
+let webgpuError: string | undefined;
+let gpu: { fwd: ort.InferenceSession; vjp?: ort.InferenceSession } | undefined;
+let cpu: { fwd: ort.InferenceSession; vjp?: ort.InferenceSession } | undefined;
+const model = readManifest(MODEL);
+
+beforeAll(async () => {
+  try {
+    const fwd = (await createSession(model.forwardPath, ['webgpu'])).session;
+    const vjp = model.vjpPath ? (await createSession(model.vjpPath, ['webgpu'])).session : undefined;
+    gpu = { fwd, vjp };
+  } catch (e) {
+    webgpuError = String((e as Error).message ?? e).split('\n')[0];
+    console.warn(`WebGPU tests SKIPPED: no WebGPU adapter could be created: ${webgpuError}`);
+    return;
+  }
+  cpu = {
+    fwd: (await createSession(model.forwardPath, ['cpu'])).session,
+    vjp: model.vjpPath ? (await createSession(model.vjpPath, ['cpu'])).session : undefined,
+  };
+  console.log(`WebGPU tests on ${MODEL === DEFAULT ? 'the default model' : 'the tiny test model (no default model exported yet)'}: ${MODEL}`);
+}, 600_000);
+
+describe('WebGPU agrees with the CPU', () => {
+  const N = 64;
+  const m = model.manifest;
+  const rng = new Rng(21);
+  const dims = [1, m.channels, N, N];
+  // x_t at a mid noise level: an image-like signal plus noise, in the model's [-1, 1] range.
+  const x = Float32Array.from({ length: m.channels * N * N }, (_, i) => 0.6 * Math.sin(i / 37) + 0.5 * rng.normal());
+  const v = Float32Array.from({ length: m.channels * N * N }, () => rng.normal());
+
+  for (const t of [50, 500]) {
+    it(`forward graph at t = ${t}, 64x64`, async (ctx) => {
+      if (!gpu) ctx.skip(`no WebGPU adapter: ${webgpuError}`);
+      const g = m.graphs.forward;
+      const feeds = { [g.inputs.x]: new ort.Tensor('float32', x, dims), [g.inputs.t]: new ort.Tensor('float32', Float32Array.of(t), [1]) };
+      const a = (await gpu!.fwd.run(feeds))[g.output].data as Float32Array;
+      const b = (await cpu!.fwd.run(feeds))[g.output].data as Float32Array;
+      const err = relErr(a, b);
+      console.log(`forward t=${t}: relative difference WebGPU vs CPU ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-3);
+    }, 600_000);
+
+    it(`VJP graph at t = ${t}, 64x64`, async (ctx) => {
+      if (!gpu) ctx.skip(`no WebGPU adapter: ${webgpuError}`);
+      if (!gpu!.vjp || !m.graphs.vjp) ctx.skip('the model has no VJP graph');
+      const g = m.graphs.vjp!;
+      const feeds = {
+        [g.inputs.x]: new ort.Tensor('float32', x, dims),
+        [g.inputs.t]: new ort.Tensor('float32', Float32Array.of(t), [1]),
+        [g.inputs.v]: new ort.Tensor('float32', v, dims),
+      };
+      const a = (await gpu!.vjp!.run(feeds))[g.output].data as Float32Array;
+      const b = (await cpu!.vjp!.run(feeds))[g.output].data as Float32Array;
+      const err = relErr(a, b);
+      console.log(`VJP t=${t}: relative difference WebGPU vs CPU ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-3);
+    }, 600_000);
+  }
+
+  it('the engine denoiser and its J^T v on WebGPU, 64x64', async (ctx) => {
+    if (!gpu) ctx.skip(`no WebGPU adapter: ${webgpuError}`);
+    const onGpu = await OnnxDenoiser.load(MODEL, { provider: 'webgpu', trustChecksums: true });
+    expect(onGpu.provider).toBe('webgpu');
+    const onCpu = await OnnxDenoiser.load(MODEL, { provider: 'cpu', trustChecksums: true });
+    const shape = { c: m.channels, h: N, w: N };
+    const z = Float64Array.from(x, (val) => 0.5 + 0.25 * val);
+    const d = relErr(await onGpu.denoise(z, shape, 0.2), await onCpu.denoise(z, shape, 0.2));
+    const vv = Float64Array.from(v);
+    const j = relErr(await onGpu.jtv(z, shape, 0.2, vv), await onCpu.jtv(z, shape, 0.2, vv));
+    console.log(`engine on WebGPU vs CPU: D ${d.toExponential(2)}, J^T v ${j.toExponential(2)}`);
+    expect(d).toBeLessThan(1e-3);
+    expect(j).toBeLessThan(1e-3);
+    await onGpu.release();
+    await onCpu.release();
+  }, 600_000);
+});
+
+describe('execution providers', () => {
+  it('auto tries the platform GPU provider first and always ends on the CPU', () => {
+    expect(providerOrder('auto', 'linux')).toEqual(['cuda', 'cpu']);
+    expect(providerOrder('auto', 'win32')).toEqual(['cuda', 'dml', 'cpu']);
+    expect(providerOrder('auto', 'darwin')).toEqual(['coreml', 'cpu']);
+    expect(providerOrder('webgpu')).toEqual(['webgpu', 'cpu']);
+  });
+
+  it('an unavailable provider falls back to the CPU and keeps the reason', async () => {
+    const others = { linux: ['cuda', 'dml', 'coreml'], win32: ['coreml'], darwin: ['cuda', 'dml'] }[process.platform as 'linux'] ?? [];
+    for (const provider of others) {
+      const m = await OnnxDenoiser.load(TINY, { provider: provider as 'cuda' });
+      expect(m.provider).toBe('cpu');
+      expect(m.fallbacks[0].provider).toBe(provider);
+      expect(m.fallbacks[0].reason.length).toBeGreaterThan(0);
+      console.log(`${provider}: fell back to cpu (${m.fallbacks[0].reason})`);
+      await m.release();
+    }
+  });
+});
