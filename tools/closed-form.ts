@@ -87,6 +87,7 @@ export function inverse(S: Mat): Mat {
   return transpose(cols);
 }
 
+/** ||a - b|| / ||b|| (or ||a|| when b = 0). */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
   let den = 0;
@@ -94,7 +95,7 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     num += (a[i] - b[i]) ** 2;
     den += b[i] ** 2;
   }
-  return Math.sqrt(num / den);
+  return Math.sqrt(num / (den || 1));
 }
 
 export interface GaussPrior {

@@ -27,16 +27,7 @@ export function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/** ||a - b|| / ||b|| (or ||a|| when b = 0). */
-export function relErr(a: Float64Array, b: Float64Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / (n || 1));
-}
+export { relErr } from '../../tools/closed-form.js';
 
 /** A dense m x n matrix, row-major. */
 export interface Dense {

@@ -7,6 +7,7 @@
  * logged, only when no WebGPU adapter can be created. Also: CUDA, DirectML and CoreML fall back
  * to the CPU with onnxruntime's reason kept.
  */
+import { relErr } from './helpers.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -21,15 +22,6 @@ const DEFAULT = join(ROOT, 'resources', 'models', 'default');
 const TINY = join(ROOT, 'tests', '.models', 'tiny');
 const MODEL = existsSync(join(DEFAULT, 'manifest.json')) ? DEFAULT : TINY;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / (n || 1));
-}
 
 let webgpuError: string | undefined;
 let gpu: { fwd: ort.InferenceSession; vjp?: ort.InferenceSession } | undefined;
