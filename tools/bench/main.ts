@@ -2,8 +2,10 @@
  * The benchmark: quality and speed of VML-MAP against DPS, DiffPIR and DDNM on the same model, and
  * where the time goes. Regenerates docs/BENCHMARKS.md and docs/img/bench-*.png from scratch.
  *
- *   npm run bench                       the full plan (about an hour on the 2-core machine)
- *   npm run bench -- --quick            a small plan in a few minutes, written to bench-out/quick/
+ *   npm run bench                       the full plan: 93 min on the 2-core machine at a load
+ *                                       average of about 7 (a training run beside it); DPS at 1000
+ *                                       steps is two thirds of that
+ *   npm run bench -- --quick            a small plan (under 3 min there), written to bench-out/quick/
  *
  * Flags: --model DIR (default resources/models/default), --out FILE (the report; its plots go to
  * img/ beside it), --data DIR (development photos; fetched with tools/fetch_data.py when missing),
@@ -263,6 +265,14 @@ async function main(): Promise<void> {
     usage(
       `no model at ${args.model}. Export one (/usr/bin/python3 tools/export.py --checkpoint tools/checkpoint/latest.pt --out resources/models/default) or pass --model DIR`,
     );
+  const sourceSha = readManifest(args.model).manifest.graphs.forward.sha256;
+  if (args.resume && existsSync(rawPath)) {
+    const prev = JSON.parse(readFileSync(rawPath, 'utf8')) as RawResults & { keys?: string[] };
+    if (prev.meta.modelSha !== sourceSha || prev.meta.plan !== plan.name || !prev.keys)
+      usage(
+        `--resume: ${relative(process.cwd(), rawPath)} holds the ${prev.meta.plan} plan on model ${prev.meta.modelSha.slice(0, 12)}, not the ${plan.name} plan on ${sourceSha.slice(0, 12)} (was the model re-exported?); rerun without --resume`,
+      );
+  }
   const modelCopy = copyModel(args.model, join(scratch, 'model'));
   const model = readManifest(modelCopy);
   await verifyChecksums(model);
@@ -310,15 +320,13 @@ async function main(): Promise<void> {
   const done = new Map<string, BenchRecord>();
   let previousS = 0;
   if (args.resume && existsSync(rawPath)) {
-    const prev = JSON.parse(readFileSync(rawPath, 'utf8')) as RawResults & { keys?: string[] };
-    if (prev.meta.modelSha === forwardSha && prev.meta.plan === plan.name && prev.keys) {
-      prev.keys.forEach((k, i) => prev.records[i] && done.set(k, prev.records[i]!));
-      previousS = prev.meta.durationS;
-      meta.started = prev.meta.started;
-      meta.loadSamples = prev.meta.loadSamples;
-      meta.loadStart = prev.meta.loadStart;
-      meta.invocations = (prev.meta.invocations ?? 1) + 1;
-    }
+    const prev = JSON.parse(readFileSync(rawPath, 'utf8')) as RawResults & { keys: string[] };
+    prev.keys.forEach((k, i) => prev.records[i] && done.set(k, prev.records[i]!));
+    previousS = prev.meta.durationS;
+    meta.started = prev.meta.started;
+    meta.loadSamples = prev.meta.loadSamples;
+    meta.loadStart = prev.meta.loadStart;
+    meta.invocations = (prev.meta.invocations ?? 1) + 1;
     process.stderr.write(`bench: resuming, ${done.size} earlier runs available\n`);
   }
   const t0 = Date.now();

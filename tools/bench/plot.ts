@@ -49,7 +49,7 @@ function niceStep(range: number, target: number): number {
 function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
   if (a >= 100) return v.toFixed(0);
   return String(Number(v.toPrecision(3)));
 }
@@ -115,7 +115,7 @@ function marker(kind: Series['marker'], x: number, y: number, color: string): st
 /** The chart as an SVG group of the given size, at the origin. */
 export function chartSvg(c: Chart, width: number, height: number): string {
   const left = 72;
-  const right = 230;
+  const right = 270;
   const top = 44;
   const bottom = c.footer ? 78 : 58;
   const pw = width - left - right;
@@ -149,7 +149,9 @@ export function chartSvg(c: Chart, width: number, height: number): string {
     o.push(`<text x="${left + 6}" y="${y - 5}" font-size="11" fill="${h.color}">${esc(h.label)}</text>`);
   }
   let ly = top + 8;
-  for (const s of c.series) {
+  for (const [si, s] of c.series.entries()) {
+    // Notes of alternate series above and below their markers, so that neighbours do not collide.
+    const noteDy = si % 2 ? 17 : -7;
     const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!ax.log || p.x > 0) && (!ay.log || p.y > 0));
     if (s.line && pts.length > 1) {
       const sorted = [...pts].sort((a, b) => a.x - b.x);
@@ -157,10 +159,10 @@ export function chartSvg(c: Chart, width: number, height: number): string {
     }
     for (const p of pts) {
       o.push(marker(s.marker, tx(p.x), ty(p.y), s.color));
-      if (p.note) o.push(`<text x="${tx(p.x) + 8}" y="${ty(p.y) - 7}" font-size="10" fill="${s.color}">${esc(p.note)}</text>`);
+      if (p.note) o.push(`<text x="${tx(p.x) + 8}" y="${ty(p.y) + noteDy}" font-size="10" fill="${s.color}">${esc(p.note)}</text>`);
     }
     o.push(marker(s.marker, left + pw + 22, ly, s.color));
-    o.push(`<text x="${left + pw + 34}" y="${ly + 4}" font-size="12">${esc(s.label)}</text>`);
+    o.push(`<text x="${left + pw + 34}" y="${ly + 4}" font-size="11.5">${esc(s.label)}</text>`);
     ly += 20;
   }
   if (c.footer) o.push(`<text x="${left}" y="${height - 12}" font-size="10" fill="#555">${esc(c.footer)}</text>`);

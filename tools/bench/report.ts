@@ -350,7 +350,7 @@ export async function writeReport(
   if (plan.hires.length && !restores.some((r) => r.size === plan.hires[0]!.size && r.size !== matrixSize)) {
     p(`## VML-MAP against DPS at ${plan.hires[0]!.size}x${plan.hires[0]!.size}`);
     p();
-    p(`Not run in this invocation: \`npm run bench -- --hires\` adds ${plan.hires[0]!.variants.join(' and ')} on ${plan.hires[0]!.tasks.join(', ')} at ${plan.hires[0]!.size}x${plan.hires[0]!.size} (about ${plan.hires[0]!.images} image per task; DPS with ${describeVariant(plan.hires[0]!.variants[1] ?? 'dps-100')}).`);
+    p(`Not run in this invocation: \`npm run bench -- --hires\` adds ${plan.hires[0]!.variants.join(' and ')} on ${plan.hires[0]!.tasks.join(', ')} at ${plan.hires[0]!.size}x${plan.hires[0]!.size} (${plan.hires[0]!.images} image${plan.hires[0]!.images > 1 ? 's' : ''} per task; DPS with ${describeVariant(plan.hires[0]!.variants[1] ?? 'dps-100')}).`);
     p();
   } else if (plan.hires.length) {
     const hs = plan.hires[0]!.size;
@@ -547,6 +547,15 @@ export async function writeReport(
   // ---------------------------------------------------------------------------- closing note
   p('## Closing note');
   p();
+  {
+    const dpsRuns = restores.filter((r) => variantById(r.variant).solver === 'dps');
+    const dpsMin = sum(dpsRuns.map((r) => r.wallMs)) / 60000;
+    const target = plan.name === 'quick' ? 5 : 90;
+    p(
+      `**Run time**: ${f(meta.durationS / 60, 1)} min for the whole \`${plan.name}\` plan (target: under ${target} min)${ls.length ? `, at a median load average of ${f(median(ls))} on ${meta.cores} cores` : ''}; DPS's ${dpsRuns.length} runs took ${f(dpsMin, 1)} min of it.`,
+    );
+    p();
+  }
   p(closingNote({ t1, t2, t1Met, t2Met, t3Met, vmlShare, perTaskShare, matrix, cmp, untrained, loaded: loaded(meta), matrixTasks, roof, scaling, probe, memGiB: meta.memGiB }));
   p();
   if (failures.length) {
@@ -601,8 +610,13 @@ interface NoteInput {
 function closingNote(n: NoteInput): string {
   const out: string[] = [];
   const variantMean = (v: string, task: string): number => mean(n.matrix.filter((r) => r.variant === v && r.task === task).map((r) => r.psnr));
-  const best = (task: string): { v: string; psnr: number } =>
-    [...new Set(n.matrix.filter((r) => r.task === task).map((r) => r.variant))].map((v) => ({ v, psnr: variantMean(v, task) })).sort((a, b) => b.psnr - a.psnr)[0] ?? { v: '-', psnr: NaN };
+  // Best over the variants that ran on every image of the task (means over different images do not compare).
+  const best = (task: string): { v: string; psnr: number } => {
+    const rs = n.matrix.filter((r) => r.task === task);
+    const images = new Set(rs.map((r) => r.imageIndex)).size;
+    const full = [...by(rs, (r) => r.variant).entries()].filter(([, x]) => x.length === images).map(([v]) => v);
+    return full.map((v) => ({ v, psnr: variantMean(v, task) })).sort((a, b) => b.psnr - a.psnr)[0] ?? { v: '-', psnr: NaN };
+  };
 
   // Target 1
   const lose = n.t1.filter((r) => r.vml.psnr < r.dps.psnr);
@@ -632,7 +646,9 @@ function closingNote(n: NoteInput): string {
   );
   // What was tried
   const tried = [...new Set(n.matrix.map((r) => r.variant))].sort((a, b) => variantOrder(a) - variantOrder(b));
-  out.push(`**What was tried** (tables above): ${tried.join(', ')}. Best mean PSNR per task: ${n.matrixTasks.map((t) => `${t} ${best(t).v} (${f(best(t).psnr)})`).join('; ')}.`);
+  out.push(
+    `**What was tried** (tables above): ${tried.join(', ')}. Best mean PSNR per task among the solvers that ran on every image: ${n.matrixTasks.map((t) => `${t} ${best(t).v} (${f(best(t).psnr)})`).join('; ')}.`,
+  );
   // Pointers from the data
   const hints: string[] = [];
   if (n.untrained) hints.push('the model is not fully trained: every diffusion solver is limited by the prior, and the ranking between solvers can change as training goes on; rerun the benchmark with the trained default model');
@@ -653,8 +669,31 @@ function closingNote(n: NoteInput): string {
       `where DPS is ahead, more noise levels or inner steps (the \`best\` preset row shows how far a larger budget moves VML-MAP) and per-task step sizes are the first levers${spare > 1 ? `; the time target leaves room for ${f(spare, 1)} times the balanced budget on those tasks` : ''}`,
     );
   }
-  if (behind.length) hints.push('where DiffPIR or DDNM lead, both inject fresh noise at every step while VML-MAP descends deterministically: on tasks with large unobserved regions (box inpainting, colourisation) a MAP estimate is smoother than a sample, which PSNR rewards only when the prior is good');
-  if (low.length) hints.push('the time outside onnxruntime is the JavaScript operators and normal solves; moving them to float32 typed arrays or into the ONNX graph would raise the share');
+  for (const r of behind) {
+    const presets = ['vml-fast', 'vml-balanced', 'vml-best'].map((v) => ({ v, psnr: variantMean(v, r.task) })).filter((x) => Number.isFinite(x.psnr));
+    const falling = presets.length === 3 && presets[0]!.psnr > presets[1]!.psnr && presets[1]!.psnr > presets[2]!.psnr;
+    const floor = variantMean('pinv', r.task);
+    hints.push(
+      `on ${r.task}, where ${r.diffpir.psnr >= r.ddnm.psnr ? 'DiffPIR' : 'DDNM'} leads, ` +
+        (falling ? `VML-MAP's PSNR falls as its budget grows (${presets.map((x) => `${x.v.replace('vml-', '')} ${f(x.psnr)}`).join(', ')}), ` : '') +
+        (Number.isFinite(floor)
+          ? Math.max(r.diffpir.psnr, r.ddnm.psnr, r.vml.psnr) - floor < 0.5
+            ? `and no diffusion solver improves on A^+ y (${f(floor)} dB) by more than 0.5 dB with this model: `
+            : `and the best solver is ${f(Math.max(r.diffpir.psnr, r.ddnm.psnr, r.vml.psnr) - floor)} dB above A^+ y (${f(floor)}): `
+          : ': ') +
+        'fewer levels or a lower starting noise level for that task are the settings to try first',
+    );
+  }
+  for (const x of low) {
+    const rs = n.matrix.filter((r) => r.variant === n.cmp.vml && r.task === x.task);
+    const steps = mean(rs.map((r) => r.nfe));
+    const outside = mean(rs.map((r) => r.wallMs - r.onnxMs)) / steps;
+    const inside = mean(rs.map((r) => r.onnxMs)) / steps;
+    const halved = inside / (inside + outside / 2);
+    hints.push(
+      `on ${x.task} the solver's JavaScript (the operator's forward and adjoint, its normal solve, in float64) takes ${f(outside, 1)} ms per network call against ${f(inside, 1)} ms inside onnxruntime; halving it (float32 arrays, or the operator's forward and adjoint through the same transform as its normal solve) would lift the share to ${pct(halved)}`,
+    );
+  }
   const probeVml = n.probe.filter((r) => variantById(r.variant).solver === 'vml-map');
   if (probeVml.length) {
     const share = sum(probeVml.map((r) => r.onnxMs)) / sum(probeVml.map((r) => r.wallMs));
@@ -678,6 +717,6 @@ function closingNote(n: NoteInput): string {
       `the VJP graph keeps every activation: ${f(big.peakRss / 2 ** 30, 1)} GiB at ${big.size}x${big.size} against ${f(big.forwardRss / 2 ** 30, 1)} GiB for the forward alone, so solvers that need VJPs (DPS, the plain rule) need tiling or recomputation well before 2048x2048 on a ${f(n.memGiB, 0)} GiB machine; the preconditioned rule needs no VJP`,
     );
   if (n.loaded) hints.push('timings were taken on a loaded machine; the ratios between solvers were measured under the same load');
-  if (hints.length) out.push(`**What the numbers point to**: ${hints.join('; ')}.`);
+  if (hints.length) out.push(`**What the numbers point to**:\n\n${hints.map((h) => `- ${h[0]!.toUpperCase()}${h.slice(1)}.`).join('\n')}`);
   return out.join('\n\n');
 }
