@@ -425,7 +425,9 @@ export async function writeReport(
     const restV = 1 - sum(ops.map((o) => vo.get(o) ?? 0));
     p(row(['other', pct(restF), roof.opsVjp.length ? pct(restV) : '-']));
     p();
-    p('Times from onnxruntime\'s profiler on the last of 3 calls (the optimised graph: "Conv" includes the fused convolutions, "ReorderInput"/"ReorderOutput" are its blocked-layout conversions).');
+    p(
+      'Times from onnxruntime\'s profiler on the last of 3 calls (the optimised graph: "Conv" includes the fused convolutions, "ReorderInput"/"ReorderOutput" are its blocked-layout conversions); one profiled call per graph, so the per-operator rates below are noisy on a loaded machine, and a single operator can beat the MatMul figure, which is a measured reference rather than the hardware peak.',
+    );
     p();
     const opRates = opGflops(roof);
     if (opRates.length) {
