@@ -38,6 +38,40 @@ interface ChildReport {
   /** VmHWM of the child's own process image (Linux), else maxRSS. */
   peakRssBytes: number;
   summary: Record<string, unknown>;
+  /** Filled in by the parent: PSNR against the clean photo, and for inpainting the masked pixels' PSNR and the observed samples that changed. */
+  quality?: { psnr: number; psnrInput: number; psnrMasked?: number; observedChanged?: number };
+}
+
+async function readRgb(path: string): Promise<{ px: Uint8Array | Uint16Array; max: number }> {
+  const deep = (await sharp(path).metadata()).depth === 'ushort';
+  if (!deep) return { px: await sharp(path).removeAlpha().raw().toBuffer(), max: 255 };
+  const data = await sharp(path).removeAlpha().toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+  return { px: new Uint16Array(data.buffer, data.byteOffset, data.length / 2), max: 65535 };
+}
+
+/** PSNR of an output file against the clean 8-bit photo; for inpainting also on the masked pixels, and the observed samples that differ from the input. */
+async function quality(output: string, clean: Buffer, input: string, mask?: string): Promise<ChildReport['quality']> {
+  const out = await readRgb(output);
+  const inp = await readRgb(input);
+  if (out.px.length !== clean.length || inp.px.length !== clean.length) throw new Error(`unexpected output size: ${out.px.length} samples`);
+  const m = mask ? await sharp(mask).extractChannel(0).raw().toBuffer() : undefined;
+  let se = 0;
+  let seIn = 0;
+  let seMasked = 0;
+  let nMasked = 0;
+  let changed = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const c = clean[i] / 255;
+    const d = out.px[i] / out.max - c;
+    se += d * d;
+    seIn += (inp.px[i] / inp.max - c) ** 2;
+    if (m && m[Math.floor(i / 3)] >= 128) {
+      seMasked += d * d;
+      nMasked++;
+    } else if (m && out.px[i] / out.max !== inp.px[i] / inp.max) changed++;
+  }
+  const db = (e: number, n: number): number => 10 * Math.log10(n / e);
+  return { psnr: db(se, clean.length), psnrInput: db(seIn, clean.length), ...(m ? { psnrMasked: db(seMasked, nMasked), observedChanged: changed } : {}) };
 }
 
 function peakRss(): number {
@@ -180,6 +214,7 @@ async function main(): Promise<void> {
       .join(' ')}${memoryBudget ? ` (memory budget ${values['memory-mb']} MB)` : ''}`;
     process.stderr.write(`${task}: ${command}\n`);
     const report = await runChild({ flags, memoryBudget });
+    report.quality = await quality(String(flags.output), clean, String(flags.input), task === 'inpaint' ? String(flags.mask) : undefined);
     rows.push({ task, report, command });
     process.stderr.write(`${task}: ${(report.wallMs / 1000).toFixed(0)} s, peak RSS ${((report.peakRssBytes ?? report.maxRssBytes) / 2 ** 30).toFixed(2)} GB\n`);
   }
@@ -188,7 +223,9 @@ async function main(): Promise<void> {
     return;
   }
   const line = (c: string[]): string => `| ${c.join(' | ')} |\n`;
-  let table = line(['task', 'size', 'time (s)', 'peak RSS (GB)', 'tiling', 'solves', 'solved MP', 'NFE']) + line(['---', '---', '---', '---', '---', '---', '---', '---']);
+  let table =
+    line(['task', 'size', 'time (s)', 'peak RSS (GB)', 'tiling', 'solves', 'solved MP', 'NFE', 'PSNR input -> restored (dB)']) +
+    line(['---', '---', '---', '---', '---', '---', '---', '---', '---']);
   for (const { task, report } of rows) {
     const s = report.summary as { tiling?: { mode: string; solves: number; solvedPixels: number; tileH?: number; tileW?: number }; nfe?: number };
     const t = s.tiling;
@@ -201,6 +238,9 @@ async function main(): Promise<void> {
       String(t?.solves ?? '?'),
       t ? (t.solvedPixels / 1e6).toFixed(1) : '?',
       String(s.nfe ?? '?'),
+      report.quality
+        ? `${report.quality.psnrInput.toFixed(2)} -> ${report.quality.psnr.toFixed(2)}${report.quality.psnrMasked !== undefined ? ` (masked pixels ${report.quality.psnrMasked.toFixed(2)}; ${report.quality.observedChanged} observed samples changed)` : ''}`
+        : '?',
     ]);
   }
   process.stdout.write(table);
