@@ -2,7 +2,7 @@
 
 Why hand-written: torch.onnx.export (PyTorch 1.13) cannot trace torch.autograd.grad, so the VJP
 graph v -> (d eps / d x)^T v is written as an ordinary forward computation: every layer has an
-adjoint (conv -> conv_transpose with the same weights, SiLU -> multiply by its derivative, average
+adjoint (conv -> conv with the flipped, transposed weights, SiLU -> multiply by its derivative, average
 pool <-> nearest upsample, concat -> split). It is checked against autograd in tests/python.
 
 No normalisation layers: GroupNorm would fix the spatial size in the traced VJP graph, and without
@@ -29,8 +29,14 @@ def timestep_embedding(t, dim):
 
 
 def conv_t(g, conv):
-    """Adjoint of a stride-1, 'same'-padded conv with respect to its input."""
-    return F.conv_transpose2d(g, conv.weight, padding=conv.padding)
+    """Adjoint of a stride-1, 'same'-padded conv with respect to its input.
+
+    Written as a conv with the flipped, channel-swapped kernel rather than conv_transpose2d: the same
+    linear map, but onnxruntime's CPU Conv is about twice as fast as its ConvTranspose (one 64->96
+    layer at 128x128: 43 ms against 94 ms), and the flip folds into the exported weights.
+    """
+    k = conv.kernel_size[0]
+    return F.conv2d(g, conv.weight.flip(2, 3).transpose(0, 1), padding=k - 1 - conv.padding[0])
 
 
 class ResBlock(nn.Module):
