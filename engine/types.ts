@@ -35,6 +35,12 @@ export interface LinearOperator {
    * M^-1 of docs/ALGORITHM.md (alpha = 1/sigma_y^2, beta = 1/sigma^2) and DiffPIR's proximal step.
    */
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array;
+  /**
+   * Optional: M^-1 r with r = beta (d - z) + alpha A^T (y - A d), VML-MAP's preconditioned step,
+   * where the operator has a faster route than forward, adjoint and normalSolve in turn (a
+   * symmetric blur does it all in the DCT domain). Must equal that composition to rounding.
+   */
+  gaussNewtonStep?(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array;
   /** Which closed forms exist; informative (benchmarks, docs), solvers never depend on it. */
   readonly structure: 'identity' | 'diagonal' | 'row-orthogonal' | 'general';
 }

@@ -41,6 +41,9 @@ export class Blur implements LinearOperator {
   private readonly rcond: number;
   private readonly symmetric: boolean;
   private spectrumCache?: DctSpectrum;
+  /** The transform of A^T y for the measurement gaussNewtonStep saw last (compared by identity). */
+  private atyFor?: Float64Array;
+  private atyHat?: Float64Array;
 
   constructor(
     readonly inShape: Shape,
@@ -90,6 +93,41 @@ export class Blur implements LinearOperator {
     checkLength(r, size(this.inShape), 'blur normalSolve');
     checkNormalSolveWeights(alpha, beta);
     return this.spectrum().filter(r, (p) => 1 / (alpha * p + beta));
+  }
+
+  /**
+   * For symmetric kernels, in the DCT domain where A is the gain K: with D, Z, B the transforms of d,
+   * z and A^T y, the step is ((beta - alpha K^2) D - beta Z + alpha B) / (alpha K^2 + beta): three
+   * transforms (B is kept for the last y seen) instead of four convolutions and two transforms.
+   */
+  get gaussNewtonStep(): ((d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number) => Float64Array) | undefined {
+    if (!this.symmetric) return undefined;
+    return (d, z, y, alpha, beta) => {
+      const n = size(this.inShape);
+      checkLength(d, n, 'blur gaussNewtonStep');
+      checkLength(z, n, 'blur gaussNewtonStep');
+      checkNormalSolveWeights(alpha, beta);
+      const spectrum = this.spectrum();
+      if (this.atyFor !== y) {
+        const b = this.adjoint(y);
+        spectrum.transform(b, false);
+        this.atyHat = b;
+        this.atyFor = y;
+      }
+      const B = this.atyHat!;
+      const D = Float64Array.from(d);
+      const Z = Float64Array.from(z);
+      spectrum.transform(D, false);
+      spectrum.transform(Z, false);
+      const { power } = spectrum;
+      const hw = power.length;
+      for (let k = 0; k < n; k++) {
+        const p = power[k % hw];
+        D[k] = ((beta - alpha * p) * D[k] - beta * Z[k] + alpha * B[k]) / (alpha * p + beta);
+      }
+      spectrum.transform(D, true);
+      return D;
+    };
   }
 
   /** True when pinv and normalSolve are closed forms rather than conjugate gradients. */

@@ -56,26 +56,55 @@ export class DctSpectrum {
 
   /** g(A^T A) r, on each h x w plane of r. */
   filter(r: Float64Array, g: (power: number) => number): Float64Array {
-    const { h, w, power } = this;
+    const gain = this.power.map(g);
+    const out = Float64Array.from(r);
+    this.transform(out, false);
+    const hw = this.h * this.w;
+    for (let base = 0; base < out.length; base += hw) {
+      for (let k = 0; k < hw; k++) out[base + k] *= gain[k];
+    }
+    this.transform(out, true);
+    return out;
+  }
+
+  /**
+   * The 2-D DCT-II (or its inverse) of every h x w plane of x, in place. Rows and columns go through
+   * the FFT two at a time (dct.ts forwardPair): the solvers call this on every step.
+   */
+  transform(x: Float64Array, inverse: boolean): void {
+    const { h, w } = this;
     const rows = dctPlan(w);
     const cols = dctPlan(h);
-    const gain = power.map(g);
-    const out = Float64Array.from(r);
-    const column = new Float64Array(h);
+    const one = inverse ? rows.inverse : rows.forward;
+    const two = inverse ? rows.inversePair : rows.forwardPair;
+    const oneCol = inverse ? cols.inverse : cols.forward;
+    const twoCol = inverse ? cols.inversePair : cols.forwardPair;
+    const ca = new Float64Array(h);
+    const cb = new Float64Array(h);
     const hw = h * w;
-    for (let base = 0; base < out.length; base += hw) {
-      const plane = out.subarray(base, base + hw);
-      for (let i = 0; i < h; i++) rows.forward(plane.subarray(i * w, (i + 1) * w));
-      for (let j = 0; j < w; j++) {
-        for (let i = 0; i < h; i++) column[i] = plane[i * w + j];
-        cols.forward(column);
-        for (let i = 0; i < h; i++) column[i] *= gain[i * w + j];
-        cols.inverse(column);
-        for (let i = 0; i < h; i++) plane[i * w + j] = column[i];
+    for (let base = 0; base < x.length; base += hw) {
+      const plane = x.subarray(base, base + hw);
+      let i = 0;
+      for (; i + 1 < h; i += 2) two(plane.subarray(i * w, (i + 1) * w), plane.subarray((i + 1) * w, (i + 2) * w));
+      if (i < h) one(plane.subarray(i * w, (i + 1) * w));
+      let j = 0;
+      for (; j + 1 < w; j += 2) {
+        for (let r = 0; r < h; r++) {
+          ca[r] = plane[r * w + j];
+          cb[r] = plane[r * w + j + 1];
+        }
+        twoCol(ca, cb);
+        for (let r = 0; r < h; r++) {
+          plane[r * w + j] = ca[r];
+          plane[r * w + j + 1] = cb[r];
+        }
       }
-      for (let i = 0; i < h; i++) rows.inverse(plane.subarray(i * w, (i + 1) * w));
+      if (j < w) {
+        for (let r = 0; r < h; r++) ca[r] = plane[r * w + j];
+        oneCol(ca);
+        for (let r = 0; r < h; r++) plane[r * w + j] = ca[r];
+      }
     }
-    return out;
   }
 }
 

@@ -393,6 +393,50 @@ describe('transforms', () => {
   });
 });
 
+describe('fused steps', () => {
+  it('DCT pairs equal two single transforms, forward and inverse', () => {
+    for (const len of [1, 2, 5, 31, 128]) {
+      const a = randn(len, 3 * len);
+      const b = randn(len, 3 * len + 1);
+      const [a1, b1] = [Float64Array.from(a), Float64Array.from(b)];
+      dctPlan(len).forward(a1);
+      dctPlan(len).forward(b1);
+      const [a2, b2] = [Float64Array.from(a), Float64Array.from(b)];
+      dctPlan(len).forwardPair(a2, b2);
+      expect(relErr(a2, a1)).toBeLessThan(1e-13);
+      expect(relErr(b2, b1)).toBeLessThan(1e-13);
+      dctPlan(len).inversePair(a2, b2);
+      expect(relErr(a2, a)).toBeLessThan(1e-13);
+      expect(relErr(b2, b)).toBeLessThan(1e-13);
+    }
+  });
+
+  it("a symmetric blur's gaussNewtonStep equals normalSolve of the residual; other kernels have none", () => {
+    const residual = (op: LinearOperator, d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number) => {
+      const res = op.forward(d).map((v, i) => y[i] - v);
+      const data = op.adjoint(res);
+      return d.map((v, i) => (v - z[i]) * beta + data[i] * alpha);
+    };
+    const shapes: Shape[] = [odd, { c: 3, h: 32, w: 33 }, { c: 1, h: 1, w: 7 }];
+    for (const shape of shapes) {
+      for (const kernel of [gaussianKernel(2), motionKernel(5, 0), motionKernel(4, 90)]) {
+        const op = blur(shape, kernel);
+        expect(op.gaussNewtonStep).toBeTypeOf('function');
+        const [d, z, y] = [randn(n(shape), 1), randn(n(shape), 2), randn(n(shape), 3)];
+        for (const [alpha, beta] of [[1e4, 4], [0, 1], [1, 1e6]]) {
+          const want = op.normalSolve(residual(op, d, z, y, alpha, beta), alpha, beta);
+          // Twice with the same y: the second call reuses the cached transform of A^T y.
+          for (let k = 0; k < 2; k++) expect(relErr(op.gaussNewtonStep!(d, z, y, alpha, beta), want)).toBeLessThan(1e-10);
+        }
+        const y2 = randn(n(shape), 4);
+        const want2 = op.normalSolve(residual(op, d, z, y2, 3, 2), 3, 2);
+        expect(relErr(op.gaussNewtonStep!(d, z, y2, 3, 2), want2)).toBeLessThan(1e-10);
+      }
+    }
+    expect(blur(odd, motionKernel(9, 45)).gaussNewtonStep).toBeUndefined();
+  });
+});
+
 describe('conjugate gradients', () => {
   it('solves a small SPD system and reports its iterations', () => {
     const diag = Float64Array.from([1, 2, 3, 4, 5, 6]);
