@@ -2,7 +2,7 @@
  * docs/BENCHMARKS.md and its plots from the benchmark's records. Everything in the report is
  * computed here from the records, including the verdicts on the issue's targets.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { settingsFor } from '../../engine/solvers/index.js';
 import {
@@ -544,6 +544,28 @@ export async function writeReport(
     p();
     p(`*Figure: time per network call and peak memory against image size; \`${meta.command}\` on ${machine}.*`);
     p();
+  }
+
+  // ------------------------------------------------------------------ 24-megapixel photos
+  // Too long for this command (about half an hour idle): tools/bench-large.ts writes its own
+  // report beside this one, and its table is carried over so that every figure is in one place.
+  const largePath = join(dirname(outPath), 'BENCHMARKS-large.md');
+  if (existsSync(largePath)) {
+    const lines = readFileSync(largePath, 'utf8').split('\n');
+    const first = lines.findIndex((l) => l.startsWith('|'));
+    const table = first < 0 ? [] : lines.slice(first, first + lines.slice(first).findIndex((l) => !l.startsWith('|')));
+    if (table.length) {
+      p('## 24-megapixel photos');
+      p();
+      p(
+        'A 6000x4000 photo denoised with the fast preset (peak resident memory must stay under 3 GB) and the same photo with 1% of its pixels scratched, inpainted by region. ' +
+          'Not run by this command (about 27 min on this machine when idle): measured by `npm run -s build:cli && node out/cli/tools/bench-large.js --memory-mb 3000` (tools/bench-large.ts), ' +
+          'whose report docs/BENCHMARKS-large.md gives the machine, the model, the load and the checks on the outputs (no seams, observed pixels unchanged). Its table, copied when this report was generated:',
+      );
+      p();
+      for (const l of table) p(l);
+      p();
+    }
   }
 
   // ---------------------------------------------------------------------------- closing note

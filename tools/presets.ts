@@ -1,0 +1,177 @@
+/**
+ * Chooses VML-MAP's presets by measurement on the development set, and writes docs/PRESETS.md.
+ *
+ *   npm run -s build:cli && node out/cli/tools/presets.js [--data data/dev] [--images 3] [--size 128]
+ *
+ * Two sweeps on the benchmark's seven tasks (tools/bench/config.ts), on development photos that the
+ * benchmark does not use (so its report is not measured on the images the presets were tuned on):
+ *  1. the highest noise level sigmaStart, at 20 levels x 3 inner steps;
+ *  2. levels x inner steps at the sigmaStart chosen in 1.
+ * Each preset is the configuration with the best mean PSNR over tasks and images within its
+ * budget of network evaluations (fast <= 30, balanced <= 80, best <= 200). Results are kept in
+ * docs/presets/sweep.json, and runs already there are not repeated (an interrupted sweep resumes).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OnnxDenoiser } from '../engine/model/denoiser.js';
+import { psnr, ssim } from '../engine/metrics.js';
+import { buildOperator, degrade } from '../engine/restore.js';
+import { settingsFor, solve } from '../engine/solvers/index.js';
+import type { VmlMapSettings } from '../engine/solvers/vmlmap.js';
+import { writeFileAtomic } from '../engine/io/atomic.js';
+import { TASKS } from './bench/config.js';
+import { benchMask, PHOTO, photoCrop, pickPhotos } from './bench/images.js';
+
+interface Config {
+  sigmaStart: number;
+  levels: number;
+  inner: number;
+}
+interface Run extends Config {
+  task: string;
+  image: string;
+  psnr: number;
+  ssim: number;
+  nfe: number;
+  wallMs: number;
+}
+
+const SIGMA_STARTS = [0.5, 1, 2, 5, 10, 20];
+const SCHEDULES: Array<[number, number]> = [
+  [5, 2], [10, 1], [10, 2], [15, 1], [20, 1], [10, 3], [15, 2], [20, 2], [20, 3], [30, 2], [25, 3], [40, 2], [40, 3], [50, 3], [40, 4],
+];
+const BUDGETS = { fast: 30, balanced: 80, best: 200 } as const;
+const nfeOf = (c: Config): number => c.levels * (c.inner + 1);
+const key = (c: Config, task: string, image: string): string => `${c.sigmaStart}/${c.levels}/${c.inner}/${task}/${image}`;
+
+/** Development photos the benchmark does not pick, spread over the rest of the sorted list. */
+function tuningPhotos(folder: string, count: number, benchCount: number): string[] {
+  const bench = new Set(pickPhotos(folder, benchCount));
+  const rest = readdirSync(folder).filter((n) => PHOTO.test(n)).sort().map((n) => join(folder, n)).filter((p) => !bench.has(p));
+  return Array.from({ length: count }, (_, i) => rest[Math.floor(((i + 0.5) * rest.length) / count)]!);
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string', default: 'data/dev' },
+      model: { type: 'string', default: 'resources/models/default' },
+      images: { type: 'string', default: '3' },
+      size: { type: 'string', default: '128' },
+      out: { type: 'string', default: 'docs' },
+    },
+  });
+  const size = Number(values.size);
+  const photos = tuningPhotos(values.data!, Number(values.images), 3);
+  const store = join(values.out!, 'presets', 'sweep.json');
+  mkdirSync(join(values.out!, 'presets'), { recursive: true });
+  const runs: Run[] = existsSync(store) ? (JSON.parse(readFileSync(store, 'utf8')) as { runs: Run[] }).runs : [];
+  const done = new Map(runs.map((r) => [key(r, r.task, r.image), r]));
+  const model = await OnnxDenoiser.load(values.model!, { provider: 'cpu' });
+  const tasks = TASKS.filter((t) => !t.probeOnly);
+  const crops = await Promise.all(photos.map((p) => photoCrop(p, size)));
+  const started = Date.now();
+
+  async function measure(configs: Config[]): Promise<Run[]> {
+    const out: Run[] = [];
+    for (const c of configs) {
+      for (const task of tasks) {
+        for (let i = 0; i < photos.length; i++) {
+          const image = photos[i]!.split('/').pop()!;
+          const k = key(c, task.id, image);
+          let r = done.get(k);
+          if (!r) {
+            const seed = 2000 + i;
+            const clean = crops[i]!;
+            const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
+            const d = degrade(clean, task.spec, seed, mask);
+            const op = buildOperator(task.spec, clean, mask);
+            const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+            const vml: Partial<VmlMapSettings> = { sigmaStart: c.sigmaStart, levels: c.levels, inner: c.inner };
+            const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor('vml-map', 'balanced', { vml }));
+            r = { ...c, task: task.id, image, psnr: psnr(res.x, clean.data), ssim: ssim({ ...clean, data: res.x }, clean), nfe: res.stats.nfe, wallMs: res.stats.wallMs };
+            runs.push(r);
+            done.set(k, r);
+            await writeFileAtomic(store, JSON.stringify({ model: model.model.manifest.provenance ?? null, size, photos: photos.map((p) => p.split('/').pop()), runs }, null, 1));
+            const min = ((Date.now() - started) / 60000).toFixed(1);
+            process.stderr.write(`[${min} min] sigma ${c.sigmaStart} ${c.levels}x${c.inner} ${task.id} ${image}: ${r.psnr.toFixed(2)} dB\n`);
+          }
+          out.push(r);
+        }
+      }
+    }
+    return out;
+  }
+
+  const summary = (rs: Run[], c: Config): { psnr: number; ssim: number; perTask: Record<string, number>; ms: number } => {
+    const mine = rs.filter((r) => r.sigmaStart === c.sigmaStart && r.levels === c.levels && r.inner === c.inner);
+    const perTask: Record<string, number> = {};
+    for (const t of tasks) perTask[t.id] = mean(mine.filter((r) => r.task === t.id).map((r) => r.psnr));
+    return { psnr: mean(mine.map((r) => r.psnr)), ssim: mean(mine.map((r) => r.ssim)), perTask, ms: mean(mine.map((r) => r.wallMs)) };
+  };
+
+  const sweep1: Config[] = SIGMA_STARTS.map((sigmaStart) => ({ sigmaStart, levels: 20, inner: 3 }));
+  const r1 = await measure(sweep1);
+  const bestStart = sweep1.reduce((a, b) => (summary(r1, b).psnr > summary(r1, a).psnr ? b : a)).sigmaStart;
+  const sweep2: Config[] = SCHEDULES.map(([levels, inner]) => ({ sigmaStart: bestStart, levels, inner }));
+  const r2 = await measure(sweep2);
+  const choice = Object.fromEntries(
+    Object.entries(BUDGETS).map(([preset, budget]) => {
+      const within = sweep2.filter((c) => nfeOf(c) <= budget);
+      return [preset, within.reduce((a, b) => (summary(r2, b).psnr > summary(r2, a).psnr ? b : a))];
+    }),
+  ) as Record<keyof typeof BUDGETS, Config>;
+
+  const head = `| ${['sigmaStart', 'levels x inner', 'NFE', 'mean PSNR', 'mean SSIM', ...tasks.map((t) => t.id), 'mean time (s)'].join(' | ')} |`;
+  const rule = `|${' --- |'.repeat(6 + tasks.length)}`;
+  const row = (rs: Run[], c: Config): string => {
+    const s = summary(rs, c);
+    return `| ${[c.sigmaStart, `${c.levels} x ${c.inner}`, nfeOf(c), s.psnr.toFixed(2), s.ssim.toFixed(4), ...tasks.map((t) => s.perTask[t.id]!.toFixed(2)), (s.ms / 1000).toFixed(2)].join(' | ')} |`;
+  };
+  const md = [
+    '# VML-MAP presets',
+    '',
+    `Generated by \`node out/cli/tools/presets.js --images ${values.images} --size ${size}\` (tools/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
+    '',
+    `- **Model**: \`${values.model}\` (${model.model.manifest.provenance?.samplesSeen ?? '?'} training samples).`,
+    `- **Images**: ${photos.length} development photos that the benchmark does not use (${photos.map((p) => `\`${p.split('/').pop()!.split('__').pop()}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index.`,
+    "- **Tasks**: the benchmark's seven (docs/BENCHMARKS.md, tools/bench/config.ts). Preconditioned step rule, score transition (engine/solvers/vmlmap.ts).",
+    `- **Machine**: times are the solver's wall time on this 2-core CPU with onnxruntime's CPU provider, while a training run shared the cores: compare them with each other, not with docs/BENCHMARKS.md. NFE (network evaluations) = levels x (inner + 1) is exact.`,
+    '',
+    '## The presets',
+    '',
+    '| preset | budget (NFE) | sigmaStart | levels x inner | NFE | mean PSNR (dB) |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...Object.entries(choice).map(([p, c]) => `| ${p} | <= ${BUDGETS[p as keyof typeof BUDGETS]} | ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(r2, c).psnr.toFixed(2)} |`),
+    '',
+    'Each is the configuration of sweep 2 with the best mean PSNR over the tasks and images within its budget.',
+    '',
+    '## Sweep 1: the highest noise level (20 levels x 3 inner steps)',
+    '',
+    head,
+    rule,
+    ...sweep1.map((c) => row(r1, c)),
+    '',
+    `Chosen: sigmaStart = ${bestStart} (best mean PSNR).`,
+    '',
+    `## Sweep 2: levels x inner steps (sigmaStart ${bestStart})`,
+    '',
+    head,
+    rule,
+    ...sweep2.map((c) => row(r2, c)),
+    '',
+  ].join('\n');
+  await writeFileAtomic(join(values.out!, 'PRESETS.md'), md);
+  process.stdout.write(`${JSON.stringify(choice)}\n`);
+  await model.release();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
