@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { PRECISIONS, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
 import { PROVIDERS } from '../engine/model/providers.js';
 import { type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, type TaskSpec, TASKS } from '../engine/tasks.js';
@@ -24,6 +25,7 @@ export const FLAGS = {
   seed: { type: 'string' },
   model: { type: 'string' },
   provider: { type: 'string' },
+  precision: { type: 'string' },
   json: { type: 'boolean' },
   crop: { type: 'string' },
   limit: { type: 'string' },
@@ -113,6 +115,11 @@ export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; s
     seed: number('seed', f.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'must be a non-negative integer'),
     provider: oneOf('provider', f.provider, PROVIDERS, 'auto'),
   };
+}
+
+/** --precision: auto (fp16 variant on a GPU provider when the model has one), fp32 or fp16. */
+export function precisionOption(f: Flags): PrecisionChoice {
+  return oneOf('precision', f.precision, PRECISIONS, 'auto');
 }
 
 export function required(f: Flags, name: 'input' | 'output'): string {

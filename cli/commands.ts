@@ -8,7 +8,7 @@ import { degrade, restore } from '../engine/restore.js';
 import type { TaskSpec } from '../engine/tasks.js';
 import type { TilingOptions } from '../engine/tiling/tiled.js';
 import { type Img, type Progress, UserError } from '../engine/types.js';
-import { type Flags, number, required, solverOptions, taskSpec } from './args.js';
+import { type Flags, number, precisionOption, required, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
 import { progressBar } from './progress.js';
 
@@ -39,11 +39,12 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   if (f.mask) refuseSame(f.mask, output);
   const file = await readImage(input);
   const mask = await maskFor(f, spec, file.image);
-  const model = await loadModel(f.model, so.provider);
+  const model = await loadModel(f.model, so.provider, precisionOption(f));
   if (so.provider !== 'auto' && model.provider !== so.provider && !f.json) {
     const why = model.fallbacks.find((fb) => fb.provider === so.provider)?.reason ?? 'unavailable';
     process.stderr.write(`note: the ${so.provider} execution provider could not start (${why}); running on ${model.provider}\n`);
   }
+  if (model.precisionFallback && !f.json) process.stderr.write(`note: ${model.precisionFallback}\n`);
   const bar = progressBar('restoring', !f.json && process.stderr.isTTY === true);
   const onProgress = (p: Progress): void => {
     bar(p);
@@ -61,6 +62,9 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     preset: so.preset,
     provider: model.provider,
     providerFallbacks: model.fallbacks,
+    precision: model.precision,
+    precisionReason: model.precisionReason,
+    ...(model.precisionFallback ? { precisionFallback: model.precisionFallback } : {}),
     width: res.image.w,
     height: res.image.h,
     ...res.stats,
@@ -69,7 +73,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider}\n`,
+      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
     );
   await model.release();
 }
@@ -135,7 +139,7 @@ export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> 
   }
   if (!files.length) throw new UserError(`no images in ${folder}`);
   files = files.slice(0, limit);
-  const model = await loadModel(f.model, so.provider);
+  const model = await loadModel(f.model, so.provider, precisionOption(f));
   const multiple = (spec.scale ?? 1) * 8;
   const rows: EvalRow[] = [];
   for (const [i, name] of files.entries()) {
@@ -160,7 +164,7 @@ export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> 
   const mean = (k: 'psnr' | 'ssim' | 'seconds' | 'nfe' | 'vjps') => rows.reduce((s, r) => s + r[k], 0) / rows.length;
   const average = { psnr: mean('psnr'), ssim: mean('ssim'), seconds: mean('seconds'), nfe: mean('nfe'), vjps: mean('vjps') };
   if (f.json) {
-    process.stdout.write(`${JSON.stringify({ task: spec, solver: so, provider: model.provider, rows, average })}\n`);
+    process.stdout.write(`${JSON.stringify({ task: spec, solver: so, provider: model.provider, precision: model.precision, rows, average })}\n`);
   } else {
     const line = (c: string[]) => `| ${c.join(' | ')} |\n`;
     let out = line(['image', 'PSNR (dB)', 'SSIM', 'time (s)', 'NFE', 'VJPs']) + line(['---', '---', '---', '---', '---', '---']);

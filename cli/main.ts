@@ -12,7 +12,8 @@ const USAGE = `usage:
                  [--mask M] [--scale 2|3|4] [--sr-kernel box|bicubic]
                  [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH] [--sigma-y S]
                  [--solver vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
-                 [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml] [--json]
+                 [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
+                 [--precision auto|fp32|fp16] [--json]
   vmlmap degrade (same task flags) --input CLEAN --output MEASUREMENT.png
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]
   vmlmap eval    (same task and solver flags) --input FOLDER [--crop N] [--limit K] [--json]

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
+import { OnnxDenoiser, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
 import { UserError } from '../engine/types.js';
 
@@ -21,9 +21,9 @@ export function defaultModelDir(): string {
   return join(packageRoot(), 'resources', 'models', 'default');
 }
 
-export async function loadModel(dir: string | undefined, provider: ProviderChoice): Promise<OnnxDenoiser> {
+export async function loadModel(dir: string | undefined, provider: ProviderChoice, precision: PrecisionChoice = 'auto'): Promise<OnnxDenoiser> {
   const path = dir ? resolve(dir) : defaultModelDir();
   if (!dir && !existsSync(join(path, 'manifest.json'))) throw new UserError(`no bundled model at ${path}: pass --model DIR`);
   if (!existsSync(path)) throw new UserError(`model folder ${path} does not exist`);
-  return OnnxDenoiser.load(path, { provider });
+  return OnnxDenoiser.load(path, { provider, precision });
 }

@@ -10,8 +10,15 @@ package with its licence (read from the package's debian/copyright).
 
 Unless --no-check is given, both graphs are then run under onnxruntime-node
 (tests/python/run_onnx.mjs) at two sizes and compared with PyTorch, which also proves that the
-graphs carry no baked spatial shape. The export is deterministic: the same weights give
-byte-identical files.
+graphs carry no baked spatial shape.
+
+Then `share_weights` rewrites the folder so that the weights are stored once per precision: both
+graphs refer to weights.bin (ONNX external data; the VJP graph's initializers renamed to the
+forward graph's, arrays checked identical), and, unless --no-fp16, tools/fp16.py's float16 copies
+eps.fp16.onnx and eps_vjp.fp16.onnx refer to weights.fp16.bin. The manifest lists every file with
+its sha256. The float32 graphs are checked against PyTorch again, now reading weights.bin, and the
+float16 graphs against the float32 ones. Everything is written to a staging folder and moved into
+--out at the end. The export is deterministic: the same weights give byte-identical files.
 
 `export_model(net, out_dir, provenance, ...)` and `write_manifest(...)` are reused by
 tools/make_test_models.py.
@@ -143,6 +150,218 @@ def check_symbolic(path):
         want = ["N"] if len(dims) == 1 else ["N", "", "H", "W"]
         if any(wn and s != wn for s, wn in zip(sym, want)):
             raise RuntimeError(f"{path}: {vi.name} has dims {[d.dim_param or d.dim_value for d in dims]}")
+
+
+# ----------------------------------------------------------------------------------------------
+# shared external weights, and the float16 variant
+
+# Initializers of at least this many bytes go to the shared weights file; smaller ones (biases of
+# the narrow layers, a few dozen bytes each) stay inside each graph.
+EXTERNAL_MIN_BYTES = 1024
+# Offsets in the weights file are multiples of this (a memory page), so that onnxruntime can map
+# the tensors from the file instead of copying them.
+EXTERNAL_ALIGN = 4096
+VJP_PREFIX = "net."
+PRECISIONS = {
+    # precision: (forward graph, VJP graph, weights file)
+    "fp32": ("eps.onnx", "eps_vjp.onnx", "weights.bin"),
+    "fp16": ("eps.fp16.onnx", "eps_vjp.fp16.onnx", "weights.fp16.bin"),
+}
+
+
+def _rename_input(graph, old, new):
+    for node in graph.node:
+        for k, name in enumerate(node.input):
+            if name == old:
+                node.input[k] = new
+        for a in node.attribute:  # subgraphs (none in our graphs, but cheap to be correct)
+            if a.g is not None and a.HasField("g"):
+                _rename_input(a.g, old, new)
+            for sub in a.graphs:
+                _rename_input(sub, old, new)
+    for vi in graph.input:
+        if vi.name == old:
+            vi.name = new
+
+
+def share_vjp_names(forward, vjp, prefix=VJP_PREFIX):
+    """Renames the VJP graph's initializers to the forward graph's names (VJP(net) prefixes them
+    with `prefix`) wherever the forward graph has an initializer of that name; raises unless the two
+    arrays are identical. Returns the number renamed. Modifies `vjp` in place."""
+    from onnx import numpy_helper
+    fwd = {i.name: i for i in forward.graph.initializer}
+    renamed = 0
+    for init in vjp.graph.initializer:
+        if not init.name.startswith(prefix) or init.name[len(prefix):] not in fwd:
+            continue
+        name = init.name[len(prefix):]
+        a = numpy_helper.to_array(init)
+        b = numpy_helper.to_array(fwd[name])
+        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+            raise RuntimeError(f"VJP initializer {init.name} differs from the forward graph's {name}")
+        _rename_input(vjp.graph, init.name, name)
+        init.name = name
+        renamed += 1
+    return renamed
+
+
+def externalize(models, location, data_path, min_bytes=EXTERNAL_MIN_BYTES, align=EXTERNAL_ALIGN):
+    """Moves the initializers of `models` (ModelProtos, modified in place) of at least `min_bytes`
+    to one file, `location` (relative to the graphs' folder), written to `data_path`. A name that
+    several graphs use is stored once; its arrays must be byte-identical. Deterministic: tensors in
+    the order they first appear. Returns {name: (offset, length)}."""
+    from onnx import numpy_helper
+    index, blobs, size = {}, [], 0
+    for model in models:
+        for init in model.graph.initializer:
+            if init.data_location == onnx_tensor_external():
+                raise RuntimeError(f"{init.name} already refers to external data")
+            arr = numpy_helper.to_array(init)
+            data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+            if len(data) < min_bytes:
+                continue
+            if init.name in index:
+                off, n = index[init.name]
+                if blobs_bytes(blobs, off, n) != data:
+                    raise RuntimeError(f"two graphs hold different arrays named {init.name}")
+            else:
+                pad = (-size) % align
+                if pad:
+                    blobs.append((size, b"\0" * pad))
+                    size += pad
+                index[init.name] = (size, len(data))
+                blobs.append((size, data))
+                size += len(data)
+            off, n = index[init.name]
+            for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+                init.ClearField(field)
+            del init.external_data[:]
+            for key, value in (("location", location), ("offset", str(off)), ("length", str(n))):
+                entry = init.external_data.add()
+                entry.key, entry.value = key, value
+            init.data_location = onnx_tensor_external()
+    with open(data_path, "wb") as f:
+        for _, b in blobs:
+            f.write(b)
+    return index
+
+
+def onnx_tensor_external():
+    from onnx import TensorProto
+    return TensorProto.EXTERNAL
+
+
+def blobs_bytes(blobs, off, n):
+    for start, b in blobs:
+        if start == off:
+            return b[:n]
+    raise KeyError(off)
+
+
+def external_locations(path):
+    """The external data files a graph refers to (without loading them)."""
+    import onnx
+    m = onnx.load(path, load_external_data=False)
+    locs = set()
+    for init in m.graph.initializer:
+        if init.data_location == onnx_tensor_external():
+            locs.update(e.value for e in init.external_data if e.key == "location")
+    return sorted(locs)
+
+
+def _save_graph(model, path):
+    """Writes a graph whose external data is already on disk (onnx.save would try to write it)."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(model.SerializeToString())
+    os.replace(tmp, path)
+
+
+def share_weights(out_dir, fp16=True):
+    """Post-processing of an exported folder (eps.onnx and eps_vjp.onnx with embedded weights, as
+    export_model writes them): both graphs of one precision refer to ONE external weights file,
+    weights.bin (float32); with `fp16`, tools/fp16.py's float16 graphs eps.fp16.onnx and
+    eps_vjp.fp16.onnx refer to weights.fp16.bin. The VJP graph's initializers are renamed to the
+    forward graph's (identical arrays, checked). The manifest gets each graph's externalData and
+    the fp16 variant (docs/MODEL_CONTRACT.md). Deterministic. Returns the manifest."""
+    import onnx
+    import fp16 as fp16mod
+    fwd_file, vjp_file, _ = PRECISIONS["fp32"]
+    fwd = onnx.load(os.path.join(out_dir, fwd_file))
+    has_vjp = os.path.exists(os.path.join(out_dir, vjp_file))
+    vjp = onnx.load(os.path.join(out_dir, vjp_file)) if has_vjp else None
+    sets = {"fp32": (fwd, vjp)}
+    if fp16:
+        # converted from the float32 graphs while their weights are still embedded
+        sets["fp16"] = (fp16mod.convert(fwd), fp16mod.convert(vjp) if has_vjp else None)
+    specs = {}
+    for precision, (f, v) in sets.items():
+        names = PRECISIONS[precision]
+        graphs = [f] + ([v] if v is not None else [])
+        if v is not None:
+            share_vjp_names(f, v)
+        externalize(graphs, names[2], os.path.join(out_dir, names[2]))
+        _save_graph(f, os.path.join(out_dir, names[0]))
+        if v is not None:
+            _save_graph(v, os.path.join(out_dir, names[1]))
+        for k, model in enumerate(graphs):
+            path = os.path.join(out_dir, names[k])
+            onnx.checker.check_model(path)  # by path: the checker resolves the external data
+            check_symbolic(path)
+            if external_locations(path) != [names[2]]:
+                raise RuntimeError(f"{path} refers to {external_locations(path)}, not {names[2]}")
+        specs[precision] = graph_specs(out_dir, names[0], names[1] if v is not None else None, names[2])
+    with open(os.path.join(out_dir, "manifest.json")) as fh:
+        manifest = json.load(fh)
+    manifest["graphs"] = specs["fp32"]
+    if fp16:
+        manifest["variants"] = {"fp16": specs["fp16"]}
+    with open(os.path.join(out_dir, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+    return manifest
+
+
+def graph_specs(out_dir, fwd_file, vjp_file, weights_file):
+    data = [{"file": weights_file, "sha256": sha256(os.path.join(out_dir, weights_file))}]
+    specs = {"forward": {"file": fwd_file, "sha256": sha256(os.path.join(out_dir, fwd_file)),
+                         "inputs": {"x": "x", "t": "t"}, "output": "eps", "externalData": data}}
+    if vjp_file:
+        specs["vjp"] = {"file": vjp_file, "sha256": sha256(os.path.join(out_dir, vjp_file)),
+                        "inputs": {"x": "x", "t": "t", "v": "v"}, "output": "vjp", "externalData": data}
+    return specs
+
+
+def check_fp16_graphs(out_dir, sizes=((64, 64),), ts=(2.5, 100.0, 500.0, 999.0), tol=3e-3, seed=2):
+    """Runs the fp16 variant and the fp32 graphs of out_dir under onnxruntime-node (CPU) on the
+    same inputs (x ~ N(0, 1), v ~ N(0, 1)) and returns {(h, w, t): (err_eps, err_vjp)}, relative
+    differences; raises above `tol`."""
+    f32, f16 = PRECISIONS["fp32"], PRECISIONS["fp16"]
+    has_vjp = os.path.exists(os.path.join(out_dir, f16[1]))
+    rng = np.random.default_rng(seed)
+    jobs, keys = [], []
+    for (h, w) in sizes:
+        for t in ts:
+            x = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+            v = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+            tt = np.array([t], dtype=np.float32)
+            keys.append((h, w, t))
+            for names in (f32, f16):
+                jobs.append((os.path.join(out_dir, names[0]), {"x": x, "t": tt}, ["eps"]))
+                if has_vjp:
+                    jobs.append((os.path.join(out_dir, names[1]), {"x": x, "t": tt, "v": v}, ["vjp"]))
+    outs = run_onnx(jobs)
+    per = 4 if has_vjp else 2
+    res = {}
+    for k, key in enumerate(keys):
+        o = outs[k * per:(k + 1) * per]
+        if has_vjp:
+            res[key] = (rel_err(o[2]["eps"], o[0]["eps"]), rel_err(o[3]["vjp"], o[1]["vjp"]))
+        else:
+            res[key] = (rel_err(o[1]["eps"], o[0]["eps"]), None)
+        if max(e for e in res[key] if e is not None) > tol:
+            raise RuntimeError(f"{out_dir}: fp16 graphs differ from fp32 at {key}: {res[key]}")
+    return res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -386,6 +605,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "debs"), help="where fetch_data.py left the .debs")
     ap.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND, help="recorded in the provenance")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime-node check at two sizes")
+    ap.add_argument("--no-fp16", action="store_true", help="no float16 variant (tools/fp16.py)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -406,18 +626,45 @@ def main():
         "packages": packages,
     }
     n_params = sum(p.numel() for p in net.parameters())
-    manifest = export_model(net, args.out, provenance, name=args.name,
-                            description=(f"Default photo prior: {n_params / 1e6:.2f}M-parameter UNet, "
-                                         f"eps-prediction, trained on {ckpt.get('samples', 0)} 64x64 crops"))
-    print(f"wrote {args.out}: eps.onnx {manifest['graphs']['forward']['sha256'][:12]}, "
-          f"eps_vjp.onnx {manifest['graphs']['vjp']['sha256'][:12]}, {n_params} parameters, "
-          f"step {provenance['step']}, {provenance['samplesSeen']} samples")
-    for p in packages:
-        print(f"  {p['name']:30s} {p['files']:3d} files  {p['license']}")
-    if not args.no_check:
-        res = check_unet_graphs(net, args.out)
-        for (h, w, t), (e1, e2) in res.items():
-            print(f"  onnxruntime-node vs PyTorch at {h}x{w}, t={t}: eps rel err {e1:.2e}, vjp rel err {e2:.2e}")
+    # Everything is written to a staging folder beside --out and moved in only once it has passed
+    # its checks (a failed export leaves the old model; new files, not rewritten ones, also break
+    # any hard links into a packaged copy).
+    out = os.path.abspath(args.out)
+    stage = out.rstrip("/") + ".export-tmp"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        manifest = export_model(net, stage, provenance, name=args.name,
+                                description=(f"Default photo prior: {n_params / 1e6:.2f}M-parameter UNet, "
+                                             f"eps-prediction, trained on {ckpt.get('samples', 0)} 64x64 crops"))
+        print(f"exported: {n_params} parameters, step {provenance['step']}, {provenance['samplesSeen']} samples")
+        for p in packages:
+            print(f"  {p['name']:30s} {p['files']:3d} files  {p['license']}")
+        if not args.no_check:
+            res = check_unet_graphs(net, stage)
+            for (h, w, t), (e1, e2) in res.items():
+                print(f"  onnxruntime-node vs PyTorch at {h}x{w}, t={t}: eps rel err {e1:.2e}, vjp rel err {e2:.2e}")
+        manifest = share_weights(stage, fp16=not args.no_fp16)
+        if not args.no_check:
+            # again on the final files: the float32 graphs now read weights.bin
+            res = check_unet_graphs(net, stage)
+            worst = max(max(r) for r in res.values())
+            print(f"  with shared weights.bin: onnxruntime-node vs PyTorch, largest rel err {worst:.2e}")
+            if not args.no_fp16:
+                for (h, w, t), (e1, e2) in check_fp16_graphs(stage).items():
+                    print(f"  fp16 vs fp32 graphs (onnxruntime-node CPU) at {h}x{w}, t={t}: "
+                          f"eps rel diff {e1:.2e}, vjp rel diff {e2:.2e}")
+        os.makedirs(out, exist_ok=True)
+        for f in os.listdir(out):
+            if f == "manifest.json" or f.endswith((".onnx", ".bin")):
+                os.unlink(os.path.join(out, f))
+        for f in sorted(os.listdir(stage)):
+            os.replace(os.path.join(stage, f), os.path.join(out, f))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    files = sorted(os.listdir(out))
+    total = sum(os.path.getsize(os.path.join(out, f)) for f in files)
+    print(f"wrote {args.out}: " + ", ".join(f"{f} {os.path.getsize(os.path.join(out, f)) / 1e6:.2f} MB" for f in files)
+          + f"; {total / 1e6:.2f} MB in all")
 
 
 if __name__ == "__main__":

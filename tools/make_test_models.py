@@ -13,6 +13,9 @@ said otherwise; the exact priors also get prior.json):
 - tiny/         UNet(channels=(8, 16), blocks=1, mid=1, emb_dim=16), seeded random weights (the
                 zero-initialised layers re-randomised so the output is not trivial), exported with
                 tools/export.py's export_model; any size that is a multiple of 2.
+- tiny-shared/  the same network laid out as the bundled model is (tools/export.py's share_weights):
+                both graphs read weights.bin (external data), and an fp16 variant (eps.fp16.onnx,
+                eps_vjp.fp16.onnx, weights.fp16.bin).
 
 prior.json describes the prior in IMAGE space [0, 1], row-major over the C, H, W flattening:
   {"type": "gaussian", "shape": [C, H, W], "mean": [d], "cov": [[d] x d]}
@@ -44,12 +47,13 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import schedule  # noqa: E402
-from export import export_model, rel_err, run_onnx, write_manifest, check_unet_graphs  # noqa: E402
+from export import (export_model, rel_err, run_onnx, write_manifest, check_unet_graphs,  # noqa: E402
+                    check_fp16_graphs, share_weights)
 from unet import UNet  # noqa: E402
 
 OPSET = 17
 # Version stamp of the generated files; bump when their content changes on purpose.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,7 +380,7 @@ def main():
     stamp = os.path.join(out, "DONE")
     if os.path.exists(stamp):
         os.remove(stamp)
-    names = ["gaussian", "gaussian-fwd", "gmm", "gmm3", "tiny", "nan"]
+    names = ["gaussian", "gaussian-fwd", "gmm", "gmm3", "tiny", "tiny-shared", "nan"]
     for name in names:
         shutil.rmtree(os.path.join(out, name), ignore_errors=True)
 
@@ -409,6 +413,12 @@ def main():
                  {"kind": "random weights for tests (not trained)", "seed": 0,
                   "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"},
                  name="tiny", description="tiny random UNet (test model, not trained)", example_hw=(8, 12))
+    export_model(net, os.path.join(out, "tiny-shared"),
+                 {"kind": "random weights for tests (not trained)", "seed": 0,
+                  "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"},
+                 name="tiny-shared", example_hw=(8, 12),
+                 description="tiny random UNet, shared external weights and an fp16 variant (test model, not trained)")
+    share_weights(os.path.join(out, "tiny-shared"))
 
     # A broken model whose eps is NaN everywhere: the CLI must refuse its result and write nothing.
     nan_dir = os.path.join(out, "nan")
@@ -430,6 +440,11 @@ def main():
         res = check_unet_graphs(net, os.path.join(out, "tiny"), sizes=((8, 8), (6, 10)))
         print("tiny: onnxruntime-node vs PyTorch, worst relative error eps "
               f"{max(r[0] for r in res.values()):.1e}, vjp {max(r[1] for r in res.values()):.1e}")
+        res = check_unet_graphs(net, os.path.join(out, "tiny-shared"), sizes=((8, 8), (6, 10)))
+        res16 = check_fp16_graphs(os.path.join(out, "tiny-shared"), sizes=((8, 8),))
+        print("tiny-shared: onnxruntime-node vs PyTorch, worst relative error eps "
+              f"{max(r[0] for r in res.values()):.1e}, vjp {max(r[1] for r in res.values()):.1e}; fp16 vs fp32 "
+              f"eps {max(r[0] for r in res16.values()):.1e}, vjp {max(r[1] for r in res16.values()):.1e}")
 
     with open(stamp, "w") as f:
         f.write("\n".join(names) + "\n")

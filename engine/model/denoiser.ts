@@ -6,9 +6,9 @@
 import * as ort from 'onnxruntime-node';
 import type { Shape } from '../types.js';
 import { UserError } from '../types.js';
-import { type ModelFolder, readManifest, verifyChecksums } from './manifest.js';
+import { type GraphPaths, type GraphSet, graphSet, type ModelFolder, type Precision, readManifest, verifyChecksums } from './manifest.js';
 import { crop, pad, padAdjoint, roundUp, zeroPad } from './pad.js';
-import { createSession, providerOrder, type ProviderChoice, type SessionResult } from './providers.js';
+import { createSession, isGpuProvider, openSession, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
 import { VpSchedule } from './schedule.js';
 
 export interface DenoiserCounters {
@@ -38,10 +38,30 @@ export interface Denoiser {
   jtv(z: Float64Array, s: Shape, sigma: number, v: Float64Array): Promise<Float64Array>;
 }
 
+export const PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export type PrecisionChoice = (typeof PRECISIONS)[number];
+export type { Precision } from './manifest.js';
+
 export interface LoadOptions {
   provider?: ProviderChoice;
+  /**
+   * 'auto' (default): the model's fp16 variant on a GPU provider (webgpu, cuda, dml, coreml) when
+   * the manifest has one, else fp32; the CPU always runs fp32. 'fp32' / 'fp16' force a precision
+   * on any provider ('fp16' falls back to fp32, with the reason kept, when the model has no fp16
+   * variant or its fp16 graphs cannot start on the provider).
+   */
+  precision?: PrecisionChoice;
   /** Skip the sha256 check (only for models just verified by the caller). */
   trustChecksums?: boolean;
+}
+
+/** The precision 'auto' or a forced choice asks for on a provider, and why. */
+export function wantedPrecision(choice: PrecisionChoice, provider: string, hasFp16: boolean): { precision: Precision; why: string; fallback?: string } {
+  if (choice === 'fp32') return { precision: 'fp32', why: 'fp32 asked for' };
+  if (choice === 'fp16')
+    return hasFp16 ? { precision: 'fp16', why: 'fp16 asked for' } : { precision: 'fp32', why: 'the model has no fp16 variant', fallback: 'fp16 asked for, but the model has no fp16 variant: running fp32' };
+  if (!isGpuProvider(provider)) return { precision: 'fp32', why: `the ${provider} provider always runs fp32` };
+  return hasFp16 ? { precision: 'fp16', why: `fp16 variant on the GPU provider ${provider}` } : { precision: 'fp32', why: 'the model has no fp16 variant' };
 }
 
 export class OnnxDenoiser implements Denoiser {
@@ -58,6 +78,12 @@ export class OnnxDenoiser implements Denoiser {
     readonly model: ModelFolder,
     private readonly fwd: SessionResult,
     private readonly vjp: SessionResult | undefined,
+    /** Precision of the graphs in use ('fp16': the manifest's fp16 variant). */
+    readonly precision: Precision,
+    /** Why this precision: one line for people. */
+    readonly precisionReason: string,
+    /** Set when the precision asked for (or the one 'auto' picks on this provider) could not be used, with the reason. */
+    readonly precisionFallback: string | undefined,
   ) {
     const m = model.manifest;
     this.channels = m.channels;
@@ -73,10 +99,44 @@ export class OnnxDenoiser implements Denoiser {
     const model = readManifest(dir);
     if (!opts.trustChecksums) await verifyChecksums(model);
     const order = providerOrder(opts.provider ?? 'auto');
-    const fwd = await createSession(model.forwardPath, order);
-    // The VJP graph runs on the provider the forward graph got, so both see the same arithmetic.
-    const vjp = model.vjpPath ? await createSession(model.vjpPath, [fwd.provider, 'cpu']) : undefined;
-    return new OnnxDenoiser(model, fwd, vjp);
+    const hasFp16 = graphSet(model, 'fp16') !== undefined;
+    const fallbacks: SessionResult['fallbacks'] = [];
+    let precisionFallback: string | undefined;
+    for (const provider of order) {
+      const want = wantedPrecision(opts.precision ?? 'auto', provider, hasFp16);
+      if (want.fallback) precisionFallback = want.fallback;
+      if (want.precision === 'fp16') {
+        // Both fp16 graphs on this provider, or fp32 on it (the reason kept).
+        const set = graphSet(model, 'fp16')!.paths;
+        let fwd: ort.InferenceSession | undefined;
+        try {
+          fwd = await openSession(set.forwardPath, provider);
+          const vjp = set.vjpPath ? await openSession(set.vjpPath, provider) : undefined;
+          const res = (session: ort.InferenceSession): SessionResult => ({ session, provider, fallbacks });
+          return new OnnxDenoiser(model, res(fwd), vjp && res(vjp), 'fp16', want.why, precisionFallback);
+        } catch (e) {
+          await fwd?.release();
+          precisionFallback = `the fp16 graphs could not start on ${provider} (${reasonOf(e)}): running fp32`;
+        }
+      }
+      const why = want.precision === 'fp16' ? 'the fp16 graphs could not start' : want.why;
+      let fwd: ort.InferenceSession;
+      try {
+        fwd = await openSession(model.forwardPath, provider);
+      } catch (e) {
+        fallbacks.push({ provider, reason: reasonOf(e) });
+        continue;
+      }
+      // The VJP graph runs on the provider the forward graph got, so both see the same arithmetic.
+      const vjp = model.vjpPath ? await createSession(model.vjpPath, [provider, 'cpu']) : undefined;
+      return new OnnxDenoiser(model, { session: fwd, provider, fallbacks }, vjp, 'fp32', why, precisionFallback);
+    }
+    throw new Error(`no execution provider could load ${model.forwardPath}: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+  }
+
+  /** The graphs in use (this.precision's). */
+  get graphs(): { specs: GraphSet; paths: GraphPaths } {
+    return graphSet(this.model, this.precision)!;
   }
 
   get sizeMultiple(): number {
@@ -141,7 +201,7 @@ export class OnnxDenoiser implements Denoiser {
   async denoise(z: Float64Array, s: Shape, sigma: number): Promise<Float64Array> {
     this.check(s);
     const { x, t, sq, sEff, H, W } = this.inputs(z, s, sigma);
-    const g = this.model.manifest.graphs.forward;
+    const g = this.graphs.specs.forward;
     const dims = [1, s.c, H, W];
     const eps = await this.run(this.fwd, { [g.inputs.x]: new ort.Tensor('float32', x, dims), [g.inputs.t]: new ort.Tensor('float32', Float32Array.of(t), [1]) }, g.output);
     this.counters.nfe++;
@@ -155,22 +215,30 @@ export class OnnxDenoiser implements Denoiser {
     if (!this.vjp) return this.jtvFiniteDifference(z, s, sigma, v);
     this.check(s);
     const { x, t, sq, sEff, H, W } = this.inputs(z, s, sigma);
-    const g = this.model.manifest.graphs.vjp!;
+    const g = this.graphs.specs.vjp!;
     const vp = zeroPad(v, s, H, W);
     const dims = [1, s.c, H, W];
+    // The VJP is linear in v: the graph gets v / max|v| and the result is scaled back. VML-MAP's
+    // v reaches ~1e6, beyond float16's largest number (65504); in float32 this changes rounding only.
+    let vmax = 0;
+    for (let i = 0; i < vp.length; i++) vmax = Math.max(vmax, Math.abs(vp[i]));
+    const scale = vmax > 0 && Number.isFinite(vmax) ? vmax : 1;
+    const vs = new Float32Array(vp.length);
+    for (let i = 0; i < vp.length; i++) vs[i] = vp[i] / scale;
     const out = await this.run(
       this.vjp,
       {
         [g.inputs.x]: new ort.Tensor('float32', x, dims),
         [g.inputs.t]: new ort.Tensor('float32', Float32Array.of(t), [1]),
-        [g.inputs.v]: new ort.Tensor('float32', Float32Array.from(vp), dims),
+        [g.inputs.v]: new ort.Tensor('float32', vs, dims),
       },
       g.output,
     );
     this.counters.vjps++;
     // J_m^T v = v - s sqrt(abar) (d eps/d x)^T v; the value-range scale cancels between z and D.
     const r = new Float64Array(vp.length);
-    for (let i = 0; i < vp.length; i++) r[i] = vp[i] - sEff * sq * out[i];
+    const k = sEff * sq * scale;
+    for (let i = 0; i < vp.length; i++) r[i] = vp[i] - k * out[i];
     return padAdjoint(r, s, H, W);
   }
 

@@ -45,14 +45,29 @@ export function sessionOptions(provider: string): ort.InferenceSession.SessionOp
   };
 }
 
+/** GPU execution providers: the ones the fp16 variant of a model is for (the CPU always runs fp32). */
+export const GPU_PROVIDERS: readonly string[] = ['webgpu', 'cuda', 'dml', 'coreml'];
+export const isGpuProvider = (provider: string): boolean => GPU_PROVIDERS.includes(provider);
+
+/** First line of an onnxruntime error. */
+export const reasonOf = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0];
+
+/**
+ * One session on one provider; throws onnxruntime's error. From a path, so that onnxruntime finds
+ * a graph's external data (the weights file) beside it.
+ */
+export function openSession(path: string, provider: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, sessionOptions(provider));
+}
+
 export async function createSession(path: string, order: string[]): Promise<SessionResult> {
   const fallbacks: SessionResult['fallbacks'] = [];
   for (const provider of order) {
     try {
-      const session = await ort.InferenceSession.create(path, sessionOptions(provider));
+      const session = await openSession(path, provider);
       return { session, provider, fallbacks };
     } catch (e) {
-      fallbacks.push({ provider, reason: String((e as Error).message ?? e).split('\n')[0] });
+      fallbacks.push({ provider, reason: reasonOf(e) });
     }
   }
   throw new Error(`no execution provider could load ${path}: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);

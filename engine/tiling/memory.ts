@@ -134,8 +134,10 @@ export async function modelMemoryCost(model: Denoiser, withVjp: boolean): Promis
   }
   const m = model.model.manifest;
   const sizes = PROBE_SIZES.map((n) => roundUp(n, m.sizeMultiple));
-  const graphs = [{ name: 'forward', path: model.model.forwardPath, spec: m.graphs.forward }];
-  if (withVjp && model.model.vjpPath && m.graphs.vjp) graphs.push({ name: 'vjp', path: model.model.vjpPath, spec: m.graphs.vjp });
+  // The graphs of the precision in use (the fp32 ones on the CPU unless fp16 was forced).
+  const { specs, paths } = model.graphs;
+  const graphs = [{ name: 'forward', path: paths.forwardPath, spec: specs.forward }];
+  if (withVjp && paths.vjpPath && specs.vjp) graphs.push({ name: 'vjp', path: paths.vjpPath, spec: specs.vjp });
   const threads = sessionOptions('cpu').intraOpNumThreads;
   const fileCache = readFileCache();
   let perPixel = 0;

@@ -52,14 +52,27 @@ def check_manifest(folder):
     assert m["fixedSize"] is None or (len(m["fixedSize"]) == 2 and all(isinstance(v, int) for v in m["fixedSize"]))
     assert m["schedule"] == {"type": "vp-linear", "betaStart": 0.0001, "betaEnd": 0.02, "timesteps": 1000}
     assert set(m["graphs"]) <= {"forward", "vjp"} and "forward" in m["graphs"]
-    for kind, g in m["graphs"].items():
-        path = os.path.join(folder, g["file"])
-        assert file_sha256(path) == g["sha256"], f"{path}: sha256 differs from the manifest"
-        model = onnx.load(path)
-        assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
-        want_in = ["x", "t"] + (["v"] if kind == "vjp" else [])
-        assert [i.name for i in model.graph.input] == want_in
-        assert [o.name for o in model.graph.output] == [g["output"]]
+    sets = [m["graphs"]]
+    if "variants" in m:
+        assert set(m["variants"]) == {"fp16"}
+        assert set(m["variants"]["fp16"]) == set(m["graphs"])
+        sets.append(m["variants"]["fp16"])
+    for graphs in sets:
+        for kind, g in graphs.items():
+            path = os.path.join(folder, g["file"])
+            assert file_sha256(path) == g["sha256"], f"{path}: sha256 differs from the manifest"
+            data = g.get("externalData", [])
+            for d in data:
+                assert file_sha256(os.path.join(folder, d["file"])) == d["sha256"], f"{d['file']}: sha256 differs"
+            # the graph reads exactly the external data files the manifest names
+            assert export.external_locations(path) == sorted(d["file"] for d in data)
+            model = onnx.load(path)
+            assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
+            want_in = ["x", "t"] + (["v"] if kind == "vjp" else [])
+            assert [i.name for i in model.graph.input] == want_in
+            assert [o.name for o in model.graph.output] == [g["output"]]
+            assert all(vi.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+                       for vi in list(model.graph.input) + list(model.graph.output))
     return m
 
 
