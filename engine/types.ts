@@ -38,7 +38,9 @@ export interface LinearOperator {
   /**
    * Optional: M^-1 r with r = beta (d - z) + alpha A^T (y - A d), VML-MAP's preconditioned step,
    * where the operator has a faster route than forward, adjoint and normalSolve in turn (a
-   * symmetric blur does it all in the DCT domain). Must equal that composition to rounding.
+   * symmetric blur does it all in the DCT domain), or where an inexact solve is the better
+   * trade (a blur without a closed form: a few CG iterations). Either way it must vanish exactly
+   * where r = 0, so that VML-MAP's fixed points do not change.
    */
   gaussNewtonStep?(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array;
   /** Which closed forms exist; informative (benchmarks, docs), solvers never depend on it. */

@@ -31,6 +31,17 @@ export interface BlurOptions {
   rcond?: number;
 }
 
+/** CG settings of the inexact Gauss-Newton step for kernels without a closed form. */
+export const STEP_CG = { tol: 1e-3, maxIter: 30 } as const;
+
+function residualOf(op: Blur, d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
+  const ad = op.forward(d);
+  for (let i = 0; i < ad.length; i++) ad[i] = y[i] - ad[i];
+  const r = op.adjoint(ad);
+  for (let i = 0; i < r.length; i++) r[i] = (d[i] - z[i]) * beta + r[i] * alpha;
+  return r;
+}
+
 export class Blur implements LinearOperator {
   readonly name: string;
   readonly structure = 'general';
@@ -101,7 +112,18 @@ export class Blur implements LinearOperator {
    * transforms (B is kept for the last y seen) instead of four convolutions and two transforms.
    */
   get gaussNewtonStep(): ((d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number) => Float64Array) | undefined {
-    if (!this.symmetric) return undefined;
+    if (!this.symmetric) {
+      // No closed form: an inexact solve. CG from 0 gives a descent direction at every iterate and
+      // a zero step where r = 0, so the fixed points stay those of the exact step. 45-degree motion,
+      // 128x128, VML-MAP fast: a 1e-6 solve (hundreds of iterations) 26.52 dB with 5% of the time in
+      // the network; 30 iterations 26.49 dB, 10 iterations 26.35, 5 iterations 25.71.
+      return (d, z, y, alpha, beta) =>
+        normalSolveByCg(this, residualOf(this, d, z, y, alpha, beta), alpha, beta, {
+          ...this.cg,
+          tol: Math.max(this.cg.tol ?? 0, STEP_CG.tol),
+          maxIter: Math.min(this.cg.maxIter ?? Infinity, STEP_CG.maxIter),
+        });
+    }
     return (d, z, y, alpha, beta) => {
       const n = size(this.inShape);
       checkLength(d, n, 'blur gaussNewtonStep');
