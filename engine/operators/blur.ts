@@ -107,9 +107,10 @@ export class Blur implements LinearOperator {
   }
 
   /**
-   * For symmetric kernels, in the DCT domain where A is the gain K: with D, Z, B the transforms of d,
-   * z and A^T y, the step is ((beta - alpha K^2) D - beta Z + alpha B) / (alpha K^2 + beta): three
-   * transforms (B is kept for the last y seen) instead of four convolutions and two transforms.
+   * For symmetric kernels, in the DCT domain where A is the gain K. Since M^-1 beta = I - M^-1 alpha
+   * A^T A, the step M^-1 r equals d - z + M^-1 alpha A^T (y - A (2d - z)): with U and B the transforms
+   * of 2d - z and A^T y (B kept for the last y seen), d - z + inverse(alpha (B - K^2 U) / (alpha K^2 +
+   * beta)). Two transforms instead of four convolutions and two transforms.
    */
   get gaussNewtonStep(): ((d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number) => Float64Array) | undefined {
     if (!this.symmetric) {
@@ -137,18 +138,20 @@ export class Blur implements LinearOperator {
         this.atyFor = y;
       }
       const B = this.atyHat!;
-      const D = Float64Array.from(d);
-      const Z = Float64Array.from(z);
-      spectrum.transform(D, false);
-      spectrum.transform(Z, false);
+      const U = new Float64Array(n);
+      for (let k = 0; k < n; k++) U[k] = 2 * d[k] - z[k];
+      spectrum.transform(U, false);
       const { power } = spectrum;
       const hw = power.length;
-      for (let k = 0; k < n; k++) {
-        const p = power[k % hw];
-        D[k] = ((beta - alpha * p) * D[k] - beta * Z[k] + alpha * B[k]) / (alpha * p + beta);
+      for (let base = 0; base < n; base += hw) {
+        for (let k = 0; k < hw; k++) {
+          const p = power[k];
+          U[base + k] = (alpha * (B[base + k] - p * U[base + k])) / (alpha * p + beta);
+        }
       }
-      spectrum.transform(D, true);
-      return D;
+      spectrum.transform(U, true);
+      for (let k = 0; k < n; k++) U[k] += d[k] - z[k];
+      return U;
     };
   }
 
