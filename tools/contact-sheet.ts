@@ -3,7 +3,7 @@
  * and a contact sheet PNG whose rows are clean / degraded / restored crops.
  *
  *   npm run -s build:cli && node out/cli/tools/contact-sheet.js --model resources/models/default \
- *       --data data/dev --out docs/img/contact-sheet.png [--crop 128] [--images 3] [--preset balanced]
+ *       --data data/dev --out docs/img/contact-sheet.png [--crop 128] [--images 3] [--sheet 3] [--preset balanced]
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -58,9 +58,12 @@ async function main(): Promise<void> {
       crop: { type: 'string', default: '128' },
       images: { type: 'string', default: '3' },
       preset: { type: 'string', default: 'balanced' },
+      /** Photos shown on the sheet (the first ones); the table covers all --images. */
+      sheet: { type: 'string', default: '3' },
     },
   });
   const size = Number(a.crop);
+  const sheetImages = Number(a.sheet);
   const files = readdirSync(a.data!).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, Number(a.images));
   const model = await OnnxDenoiser.load(a.model!, { provider: 'cpu' });
   const tiles: { img: Img; row: number; col: number }[] = [];
@@ -81,14 +84,14 @@ async function main(): Promise<void> {
       secs += res.stats.wallMs / 1000;
       const shown = showAt(d.image, size);
       pd += psnr(shown.data, clean.data);
-      tiles.push({ img: clean, row, col: 3 * i }, { img: shown, row, col: 3 * i + 1 }, { img: res.image, row, col: 3 * i + 2 });
+      if (i < sheetImages) tiles.push({ img: clean, row, col: 3 * i }, { img: shown, row, col: 3 * i + 1 }, { img: res.image, row, col: 3 * i + 2 });
     }
     const n = files.length;
     process.stdout.write(`| ${label} | ${(p / n).toFixed(2)} | ${(s / n).toFixed(4)} | ${(pd / n).toFixed(2)} | ${(secs / n).toFixed(1)} |\n`);
     row++;
   }
   const gap = 4;
-  const cols = 3 * files.length;
+  const cols = 3 * Math.min(sheetImages, files.length);
   const width = cols * (size + gap);
   const height = row * (size + gap);
   const composites = await Promise.all(
