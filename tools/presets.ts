@@ -9,10 +9,12 @@
  *  2. levels x inner steps at the sigmaStart chosen in 1;
  *  3. both together over the short schedules (up to 30 network evaluations), where sweep 2 found
  *     the best results.
- * Over every configuration measured: `best` has the highest mean PSNR over tasks and images,
- * `balanced` is the cheapest (fewest network evaluations) within 0.1 dB of it, `fast` the cheapest
- * within 0.3 dB. Results are kept in docs/presets/sweep.json, and runs already there are not
- * repeated (an interrupted sweep resumes).
+ * Over every configuration measured: `best` has the highest mean PSNR over tasks and images;
+ * `balanced` is the cheapest (fewest network evaluations) whose PSNR on EVERY task is within 0.3 dB
+ * of best's, `fast` the cheapest within 1 dB on every task. Per task, not on the mean: a mean rule
+ * picked 3 x 2 for fast, which lost 1.3 dB on scratch inpainting (hidden by gains elsewhere) and 10
+ * dB on the masked pixels of the 24-megapixel scratch benchmark. Results are kept in
+ * docs/presets/sweep.json, and runs already there are not repeated (an interrupted sweep resumes).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,8 +48,8 @@ const SCHEDULES: Array<[number, number]> = [
 ];
 const SHORT_STARTS = [0.25, 0.5, 1, 2];
 const SHORT_SCHEDULES: Array<[number, number]> = [[2, 1], [3, 1], [3, 2], [5, 1], [5, 2], [5, 3], [8, 1], [8, 2], [10, 2]];
-/** dB below the best mean PSNR that each preset may give up for fewer network evaluations. */
-const SLACK = { fast: 0.3, balanced: 0.1, best: 0 } as const;
+/** dB below the best configuration that each preset may give up, on any task, for fewer network calls. */
+const SLACK = { fast: 1, balanced: 0.3, best: 0 } as const;
 const nfeOf = (c: Config): number => c.levels * (c.inner + 1);
 const key = (c: Config, task: string, image: string): string => `${c.sigmaStart}/${c.levels}/${c.inner}/${task}/${image}`;
 
@@ -76,7 +78,10 @@ async function main(): Promise<void> {
   const photos = tuningPhotos(values.data!, Number(values.images), 3);
   const store = join(values.out!, 'presets', 'sweep.json');
   mkdirSync(join(values.out!, 'presets'), { recursive: true });
-  const runs: Run[] = existsSync(store) ? (JSON.parse(readFileSync(store, 'utf8')) as { runs: Run[] }).runs : [];
+  const stored = existsSync(store) ? (JSON.parse(readFileSync(store, 'utf8')) as { runs: Run[]; model: Record<string, unknown> | null }) : undefined;
+  const runs: Run[] = stored?.runs ?? [];
+  // The model the stored runs were measured with (a later render must not claim today's model).
+  let measuredWith = stored?.model ?? null;
   const done = new Map(runs.map((r) => [key(r, r.task, r.image), r]));
   const model = await OnnxDenoiser.load(values.model!, { provider: 'cpu' });
   const tasks = TASKS.filter((t) => !t.probeOnly);
@@ -103,7 +108,8 @@ async function main(): Promise<void> {
             r = { ...c, task: task.id, image, psnr: psnr(res.x, clean.data), ssim: ssim({ ...clean, data: res.x }, clean), nfe: res.stats.nfe, wallMs: res.stats.wallMs };
             runs.push(r);
             done.set(k, r);
-            await writeFileAtomic(store, JSON.stringify({ model: model.model.manifest.provenance ?? null, size, photos: photos.map((p) => p.split('/').pop()), runs }, null, 1));
+            measuredWith = model.model.manifest.provenance ?? null;
+            await writeFileAtomic(store, JSON.stringify({ model: measuredWith, size, photos: photos.map((p) => p.split('/').pop()), runs }, null, 1));
             const min = ((Date.now() - started) / 60000).toFixed(1);
             process.stderr.write(`[${min} min] sigma ${c.sigmaStart} ${c.levels}x${c.inner} ${task.id} ${image}: ${r.psnr.toFixed(2)} dB\n`);
           }
@@ -130,10 +136,12 @@ async function main(): Promise<void> {
   const r3 = await measure(sweep3);
   const all = [...r1, ...r2, ...r3];
   const configs = [...sweep1, ...sweep2, ...sweep3].filter((c, i, xs) => xs.findIndex((d) => d.sigmaStart === c.sigmaStart && d.levels === c.levels && d.inner === c.inner) === i);
-  const top = Math.max(...configs.map((c) => summary(all, c).psnr));
+  const top = configs.reduce((a, b) => (summary(all, b).psnr > summary(all, a).psnr ? b : a));
+  const topPerTask = summary(all, top).perTask;
+  const worstLoss = (c: Config): number => Math.max(...tasks.map((t) => topPerTask[t.id]! - summary(all, c).perTask[t.id]!));
   const choice = Object.fromEntries(
     Object.entries(SLACK).map(([preset, slack]) => {
-      const near = configs.filter((c) => summary(all, c).psnr >= top - slack - 1e-9);
+      const near = configs.filter((c) => worstLoss(c) <= slack + 1e-9);
       return [preset, near.reduce((a, b) => (nfeOf(b) < nfeOf(a) || (nfeOf(b) === nfeOf(a) && summary(all, b).psnr > summary(all, a).psnr) ? b : a))];
     }),
   ) as Record<keyof typeof SLACK, Config>;
@@ -149,20 +157,30 @@ async function main(): Promise<void> {
     '',
     `Generated by \`node out/cli/tools/presets.js --images ${values.images} --size ${size}\` (tools/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
     '',
-    `- **Model**: \`${values.model}\` (${model.model.manifest.provenance?.samplesSeen ?? '?'} training samples).`,
+    `- **Model**: \`${values.model}\` as it was when the runs were measured (${measuredWith?.samplesSeen ?? '?'} training samples).`,
     `- **Images**: ${photos.length} development photos that the benchmark does not use (${photos.map((p) => `\`${p.split('/').pop()!.split('__').pop()}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index.`,
     "- **Tasks**: the benchmark's seven (docs/BENCHMARKS.md, tools/bench/config.ts). Preconditioned step rule, score transition (engine/solvers/vmlmap.ts).",
     `- **Machine**: times are the solver's wall time on this 2-core CPU with onnxruntime's CPU provider, while a training run shared the cores: compare them with each other, not with docs/BENCHMARKS.md. NFE (network evaluations) = levels x (inner + 1) is exact.`,
     '',
     '## The presets',
     '',
-    '| preset | rule | sigmaStart | levels x inner | NFE | mean PSNR (dB) | mean SSIM |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| preset | rule | sigmaStart | levels x inner | NFE | mean PSNR (dB) | mean SSIM | largest loss on a task (dB) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...Object.entries(choice).map(([p, c]) => {
       const slack = SLACK[p as keyof typeof SLACK];
-      const rule = slack ? `fewest NFE within ${slack} dB of the best` : 'highest mean PSNR';
-      return `| ${p} | ${rule} | ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(all, c).psnr.toFixed(2)} | ${summary(all, c).ssim.toFixed(4)} |`;
+      const rule = slack ? `fewest NFE within ${slack} dB of the best on every task` : 'highest mean PSNR';
+      return `| ${p} | ${rule} | ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(all, c).psnr.toFixed(2)} | ${summary(all, c).ssim.toFixed(4)} | ${worstLoss(c).toFixed(2)} |`;
     }),
+    '',
+    'Cheaper schedules and what they lose on their worst task against the best configuration (why fast is not cheaper):',
+    '',
+    '| sigmaStart | levels x inner | NFE | mean PSNR (dB) | largest loss on a task (dB) |',
+    '| --- | --- | --- | --- | --- |',
+    ...configs
+      .filter((c) => nfeOf(c) < nfeOf(choice.fast))
+      .sort((a, b) => nfeOf(b) - nfeOf(a) || summary(all, b).psnr - summary(all, a).psnr)
+      .slice(0, 6)
+      .map((c) => `| ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(all, c).psnr.toFixed(2)} | ${worstLoss(c).toFixed(2)} |`),
     '',
     `Over all ${configs.length} configurations measured below, ${tasks.length} tasks x ${photos.length} images each.`,
     '',

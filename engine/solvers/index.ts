@@ -21,11 +21,12 @@ export type SolverSettings =
  * samples): over 54 configurations, the mean PSNR on the benchmark's seven tasks peaked at 5 levels x
  * 3 inner steps from sigma 1 (20 network calls) and fell with longer schedules (20 x 3 from sigma 20,
  * the earlier guess, was 0.8 dB lower): more mode-seeking steps fit the weak prior's errors. best is
- * that peak, balanced the cheapest within 0.1 dB of it, fast the cheapest within 0.3 dB. Re-measure
- * with `node out/cli/tools/presets.js` whenever the default model changes.
+ * that peak; balanced and fast are the cheapest within 0.3 and 1 dB of it on every task, and with this
+ * model both are 5 x 2: every cheaper schedule lost more than 1 dB somewhere (3 x 2: 1.3 dB on scratch
+ * inpainting). Re-measure with `node out/cli/tools/presets.js` whenever the default model changes.
  */
 const VML_PRESETS: Record<Preset, Partial<VmlMapSettings>> = {
-  fast: { sigmaStart: 1, levels: 3, inner: 2 },
+  fast: { sigmaStart: 1, levels: 5, inner: 2 },
   balanced: { sigmaStart: 1, levels: 5, inner: 2 },
   best: { sigmaStart: 1, levels: 5, inner: 3 },
 };

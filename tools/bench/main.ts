@@ -23,7 +23,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifest, verifyChecksums } from '../../engine/model/manifest.js';
+import { modelFiles, readManifest, verifyChecksums } from '../../engine/model/manifest.js';
 import { type BenchRecord, type Block, FULL, type Job, type Plan, QUICK, type ScalingRecord, variantById } from './config.js';
 import { pickPhotos, PHOTO } from './images.js';
 import { type BenchMeta, writeReport } from './report.js';
@@ -117,8 +117,8 @@ function copyModel(modelDir: string, dir: string): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(join(modelDir, 'manifest.json'), join(dir, 'manifest.json'));
-  cpSync(m.forwardPath, join(dir, m.manifest.graphs.forward.file));
-  if (m.vjpPath && m.manifest.graphs.vjp) cpSync(m.vjpPath, join(dir, m.manifest.graphs.vjp.file));
+  // Every file the manifest names: graphs, their shared weights, the fp16 variant.
+  for (const f of modelFiles(m.manifest)) cpSync(join(modelDir, f.file), join(dir, f.file));
   return dir;
 }
 
@@ -129,9 +129,13 @@ function forwardOnlyCopy(modelDir: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
   delete manifest.graphs.vjp;
+  // The benchmark runs on the CPU, which uses fp32; a variant with a VJP graph would also make the
+  // forward-only manifest inconsistent.
+  delete manifest.variants;
   manifest.name = `${manifest.name ?? 'model'} (forward-only copy)`;
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  cpSync(m.forwardPath, join(dir, m.manifest.graphs.forward.file));
+  const forward = m.manifest.graphs.forward;
+  for (const f of [{ file: forward.file }, ...forward.externalData]) cpSync(join(modelDir, f.file), join(dir, f.file));
   return dir;
 }
 
