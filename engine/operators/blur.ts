@@ -22,6 +22,7 @@ import { convolveSymmetric, convolveSymmetricAdjoint } from './convolve.js';
 import type { Kernel } from './kernels.js';
 import { DctSpectrum, axisSymmetric } from './dct-spectrum.js';
 import { rankOneFactors, type KernelFactors } from './separable.js';
+import { gaussNewtonResidual } from './residual.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
 export interface BlurOptions {
@@ -33,14 +34,6 @@ export interface BlurOptions {
 
 /** CG settings of the inexact Gauss-Newton step for kernels without a closed form. */
 export const STEP_CG = { tol: 1e-3, maxIter: 30 } as const;
-
-function residualOf(op: Blur, d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
-  const ad = op.forward(d);
-  for (let i = 0; i < ad.length; i++) ad[i] = y[i] - ad[i];
-  const r = op.adjoint(ad);
-  for (let i = 0; i < r.length; i++) r[i] = (d[i] - z[i]) * beta + r[i] * alpha;
-  return r;
-}
 
 export class Blur implements LinearOperator {
   readonly name: string;
@@ -112,47 +105,44 @@ export class Blur implements LinearOperator {
    * of 2d - z and A^T y (B kept for the last y seen), d - z + inverse(alpha (B - K^2 U) / (alpha K^2 +
    * beta)). Two transforms instead of four convolutions and two transforms.
    */
-  get gaussNewtonStep(): ((d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number) => Float64Array) | undefined {
+  gaussNewtonStep(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
     if (!this.symmetric) {
       // No closed form: an inexact solve. CG from 0 gives a descent direction at every iterate and
       // a zero step where r = 0, so the fixed points stay those of the exact step. 45-degree motion,
       // 128x128, VML-MAP fast: a 1e-6 solve (hundreds of iterations) 26.52 dB with 5% of the time in
       // the network; 30 iterations 26.49 dB, 10 iterations 26.35, 5 iterations 25.71.
-      return (d, z, y, alpha, beta) =>
-        normalSolveByCg(this, residualOf(this, d, z, y, alpha, beta), alpha, beta, {
-          ...this.cg,
-          tol: Math.max(this.cg.tol ?? 0, STEP_CG.tol),
-          maxIter: Math.min(this.cg.maxIter ?? Infinity, STEP_CG.maxIter),
-        });
+      return normalSolveByCg(this, gaussNewtonResidual(this, d, z, y, alpha, beta), alpha, beta, {
+        ...this.cg,
+        tol: Math.max(this.cg.tol ?? 0, STEP_CG.tol),
+        maxIter: Math.min(this.cg.maxIter ?? Infinity, STEP_CG.maxIter),
+      });
     }
-    return (d, z, y, alpha, beta) => {
-      const n = size(this.inShape);
-      checkLength(d, n, 'blur gaussNewtonStep');
-      checkLength(z, n, 'blur gaussNewtonStep');
-      checkNormalSolveWeights(alpha, beta);
-      const spectrum = this.spectrum();
-      if (this.atyFor !== y) {
-        const b = this.adjoint(y);
-        spectrum.transform(b, false);
-        this.atyHat = b;
-        this.atyFor = y;
+    const n = size(this.inShape);
+    checkLength(d, n, 'blur gaussNewtonStep');
+    checkLength(z, n, 'blur gaussNewtonStep');
+    checkNormalSolveWeights(alpha, beta);
+    const spectrum = this.spectrum();
+    if (this.atyFor !== y) {
+      const b = this.adjoint(y);
+      spectrum.transform(b, false);
+      this.atyHat = b;
+      this.atyFor = y;
+    }
+    const B = this.atyHat!;
+    const U = new Float64Array(n);
+    for (let k = 0; k < n; k++) U[k] = 2 * d[k] - z[k];
+    spectrum.transform(U, false);
+    const { power } = spectrum;
+    const hw = power.length;
+    for (let base = 0; base < n; base += hw) {
+      for (let k = 0; k < hw; k++) {
+        const p = power[k];
+        U[base + k] = (alpha * (B[base + k] - p * U[base + k])) / (alpha * p + beta);
       }
-      const B = this.atyHat!;
-      const U = new Float64Array(n);
-      for (let k = 0; k < n; k++) U[k] = 2 * d[k] - z[k];
-      spectrum.transform(U, false);
-      const { power } = spectrum;
-      const hw = power.length;
-      for (let base = 0; base < n; base += hw) {
-        for (let k = 0; k < hw; k++) {
-          const p = power[k];
-          U[base + k] = (alpha * (B[base + k] - p * U[base + k])) / (alpha * p + beta);
-        }
-      }
-      spectrum.transform(U, true);
-      for (let k = 0; k < n; k++) U[k] += d[k] - z[k];
-      return U;
-    };
+    }
+    spectrum.transform(U, true);
+    for (let k = 0; k < n; k++) U[k] += d[k] - z[k];
+    return U;
   }
 
   /** True when pinv and normalSolve are closed forms rather than conjugate gradients. */

@@ -10,6 +10,7 @@
  *    taken as I). No VJP. Measured in docs/ALGORITHM.md to reach the exact MAP on a Gaussian prior
  *    and the MAP mode of a mixture, where the plain gradient is slow.
  */
+import { gaussNewtonResidual } from '../operators/residual.js';
 import type { LinearOperator } from '../types.js';
 import { axpby, geometricSigmas, noiseFor, project, Rng, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
 
@@ -73,17 +74,6 @@ export function opNormSquared(op: LinearOperator, iters = 30, seed = 7): number 
   return lambda;
 }
 
-/** r = beta (D - z) + alpha A^T (y - A D): minus the loss's gradient in D, and zero at its stationary points. */
-export function residual(op: LinearOperator, D: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
-  const AD = op.forward(D);
-  const res = new Float64Array(AD.length);
-  for (let i = 0; i < AD.length; i++) res[i] = y[i] - AD[i];
-  const dataTerm = op.adjoint(res);
-  const r = new Float64Array(D.length);
-  for (let i = 0; i < r.length; i++) r[i] = (D[i] - z[i]) * beta + dataTerm[i] * alpha;
-  return r;
-}
-
 export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promise<SolveResult> {
   const { op, y, model } = input;
   const shape = op.inShape;
@@ -111,10 +101,10 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
       if (settings.stepRule === 'preconditioned') {
         const step = op.gaussNewtonStep
           ? op.gaussNewtonStep(D, z, y, alpha, beta)
-          : op.normalSolve(residual(op, D, z, y, alpha, beta), alpha, beta);
+          : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
         for (let i = 0; i < n; i++) z[i] += settings.stepScale * step[i];
       } else {
-        const r = residual(op, D, z, y, alpha, beta);
+        const r = gaussNewtonResidual(op, D, z, y, alpha, beta);
         run.checkCancel();
         const jtr = await model.jtv(z, shape, s, r);
         const gamma = settings.stepScale / (beta + alpha * lip);
