@@ -32,8 +32,9 @@ def conv_t(g, conv):
     """Adjoint of a stride-1, 'same'-padded conv with respect to its input.
 
     Written as a conv with the flipped, channel-swapped kernel rather than conv_transpose2d: the same
-    linear map, but onnxruntime's CPU Conv is about twice as fast as its ConvTranspose (one 64->96
-    layer at 128x128: 43 ms against 94 ms), and the flip folds into the exported weights.
+    linear map, but onnxruntime's CPU Conv is faster and leaner than its ConvTranspose. `npm run bench`
+    (docs/BENCHMARKS.md, scaling table) measured the VJP graph at 1024x1024 with a 7.6 GiB peak, against
+    12.1 GB in the report generated with ConvTranspose (git history of docs/BENCHMARKS.md).
     """
     k = conv.kernel_size[0]
     return F.conv2d(g, conv.weight.flip(2, 3).transpose(0, 1), padding=k - 1 - conv.padding[0])
