@@ -621,6 +621,9 @@ def main():
         "weights": "EMA",
         "config": ckpt["config"],
         "trainingCommand": args.train_command,
+        # Segments ran on different machines (CPU threads, a lent GPU with tools/train-gpu.sh): the
+        # log records each one's command, hardware, batch size and losses.
+        "trainingLog": "docs/training/train-log.txt",
         "exportCommand": f"/usr/bin/python3 tools/export.py --checkpoint {repo_path(args.checkpoint)} "
                          f"--out {repo_path(args.out)}",
         "packages": packages,

@@ -24,4 +24,5 @@ def abar(t):
     t = t.double().clamp(0, T - 1)
     lo = t.floor().long().clamp(max=T - 2)
     w = t - lo.double()
-    return torch.exp(_TABLE[lo] * (1 - w) + _TABLE[lo + 1] * w)
+    table = _TABLE.to(t.device)
+    return torch.exp(table[lo] * (1 - w) + table[lo + 1] * w)

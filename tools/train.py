@@ -38,13 +38,24 @@ def save_checkpoint(path, net, ema, opt, state):
     opt_state["state"] = {i: {k: (v.to(torch.bfloat16) if k in ("exp_avg", "exp_avg_sq") else v)
                               for k, v in s.items()} for i, s in opt_state["state"].items()}
     ckpt = dict(state, model=net.state_dict(), ema=ema.state_dict(), opt=opt_state, config=net.config)
+    ckpt = to_cpu(ckpt)  # a checkpoint written on a GPU loads on a machine without one
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     torch.save(ckpt, path + ".part")
     os.replace(path + ".part", path)
 
 
+def to_cpu(obj):
+    if torch.is_tensor(obj):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    return obj
+
+
 def load_checkpoint(path, net, ema, opt):
-    ckpt = torch.load(path, map_location="cpu")
+    # weights_only=False: newer PyTorch defaults to True, which refuses the optimiser's plain-Python
+    # fields in some versions; these checkpoints are our own files.
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if ckpt["config"] != net.config:
         raise SystemExit(f"{path}: model config {ckpt['config']} differs from {net.config}")
     net.load_state_dict(ckpt["model"])
@@ -54,6 +65,31 @@ def load_checkpoint(path, net, ema, opt):
             s[k] = s[k].float()
     opt.load_state_dict(ckpt["opt"])
     return {k: ckpt[k] for k in ("step", "samples", "seed") if k in ckpt}
+
+
+class CropStream(torch.utils.data.IterableDataset):
+    """Batches of crops from worker processes, each with its own seed: on a GPU one Python thread
+    cropping photos cannot keep up with the network."""
+
+    def __init__(self, photos, size, batch, seed):
+        self.photos, self.size, self.batch, self.seed = photos, size, batch, seed
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        info = torch.utils.data.get_worker_info()
+        sampler = CropSampler(self.photos, self.size, seed=self.seed * 7919 + (info.id if info else 0))
+        while True:
+            yield sampler.batch(self.batch)
+
+
+def crop_batches(photos, args, seed):
+    if args.workers == 0:
+        sampler = CropSampler(photos, args.size, seed=seed)
+        while True:
+            yield sampler.batch(args.batch)
+    loader = torch.utils.data.DataLoader(CropStream(photos, args.size, args.batch, seed), batch_size=None,
+                                         num_workers=args.workers, prefetch_factor=8, pin_memory=True)
+    yield from loader
 
 
 @torch.no_grad()
@@ -83,6 +119,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this long; 0 = no limit")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--workers", type=int, default=0, help="crop-sampling processes (0: in the training loop)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -101,7 +138,7 @@ def main():
 
     photos = load_photos(args.data)
     # A different crop stream per resume, so a resumed run does not replay the crops it has seen.
-    sampler = CropSampler(photos, args.size, seed=args.seed * 1_000_003 + state["step"])
+    batches = crop_batches(photos, args, seed=args.seed * 1_000_003 + state["step"])
     vg = torch.Generator().manual_seed(1234)
     val_sampler = CropSampler(photos, args.size, seed=1234)
     val_x0 = val_sampler.batch(256)
@@ -118,12 +155,13 @@ def main():
 
     t_start = time.time()
     last_save = time.time()
-    band_sum = torch.zeros(len(BANDS))
-    band_n = torch.zeros(len(BANDS))
+    # Kept on the device and read only when logging: a read per step would stall a GPU every step.
+    band_sum = torch.zeros(len(BANDS), device=dev)
+    band_n = torch.zeros(len(BANDS), device=dev)
     n_since = 0
     t_log = time.time()
     while state["samples"] < args.samples and not stop["now"]:
-        x0 = sampler.batch(args.batch).to(dev)
+        x0 = next(batches).to(dev, non_blocking=True)
         t = torch.rand(args.batch, device=dev) * (T - 1)
         eps = torch.randn_like(x0)
         xt = noisy(x0, t, eps)
@@ -144,15 +182,16 @@ def main():
         state["samples"] += args.batch
         decay = min(0.9995, (1 + state["step"]) / (10 + state["step"]))
         with torch.no_grad():
-            for pe, p in zip(ema.parameters(), net.parameters()):
-                pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
-        for b, (lo, hi) in enumerate(BANDS):
-            m = (t >= lo) & (t < hi)
-            band_sum[b] += per.detach()[m].sum().cpu()
-            band_n[b] += m.sum().cpu()
+            ema_p, net_p = list(ema.parameters()), [p.detach() for p in net.parameters()]
+            torch._foreach_mul_(ema_p, decay)
+            torch._foreach_add_(ema_p, net_p, alpha=1 - decay)
+            for b, (lo, hi) in enumerate(BANDS):
+                m = ((t >= lo) & (t < hi)).float()
+                band_sum[b] += (per.detach() * m).sum()
+                band_n[b] += m.sum()
         n_since += args.batch
         if state["step"] % args.log_every == 0:
-            bands = " ".join(f"t{lo}-{hi}:{(band_sum[b] / max(band_n[b], 1)).item():.4f}" for b, (lo, hi) in enumerate(BANDS))
+            bands = " ".join(f"t{lo}-{hi}:{(band_sum[b] / band_n[b].clamp(min=1)).item():.4f}" for b, (lo, hi) in enumerate(BANDS))
             rate = n_since / (time.time() - t_log)
             print(f"step {state['step']} samples {state['samples']} lr {lr:.2e} loss {bands} ({rate:.1f} samples/s)", flush=True)
             band_sum.zero_()
