@@ -28,12 +28,19 @@ const F16_MODEL = readManifest(MODEL).fp16 ? MODEL : join(ROOT, 'tests', '.model
  * fp16 variant on WebGPU vs fp32 graphs on the CPU, relative L2 difference. Measured on the default
  * model at 140,608 samples (lavapipe, 64x64): eps 2.9e-3 and 5.2e-3, VJP 3.0e-3 and 2.3e-3 (t = 50,
  * 500), about 20 times the fp16 graphs' difference on the CPU provider (1.4e-4); D 3.8e-4 and 1.8e-3,
- * J^T v 1.7e-3 and 2.5e-2 at sigma 0.02 and 0.2 (J^T v = v - s sqrt(abar) vjp nearly cancels at
- * sigma 0.2, |J^T v| / |v| = 0.09, which magnifies the VJP's error; the fp16 graphs on the CPU give
- * 1.5e-3 there). What this costs in restoration PSNR is measured by tools/fp16-check.ts
- * (docs/MODEL.md: within 0.01 dB per task mean).
+ * J^T v 1.7e-3 and 2.5e-2 at sigma 0.02 and 0.2. J^T v = v - s sqrt(abar) vjp nearly cancels at
+ * sigma 0.2 (|J^T v| / |v| = 0.09 then), which magnifies the VJP's error in J^T v's own relative
+ * error, and the better the denoiser the more it cancels: the model at 1,078,368 samples gave 6.0e-2
+ * there with the VJP graph itself at 3.1e-3. So J^T v's error is held to the scale of the terms that
+ * cancel, |v| (the J^T v row of the log gives both). What this costs in restoration PSNR is measured
+ * by tools/fp16-check.ts (docs/MODEL.md).
  */
-const FP16_TOL = { graph: 1e-2, denoise: 5e-3, jtv: 5e-2 };
+const FP16_TOL = { graph: 1e-2, denoise: 5e-3, jtvOfV: 1e-2 };
+const norm = (a: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return Math.sqrt(s);
+};
 
 
 let webgpuError: string | undefined;
@@ -160,10 +167,13 @@ describe('the fp16 variant on WebGPU agrees with fp32 on the CPU', () => {
     const vv = Float64Array.from(v, (val) => 3e5 * val);
     for (const sigma of [0.02, 0.2]) {
       const d = relErr(await onGpu.denoise(z, shape, sigma), await onCpu.denoise(z, shape, sigma));
-      const j = relErr(await onGpu.jtv(z, shape, sigma, vv), await onCpu.jtv(z, shape, sigma, vv));
-      console.log(`engine, fp16 on WebGPU vs fp32 on the CPU, sigma ${sigma}: D ${d.toExponential(2)}, J^T v ${j.toExponential(2)}`);
+      const jg = await onGpu.jtv(z, shape, sigma, vv);
+      const jc = await onCpu.jtv(z, shape, sigma, vv);
+      const j = relErr(jg, jc);
+      const jOfV = relErr(jg, jc) * (norm(jc) / norm(vv));
+      console.log(`engine, fp16 on WebGPU vs fp32 on the CPU, sigma ${sigma}: D ${d.toExponential(2)}, J^T v ${j.toExponential(2)} of |J^T v|, ${jOfV.toExponential(2)} of |v|`);
       expect(d).toBeLessThan(FP16_TOL.denoise);
-      expect(j).toBeLessThan(FP16_TOL.jtv);
+      expect(jOfV).toBeLessThan(FP16_TOL.jtvOfV);
     }
     await onGpu.release();
     await onCpu.release();

@@ -19,7 +19,7 @@
  * each reports its own peak memory and none competes with another for the two cores.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,9 @@ function snapshotCode(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(cli, 'engine'), join(dir, 'engine'), { recursive: true });
   cpSync(HERE, join(dir, 'tools', 'bench'), { recursive: true });
+  // The copy may live outside the repository (--work in a temporary folder): without this link its
+  // imports of onnxruntime-node and sharp would not resolve.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   worker = join(dir, 'tools', 'bench', 'worker.js');
 }
 
