@@ -9,6 +9,9 @@ import * as s from './schema.js';
 /** Mirrors engine/model/providers.ts (not imported: it loads onnxruntime, which the renderer must not). */
 export const PROVIDER_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
+/** Mirrors engine/model/manifest.ts's Precision, for the same reason. */
+export const PRECISIONS = ['fp32', 'fp16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export const THEMES = ['system', 'light', 'dark'] as const;
 export type Theme = (typeof THEMES)[number];
@@ -176,9 +179,11 @@ export interface SolveStatsView {
 
 export type JobEvent =
   | { type: 'queued'; jobId: string; position: number }
-  | { type: 'started'; jobId: string; provider: string; fallbacks: { provider: string; reason: string }[] }
+  /** precision: the model's weights in use (fp16 on GPU providers when the model has that variant);
+   *  precisionFallback: why it is not the one asked for, when it is not. */
+  | { type: 'started'; jobId: string; provider: string; fallbacks: { provider: string; reason: string }[]; precision: Precision; precisionFallback?: string }
   | { type: 'progress'; jobId: string; step: number; total: number; elapsedMs: number; etaMs: number; preview?: RgbaImage }
-  | { type: 'done'; jobId: string; image: RgbaImage; width: number; height: number; stats: SolveStatsView; operator: string; provider: string }
+  | { type: 'done'; jobId: string; image: RgbaImage; width: number; height: number; stats: SolveStatsView; operator: string; provider: string; precision: Precision }
   | { type: 'failed'; jobId: string; message: string }
   | { type: 'cancelled'; jobId: string };
 

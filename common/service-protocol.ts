@@ -4,7 +4,7 @@
  * child_process channel with `serialization: 'advanced'` (tests, the loopback host), so typed
  * arrays cross as binary on both. Each side validates what it receives.
  */
-import { PROVIDER_CHOICES, solverSpecSchema, taskSpecSchema } from './api.js';
+import { PRECISIONS, PROVIDER_CHOICES, solverSpecSchema, taskSpecSchema } from './api.js';
 import * as s from './schema.js';
 
 const id = s.string({ min: 1, max: 64 });
@@ -54,7 +54,14 @@ const message = s.string({ max: 8192 });
 
 export const fromServiceSchema = s.tagged('type', {
   ready: s.object({ type: s.literal('ready'), pid: s.int(0, 2 ** 31) }),
-  started: s.object({ type: s.literal('started'), jobId: id, provider: s.string({ max: 32 }), fallbacks }),
+  started: s.object({
+    type: s.literal('started'),
+    jobId: id,
+    provider: s.string({ max: 32 }),
+    fallbacks,
+    precision: s.oneOf(PRECISIONS),
+    precisionFallback: s.optional(message),
+  }),
   progress: s.object({
     type: s.literal('progress'),
     jobId: id,
@@ -80,6 +87,7 @@ export const fromServiceSchema = s.tagged('type', {
     }),
     operator: s.string({ max: 1024 }),
     provider: s.string({ max: 32 }),
+    precision: s.oneOf(PRECISIONS),
   }),
   failed: s.object({ type: s.literal('failed'), jobId: id, message }),
   cancelled: s.object({ type: s.literal('cancelled'), jobId: id }),

@@ -6,6 +6,7 @@
  */
 import { readImage, writeImage } from '../engine/io/image.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
+import type { Precision } from '../engine/model/manifest.js';
 import { outputShape, restore } from '../engine/restore.js';
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
@@ -19,6 +20,8 @@ export interface LoadedModel {
   model: Denoiser;
   provider: string;
   fallbacks: { provider: string; reason: string }[];
+  precision: Precision;
+  precisionFallback?: string;
   release(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export type ModelLoader = (dir: string, provider: RunMessage['model']['provider'
 
 export const onnxLoader: ModelLoader = async (dir, provider) => {
   const m = await OnnxDenoiser.load(dir, { provider });
-  return { model: m, provider: m.provider, fallbacks: m.fallbacks, release: () => m.release() };
+  return { model: m, provider: m.provider, fallbacks: m.fallbacks, precision: m.precision, precisionFallback: m.precisionFallback, release: () => m.release() };
 };
 
 interface Kept {
@@ -120,7 +123,14 @@ export class InferenceService {
       }
       const loaded = await this.model(msg.model);
       if (abort.signal.aborted) throw new CancelledError();
-      this.post({ type: 'started', jobId, provider: loaded.provider, fallbacks: loaded.fallbacks });
+      this.post({
+        type: 'started',
+        jobId,
+        provider: loaded.provider,
+        fallbacks: loaded.fallbacks,
+        precision: loaded.precision,
+        ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
+      });
       let lastPreview = 0;
       const result = await restore(
         loaded.model,
@@ -154,6 +164,7 @@ export class InferenceService {
           stats: result.stats,
           operator: result.operator,
           provider: loaded.provider,
+          precision: loaded.precision,
         },
         [shown.data.buffer as ArrayBuffer],
       );

@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
-import type { OpenedImage, RgbaImage, SolveStatsView } from '../../../common/api';
+import type { OpenedImage, Precision, RgbaImage, SolveStatsView } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useMaskStore } from './mask';
@@ -21,6 +21,7 @@ export interface Result {
   stats: SolveStatsView;
   operator: string;
   provider: string;
+  precision: Precision;
 }
 
 export const useDocumentStore = defineStore('document', () => {

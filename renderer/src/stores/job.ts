@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { JobEvent } from '../../../common/api';
+import type { JobEvent, Precision } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useDocumentStore } from './document';
@@ -23,6 +23,8 @@ export const useJobStore = defineStore('job', () => {
   const elapsedMs = ref(0);
   const etaMs = ref(0);
   const provider = ref('');
+  /** The model's precision on that provider: fp16 runs on GPU providers when the model has it. */
+  const precision = ref<Precision | ''>('');
   const message = ref('');
   const cancelling = ref(false);
   let spec: TaskSpec | null = null;
@@ -96,9 +98,11 @@ export const useJobStore = defineStore('job', () => {
       case 'started':
         status.value = 'running';
         provider.value = e.provider;
+        precision.value = e.precision;
         if (e.fallbacks.length) {
           useSessionStore().notify(`Running on ${e.provider}: ${e.fallbacks.map((f) => `${f.provider} unavailable (${f.reason})`).join('; ')}`);
         }
+        if (e.precisionFallback) useSessionStore().notify(`Running on ${e.provider}: ${e.precisionFallback}`);
         return;
       case 'progress':
         status.value = 'running';
@@ -111,9 +115,9 @@ export const useJobStore = defineStore('job', () => {
       case 'done':
         status.value = 'done';
         step.value = total.value;
-        doc.setResult({ jobId: e.jobId, image: e.image, width: e.width, height: e.height, spec: spec!, stats: e.stats, operator: e.operator, provider: e.provider });
+        doc.setResult({ jobId: e.jobId, image: e.image, width: e.width, height: e.height, spec: spec!, stats: e.stats, operator: e.operator, provider: e.provider, precision: e.precision });
         useViewStore().mode = 'compare';
-        message.value = `Done in ${formatDuration(e.stats.wallMs)} on ${e.provider}${e.stats.approximateVjp ? ' (approximate: this model has no VJP graph)' : ''}`;
+        message.value = `Done in ${formatDuration(e.stats.wallMs)} on ${e.provider} (${e.precision})${e.stats.approximateVjp ? ' (approximate: this model has no VJP graph)' : ''}`;
         return;
       case 'failed':
         status.value = 'failed';
@@ -129,7 +133,7 @@ export const useJobStore = defineStore('job', () => {
     }
   }
 
-  return { jobId, status, step, total, elapsedMs, etaMs, provider, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle };
+  return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle };
 });
 
 export function formatDuration(ms: number): string {

@@ -90,6 +90,9 @@ describe('backend with the real service', () => {
     expect(progress.some((p) => p.preview && p.preview.data instanceof Uint8ClampedArray)).toBe(true);
     const done = evs.at(-1) as Extract<JobEvent, { type: 'done' }>;
     expect(done.type).toBe('done');
+    // The CPU runs the fp32 weights; the app shows the precision next to the provider.
+    expect(evs.find((e) => e.type === 'started')).toMatchObject({ provider: 'cpu', precision: 'fp32' });
+    expect(done).toMatchObject({ provider: 'cpu', precision: 'fp32' });
     expect(done.image).toMatchObject({ width: 32, height: 24 });
     expect(done.image.data.length).toBe(32 * 24 * 4);
 

@@ -82,6 +82,7 @@ const done = (jobId: string): FromService => ({
   stats,
   operator: 'identity',
   provider: 'cpu',
+  precision: 'fp32',
 });
 
 describe('ServiceClient', () => {

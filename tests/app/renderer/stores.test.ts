@@ -89,19 +89,32 @@ describe('job store', () => {
     const id = req.jobId;
     const send = (e: JobEvent): void => job.handle(e);
     send({ type: 'queued', jobId: id, position: 0 });
-    send({ type: 'started', jobId: id, provider: 'cpu', fallbacks: [] });
+    send({ type: 'started', jobId: id, provider: 'webgpu', fallbacks: [], precision: 'fp16' });
+    expect([job.provider, job.precision]).toEqual(['webgpu', 'fp16']);
     send({ type: 'progress', jobId: id, step: 3, total: 10, elapsedMs: 300, etaMs: 700, preview: { width: 2, height: 2, data: new Uint8ClampedArray(16) } });
     expect([job.status, job.step, job.total, job.fraction]).toEqual(['running', 3, 10, 0.3]);
     expect(useDocumentStore().preview?.width).toBe(2);
     send({ type: 'progress', jobId: 'someoneelse', step: 9, total: 10, elapsedMs: 0, etaMs: 0 });
     expect(job.step).toBe(3);
-    send({ type: 'done', jobId: id, width: 40, height: 30, image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) }, stats: { nfe: 1, vjps: 1, wallMs: 1500, onnxMs: 1, approximateVjp: false }, operator: 'identity', provider: 'cpu' });
+    send({ type: 'done', jobId: id, width: 40, height: 30, image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) }, stats: { nfe: 1, vjps: 1, wallMs: 1500, onnxMs: 1, approximateVjp: false }, operator: 'identity', provider: 'webgpu', precision: 'fp16' });
     expect(job.status).toBe('done');
     expect(job.busy).toBe(false);
     expect(useDocumentStore().result?.jobId).toBe(id);
     expect(useDocumentStore().preview).toBeNull();
     expect(useViewStore().mode).toBe('compare');
-    expect(job.message).toBe('Done in 2 s on cpu');
+    expect(job.message).toBe('Done in 2 s on webgpu (fp16)');
+    expect(useDocumentStore().result?.precision).toBe('fp16');
+  });
+
+  it('tells the user when the model runs in another precision than asked for', async () => {
+    ready();
+    const job = useJobStore();
+    await job.run();
+    const id = (api.run.mock.calls[0]![0] as { jobId: string }).jobId;
+    const why = 'the fp16 graphs could not start on webgpu (no adapter): running fp32';
+    job.handle({ type: 'started', jobId: id, provider: 'webgpu', fallbacks: [], precision: 'fp32', precisionFallback: why });
+    expect(job.precision).toBe('fp32');
+    expect(useSessionStore().toasts.at(-1)).toMatchObject({ kind: 'info', text: `Running on webgpu: ${why}` });
   });
 
   it('needs a painted mask for inpainting and sends a copy of it', async () => {
