@@ -153,6 +153,10 @@ export interface DeviceReport {
   ok: boolean;
   /** One forward pass on a small input, when the provider works. */
   ms?: number;
+  /** The model's precision that ran (the one a restoration would use there), when it works. */
+  precision?: Precision;
+  /** Why that is not the precision a restoration would ask for, when it is not. */
+  note?: string;
   reason?: string;
 }
 

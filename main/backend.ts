@@ -18,6 +18,7 @@ import {
   type ModelInfo,
   type OpenedImage,
   type ProbeResult,
+  PRECISIONS,
   PROVIDER_CHOICES,
   type RequestOf,
 } from '../common/api.js';
@@ -69,6 +70,8 @@ const deviceReportsSchema = s.object({
       label: s.string({ max: 200 }),
       ok: s.boolean(),
       ms: s.optional(s.number({ min: 0 })),
+      precision: s.optional(s.oneOf(PRECISIONS)),
+      note: s.optional(s.string({ max: 4096 })),
       reason: s.optional(s.string({ max: 4096 })),
     }),
     { max: 16 },

@@ -18,6 +18,7 @@ import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { readManifest } from '../../engine/model/manifest.js';
 import { createSession, providerOrder } from '../../engine/model/providers.js';
 import { Rng } from '../../engine/solvers/common.js';
+import { probeDevices } from '../../service/probe.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DEFAULT = join(ROOT, 'resources', 'models', 'default');
@@ -177,6 +178,19 @@ describe('the fp16 variant on WebGPU agrees with fp32 on the CPU', () => {
     }
     await onGpu.release();
     await onCpu.release();
+  }, 600_000);
+});
+
+describe('the device probe', () => {
+  it('times the precision a restoration would use: fp16 on WebGPU, fp32 on the CPU', async (ctx) => {
+    if (!gpu) ctx.skip(`no WebGPU adapter: ${webgpuError}`);
+    const r = await probeDevices(F16_MODEL, 'linux');
+    const by = Object.fromEntries(r.devices.map((d) => [d.provider, d]));
+    expect(by.cpu).toMatchObject({ ok: true, precision: 'fp32' });
+    expect(by.webgpu).toMatchObject({ ok: true, precision: 'fp16' });
+    expect(by.webgpu!.note).toBeUndefined();
+    expect(by.cuda).toMatchObject({ ok: false });
+    expect(by.cuda!.reason).toBeTruthy();
   }, 600_000);
 });
 

@@ -173,6 +173,7 @@ describe('backend with the real service', () => {
     const cpu = r.devices.find((d) => d.provider === 'cpu')!;
     expect(cpu.ok).toBe(true);
     expect(cpu.ms).toBeGreaterThan(0);
+    expect(cpu.precision).toBe('fp32');
     for (const d of r.devices.filter((d) => !d.ok)) expect(d.reason).toBeTruthy();
     if (process.platform === 'linux') expect(r.devices.map((d) => d.provider)).toEqual(['cuda', 'webgpu', 'cpu']);
     expect(r.devices.find((d) => d.provider === 'cuda')?.ok).toBe(false);
