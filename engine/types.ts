@@ -43,6 +43,14 @@ export interface LinearOperator {
    * where r = 0, so that VML-MAP's fixed points do not change.
    */
   gaussNewtonStep?(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array;
+  /**
+   * Optional: where a solve that starts from noise should centre that noise, where mid-grey would
+   * be a poor centre: an estimate consistent with y (A x = y) and neutral in A's null space.
+   * Colourisation's null space is all of the colour, and noise around mid-grey gives the prior
+   * random hues to sharpen into saturated blobs; its grey image (y on every channel) is consistent
+   * and colourless. Not A^+ y: the minimum-norm solution of the luma constraint is tinted green.
+   */
+  neutralEstimate?(y: Float64Array): Float64Array;
   /** Which closed forms exist; informative (benchmarks, docs), solvers never depend on it. */
   readonly structure: 'identity' | 'diagonal' | 'row-orthogonal' | 'general';
 }

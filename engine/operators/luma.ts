@@ -39,6 +39,14 @@ export class Luma implements LinearOperator {
     return this.broadcast(y, 1 / W2, 'luma pinv');
   }
 
+  /** The grey image: y on all three channels, consistent since the weights sum to 1. */
+  neutralEstimate(y: Float64Array): Float64Array {
+    checkLength(y, size(this.outShape), 'luma neutralEstimate');
+    const out = new Float64Array(3 * y.length);
+    for (let c = 0; c < 3; c++) out.set(y, c * y.length);
+    return out;
+  }
+
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {
     checkNormalSolveWeights(alpha, beta);
     const correction = this.broadcast(this.forward(r), alpha / (beta * (beta + alpha * W2)), 'luma normalSolve');

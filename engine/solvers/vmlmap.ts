@@ -37,7 +37,10 @@ export interface VmlMapSettings {
   sigmaStart: number;
   /** Lowest noise level; defaults to the model's lowest. */
   sigmaEnd?: number;
-  /** Start from A^+ y + sigmaStart * noise instead of pure noise around grey. */
+  /**
+   * Start from A^+ y + sigmaStart * noise instead of noise around grey (or around the operator's
+   * neutralEstimate(y), where it has one: colourisation's grey image).
+   */
   truncatedStart: boolean;
   /** sigma_y used inside the loss when the measurement is exact (sigma_y = 0). */
   sigmaYFloor: number;
@@ -89,7 +92,11 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const lip = settings.stepRule === 'gradient' ? opNormSquared(op) : 0;
   const needVjp = settings.stepRule === 'gradient';
 
-  let z = settings.truncatedStart ? axpby(1, op.pinv(y), hi, rng.normals(n)) : startFromNoise(n, hi, rng);
+  let z = settings.truncatedStart
+    ? axpby(1, op.pinv(y), hi, rng.normals(n))
+    : op.neutralEstimate
+      ? axpby(1, op.neutralEstimate(y), hi, rng.normals(n))
+      : startFromNoise(n, hi, rng);
 
   let D: Float64Array = new Float64Array(n);
   for (let level = 0; level < sigmas.length; level++) {
