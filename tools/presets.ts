@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     `- **Model**: \`${values.model}\` as it was when the runs were measured (${measuredWith?.samplesSeen ?? '?'} training samples).`,
     `- **Images**: ${photos.length} development photos that the benchmark does not use (${photos.map((p) => `\`${p.split('/').pop()!.split('__').pop()}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index.`,
     "- **Tasks**: the benchmark's seven (docs/BENCHMARKS.md, tools/bench/config.ts). Preconditioned step rule, score transition (engine/solvers/vmlmap.ts).",
-    `- **Machine**: times are the solver's wall time on this 2-core CPU with onnxruntime's CPU provider, while a training run shared the cores: compare them with each other, not with docs/BENCHMARKS.md. NFE (network evaluations) = levels x (inner + 1) is exact.`,
+    `- **Machine**: times are the solver's wall time on this 2-core CPU with onnxruntime's CPU provider, not necessarily idle (other work may have shared the cores): compare them with each other, not with docs/BENCHMARKS.md. NFE (network evaluations) = levels x (inner + 1) is exact.`,
     '',
     '## The presets',
     '',

@@ -17,12 +17,14 @@ export type SolverSettings =
   | { solver: 'ddnm'; settings: DdnmSettings };
 
 /**
- * Measured by tools/presets.ts on development photos (docs/PRESETS.md, model at 96,832 training
- * samples): over 54 configurations, the mean PSNR on the benchmark's seven tasks peaked at 5 levels x
- * 3 inner steps from sigma 1 (20 network calls) and fell with longer schedules (20 x 3 from sigma 20,
- * the earlier guess, was 0.8 dB lower): more mode-seeking steps fit the weak prior's errors. best is
- * that peak; balanced and fast are the cheapest within 0.3 and 1 dB of it on every task, and with this
- * model both are 5 x 2: every cheaper schedule lost more than 1 dB somewhere (3 x 2: 1.3 dB on scratch
+ * Measured by tools/presets.ts on development photos (docs/PRESETS.md), with the models at 96,832
+ * and at 1,078,368 training samples, which chose the same presets: over 54 configurations, the mean
+ * PSNR on the benchmark's seven tasks peaked at 5 levels x 3 inner steps from sigma 1 (20 network
+ * calls; 26.51 dB with the later model) and fell with longer schedules (20 x 3 from sigma 20, the
+ * earlier guess, 0.8 and 1.0 dB lower): more mode-seeking steps fit the prior's errors. best is
+ * that peak; balanced and fast are the cheapest within 0.3 and 1 dB of it on every task, and both
+ * are 5 x 2 (largest loss 0.30 dB): every cheaper schedule lost more than 1 dB somewhere (3 x 2: 1.7
+ * dB with the later model, 1.3 with the earlier, the worst task being scratch
  * inpainting). Re-measure with `node out/cli/tools/presets.js` whenever the default model changes.
  */
 const VML_PRESETS: Record<Preset, Partial<VmlMapSettings>> = {
