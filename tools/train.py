@@ -75,21 +75,20 @@ class CropStream(torch.utils.data.IterableDataset):
         self.photos, self.size, self.batch, self.seed = photos, size, batch, seed
 
     def __iter__(self):
-        torch.set_num_threads(1)
         info = torch.utils.data.get_worker_info()
-        sampler = CropSampler(self.photos, self.size, seed=self.seed * 7919 + (info.id if info else 0))
+        if info is not None:
+            torch.set_num_threads(1)  # many workers share the cores; the training loop keeps its threads
+        sampler = CropSampler(self.photos, self.size, seed=self.seed + 7919 * (info.id if info else 0))
         while True:
             yield sampler.batch(self.batch)
 
 
 def crop_batches(photos, args, seed):
+    stream = CropStream(photos, args.size, args.batch, seed)
     if args.workers == 0:
-        sampler = CropSampler(photos, args.size, seed=seed)
-        while True:
-            yield sampler.batch(args.batch)
-    loader = torch.utils.data.DataLoader(CropStream(photos, args.size, args.batch, seed), batch_size=None,
-                                         num_workers=args.workers, prefetch_factor=8, pin_memory=True)
-    yield from loader
+        return iter(stream)
+    return iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=8,
+                                            pin_memory=True))
 
 
 @torch.no_grad()

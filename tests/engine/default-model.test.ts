@@ -4,8 +4,8 @@
  *
  * Colourisation: the luma fixes none of the colour, so where the solve's noise is centred decides
  * what the prior sharpens. Centred on mid-grey, the prior turned random hues into saturated false
- * colours (balanced preset, 1,078k-sample model, 6 development photos: 18.2 dB against the grey
- * image's 25.8; on this test's nearly colourless crop 16.7 against 39.9); centred on the grey image
+ * colours (balanced preset, 1,078k-sample model, 6 development photos, `node
+ * out/cli/tools/colour-start.js`: 18.2 dB against the grey image's 25.8; on this test's nearly colourless crop 16.7 against 39.9); centred on the grey image
  * (Luma.neutralEstimate) it gives 25.7, and 35.1 on that crop (a faint tint; 15.6 and 13.9 dB on
  * the two colourful crops against the grey image's 15.1 and 14.7: this prior adds little colour).
  */
