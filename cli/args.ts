@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { PRECISIONS, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
 import { PROVIDERS } from '../engine/model/providers.js';
-import { type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, type TaskSpec, TASKS } from '../engine/tasks.js';
+import { DEFAULT_SOLVER, type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, type TaskSpec, TASKS } from '../engine/tasks.js';
 import { UserError } from '../engine/types.js';
 
 export const FLAGS = {
@@ -23,6 +23,7 @@ export const FLAGS = {
   preset: { type: 'string' },
   steps: { type: 'string' },
   seed: { type: 'string' },
+  detail: { type: 'string' },
   model: { type: 'string' },
   provider: { type: 'string' },
   precision: { type: 'string' },
@@ -107,11 +108,12 @@ export function taskSpec(f: Flags): TaskSpec {
   return spec;
 }
 
-export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; steps?: number; seed: number; provider: ProviderChoice } {
+export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; steps?: number; detail?: number; seed: number; provider: ProviderChoice } {
   return {
-    solver: oneOf('solver', f.solver, SOLVERS, 'vml-map'),
+    solver: oneOf('solver', f.solver, SOLVERS, DEFAULT_SOLVER),
     preset: oneOf('preset', f.preset, PRESETS, 'balanced'),
     steps: f.steps === undefined ? undefined : number('steps', f.steps, 0, (v) => Number.isInteger(v) && v >= 1 && v <= 5000, 'must be an integer in [1, 5000]'),
+    detail: f.detail === undefined ? undefined : number('detail', f.detail, 0, (v) => v >= 0 && v <= 1, 'must be a number in [0, 1]'),
     seed: number('seed', f.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'must be a non-negative integer'),
     provider: oneOf('provider', f.provider, PROVIDERS, 'auto'),
   };

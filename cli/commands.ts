@@ -73,7 +73,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
+      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}${res.stats.stationarity !== undefined ? `, stationarity ${res.stats.stationarity.toExponential(1)}` : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
     );
   await model.release();
 }

@@ -11,8 +11,8 @@ const USAGE = `usage:
   vmlmap restore --task <inpaint|sr|deblur|denoise|colorize> --input IN --output OUT
                  [--mask M] [--scale 2|3|4] [--sr-kernel box|bicubic]
                  [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH] [--sigma-y S]
-                 [--solver vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
-                 [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
+                 [--solver vml-fp|vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
+                 [--detail 0..1] [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
                  [--precision auto|fp32|fp16] [--json]
   vmlmap degrade (same task flags) --input CLEAN --output MEASUREMENT.png
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]

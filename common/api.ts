@@ -49,6 +49,7 @@ export const solverSpecSchema: s.Schema<SolverSpec> = s.object({
   solver: s.oneOf(SOLVERS),
   preset: s.oneOf(PRESETS),
   steps: s.optional(s.int(1, 2000)),
+  detail: s.optional(s.number({ min: 0, max: 1 })),
   seed: s.int(0, 0xffffffff),
 });
 
@@ -179,6 +180,8 @@ export interface SolveStatsView {
   wallMs: number;
   onnxMs: number;
   approximateVjp: boolean;
+  /** VML-MAP: the fixed-point step left at the end relative to z (0 = stationary). */
+  stationarity?: number;
 }
 
 export type JobEvent =

@@ -84,6 +84,7 @@ export const fromServiceSchema = s.tagged('type', {
       wallMs: s.number({ min: 0 }),
       onnxMs: s.number({ min: 0 }),
       approximateVjp: s.boolean(),
+      stationarity: s.optional(s.number({ min: 0 })),
     }),
     operator: s.string({ max: 1024 }),
     provider: s.string({ max: 32 }),

@@ -6,8 +6,21 @@ import { Rng } from './solvers/common.js';
 
 /** Random strokes of 1-3 px width until about `coverage` of the pixels are covered. */
 export function scratchMask(h: number, w: number, seed: number, coverage = 0.08): Float64Array {
-  const m = new Float64Array(h * w);
+  return strokes(h, w, new Rng(seed), coverage, (rng) => 0.5 + rng.uniform());
+}
+
+/**
+ * Strokes as a person paints over damage with a brush: 12 to 28 px wide, random gently curving paths,
+ * until 8 to 18% of the pixels (drawn per seed) are covered.
+ */
+export function paintedMask(h: number, w: number, seed: number): Float64Array {
   const rng = new Rng(seed);
+  const coverage = 0.08 + 0.1 * rng.uniform();
+  return strokes(h, w, rng, coverage, (r) => 6 + 8 * r.uniform());
+}
+
+function strokes(h: number, w: number, rng: Rng, coverage: number, radius: (rng: Rng) => number): Float64Array {
+  const m = new Float64Array(h * w);
   let covered = 0;
   const target = coverage * h * w;
   for (let guard = 0; covered < target && guard < 10_000; guard++) {
@@ -15,7 +28,7 @@ export function scratchMask(h: number, w: number, seed: number, coverage = 0.08)
     let x = rng.uniform() * w;
     let angle = rng.uniform() * Math.PI * 2;
     const len = (0.15 + 0.5 * rng.uniform()) * Math.max(h, w);
-    const r = 0.5 + rng.uniform();
+    const r = radius(rng);
     for (let s = 0; s < len && covered < target; s += 0.5) {
       angle += (rng.uniform() - 0.5) * 0.1;
       y += 0.5 * Math.sin(angle);

@@ -64,7 +64,10 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
   if (image.c !== 3) throw new UserError(`expected an RGB image, got ${image.c} channels`);
   if (!(spec.sigmaY >= 0 && spec.sigmaY < 1)) throw new UserError(`sigma-y must be in [0, 1), got ${spec.sigmaY}`);
   const clean = outputShape(spec, image);
-  const settings = settingsFor(job.solver.solver, job.solver.preset, { steps: job.solver.steps });
+  const settings = settingsFor(job.solver.solver, job.solver.preset, spec.task, {
+    steps: job.solver.steps,
+    vml: job.solver.detail ? { detail: job.solver.detail } : undefined,
+  });
   checkMask(spec, clean, job.mask);
   model.check(clean);
   // The memory preflight, and the choice between one solve, tiles and inpainting by region.

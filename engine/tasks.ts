@@ -6,8 +6,13 @@
 export const TASKS = ['inpaint', 'sr', 'deblur', 'denoise', 'colorize'] as const;
 export type Task = (typeof TASKS)[number];
 
-export const SOLVERS = ['vml-map', 'dps', 'diffpir', 'ddnm'] as const;
+export const SOLVERS = ['vml-map', 'vml-fp', 'dps', 'diffpir', 'ddnm'] as const;
 export type SolverName = (typeof SOLVERS)[number];
+/**
+ * What the app and the CLI run unless asked otherwise: the VML-MAP rule that measured better on the
+ * development photos at the same time budget (docs/PRESETS.md).
+ */
+export const DEFAULT_SOLVER: SolverName = 'vml-fp';
 
 export const PRESETS = ['fast', 'balanced', 'best'] as const;
 export type Preset = (typeof PRESETS)[number];
@@ -34,5 +39,10 @@ export interface SolverSpec {
   preset: Preset;
   /** Overrides the preset's number of noise levels. */
   steps?: number;
+  /**
+   * VML-MAP only: 0 (default) = the MAP; up to 1 moves toward a posterior sample (fresh noise between
+   * noise levels): more texture in large holes, lower PSNR (docs/ALGORITHM.md).
+   */
+  detail?: number;
   seed: number;
 }

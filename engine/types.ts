@@ -44,15 +44,20 @@ export interface LinearOperator {
    */
   gaussNewtonStep?(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array;
   /**
-   * Optional: where a solve that starts from noise should centre that noise, where mid-grey would
-   * be a poor centre: an estimate consistent with y (A x = y) and neutral in A's null space.
-   * Colourisation's null space is all of the colour, and noise around mid-grey gives the prior
-   * random hues to sharpen into saturated blobs; its grey image (y on every channel) is consistent
-   * and colourless. Not A^+ y: the minimum-norm solution of the luma constraint is tinted green.
+   * The cheap classical estimate of x from y that a solve starts from (docs/ALGORITHM.md, "Starting
+   * estimates"): masks a harmonic fill, downsampling back-projected bicubic interpolation, blurs a
+   * regularised inverse, luma the grey image, the identity y itself, chains in turn. Consistent
+   * with y (A x = y) where the operator allows it exactly (masks, downsampling, luma).
    */
-  neutralEstimate?(y: Float64Array): Float64Array;
+  estimate(y: Float64Array, sigmaY: number): StartEstimate;
   /** Which closed forms exist; informative (benchmarks, docs), solvers never depend on it. */
   readonly structure: 'identity' | 'diagonal' | 'row-orthogonal' | 'general';
+}
+
+export interface StartEstimate {
+  x: Float64Array;
+  /** Std of the white noise the estimate still carries (denoising: sigma_y; smoothing estimates: 0). */
+  noise: number;
 }
 
 export interface Progress {
@@ -74,6 +79,11 @@ export interface SolveStats {
   onnxMs: number;
   /** True when J^T v came from the forward-only finite-difference approximation. */
   approximateVjp: boolean;
+  /**
+   * VML-MAP: |M^-1 r| / |z| at the last noise level, the fixed-point step left to take relative to z
+   * (0 at a stationary point of the loss).
+   */
+  stationarity?: number;
 }
 
 export class CancelledError extends Error {

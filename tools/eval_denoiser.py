@@ -111,7 +111,7 @@ def main():
     sigmas = [float(s) for s in args.sigmas.split(",")]
     photos = load_crops(args.data, args.crop, args.limit)
     if not photos:
-        raise SystemExit(f"no photos in {args.data}: run tools/fetch_data.py --list ../shared/data/dev-files.tsv --out data/dev")
+        raise SystemExit(f"no photos in {args.data}: run tools/fetch_data.py --list datasets/dev-files.tsv --out data/dev")
 
     res = {}  # (sigma, method) -> list of PSNR per photo
     tv_all = {}  # sigma -> {factor: [psnr per photo]}

@@ -601,7 +601,7 @@ def main():
     ap.add_argument("--checkpoint", default="tools/checkpoint/latest.pt")
     ap.add_argument("--out", default="resources/models/default")
     ap.add_argument("--name", default="default")
-    ap.add_argument("--train-list", default=os.path.join(ROOT, "..", "shared", "data", "train-files.tsv"))
+    ap.add_argument("--train-list", default=os.path.join(ROOT, "datasets", "train-files.tsv"))
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "debs"), help="where fetch_data.py left the .debs")
     ap.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND, help="recorded in the provenance")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime-node check at two sizes")

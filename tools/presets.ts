@@ -1,216 +1,257 @@
 /**
- * Chooses VML-MAP's presets by measurement on the development set, and writes docs/PRESETS.md.
+ * Chooses VML-MAP's presets by measurement on all development photos, per task and per step rule,
+ * and writes docs/PRESETS.md (raw runs in docs/presets/sweep.json; an interrupted sweep resumes).
  *
- *   npm run -s build:cli && node out/cli/tools/presets.js [--data data/dev] [--images 3] [--size 128]
+ *   npm run -s build:cli && node out/cli/tools/presets.js [--data data/dev] [--images 12] [--size 128]
  *
- * Three sweeps on the benchmark's seven tasks (tools/bench/config.ts), on development photos that the
- * benchmark does not use (so its report is not measured on the images the presets were tuned on):
- *  1. the highest noise level sigmaStart, at 20 levels x 3 inner steps;
- *  2. levels x inner steps at the sigmaStart chosen in 1;
- *  3. both together over the short schedules (up to 30 network evaluations), where sweep 2 found
- *     the best results.
- * Over every configuration measured: `best` has the highest mean PSNR over tasks and images;
- * `balanced` is the cheapest (fewest network evaluations) whose PSNR on EVERY task is within 0.3 dB
- * of best's, `fast` the cheapest within 1 dB on every task. Per task, not on the mean: a mean rule
- * picked 3 x 2 for fast, which lost 1.3 dB on scratch inpainting (hidden by gains elsewhere) and 10
- * dB on the masked pixels of the 24-megapixel scratch benchmark. Results are kept in
- * docs/presets/sweep.json, and runs already there are not repeated (an interrupted sweep resumes).
+ * Per rule (fixed-point = vml-fp, gradient = vml-map) and task:
+ *  A. the first noise level sigmaStart (the solve starts from the operator's estimate plus noise up
+ *     to it) at 5 levels x 2 inner steps;
+ *  B. at the best sigmaStart: schedules (levels x inner); then the lowest level (sigmaEnd, or a
+ *     multiple of sigma_y) on the best schedule and on two that converge on the exact priors; then
+ *     those from sigma 0.5;
+ *  C. the gradient rule at the best start and end found, with step lengths 1 and 2, and from 0.5.
+ * Each preset takes, per task, the configuration with the highest mean PSNR whose cost at 512x512
+ * on this machine fits the preset's time (fast 10 s, balanced 30 s, best 120 s), a VJP counted at
+ * its measured cost in forwards. The reference rows: the operator's estimate (the start) and, for
+ * denoising, one call of the network (Tweedie's denoiser at sigma_y).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { psnr, ssim } from '../engine/metrics.js';
-import { buildOperator, degrade } from '../engine/restore.js';
-import { settingsFor, solve } from '../engine/solvers/index.js';
-import type { VmlMapSettings } from '../engine/solvers/vmlmap.js';
 import { writeFileAtomic } from '../engine/io/atomic.js';
+import { psnr } from '../engine/metrics.js';
+import { OnnxDenoiser } from '../engine/model/denoiser.js';
+import { buildOperator, degrade } from '../engine/restore.js';
+import { Rng } from '../engine/solvers/common.js';
+import { settingsFor, solve } from '../engine/solvers/index.js';
+import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../engine/solvers/vmlmap.js';
+import type { Task } from '../engine/tasks.js';
+import { ToyChecks } from './toy-checks.js';
 import { TASKS } from './bench/config.js';
-import { benchMask, PHOTO, photoCrop, pickPhotos } from './bench/images.js';
+import { benchMask, photoCrop, pickPhotos } from './bench/images.js';
 
 interface Config {
+  rule: StepRule;
   sigmaStart: number;
+  sigmaEnd: number;
+  /** sigmaEndPerSigmaY */
+  endK: number;
   levels: number;
   inner: number;
+  stepScale: number;
 }
-interface Run extends Config {
+interface Run {
+  key: string;
   task: string;
   image: string;
   psnr: number;
-  ssim: number;
   nfe: number;
+  vjps: number;
   wallMs: number;
+  stationarity: number;
 }
 
-const SIGMA_STARTS = [0.5, 1, 2, 5, 10, 20];
-const SCHEDULES: Array<[number, number]> = [
-  [5, 2], [10, 1], [10, 2], [15, 1], [20, 1], [10, 3], [15, 2], [20, 2], [20, 3], [30, 2], [25, 3], [40, 2], [40, 3], [50, 3], [40, 4],
-];
-const SHORT_STARTS = [0.25, 0.5, 1, 2];
-const SHORT_SCHEDULES: Array<[number, number]> = [[2, 1], [3, 1], [3, 2], [5, 1], [5, 2], [5, 3], [8, 1], [8, 2], [10, 2]];
-/** dB below the best configuration that each preset may give up, on any task, for fewer network calls. */
-const SLACK = { fast: 1, balanced: 0.3, best: 0 } as const;
-const nfeOf = (c: Config): number => c.levels * (c.inner + 1);
-const key = (c: Config, task: string, image: string): string => `${c.sigmaStart}/${c.levels}/${c.inner}/${task}/${image}`;
+const STARTS = [0.03, 0.06, 0.12, 0.25, 0.5, 1];
+const SCHEDULES: Array<[number, number]> = [[3, 2], [5, 2], [8, 2], [6, 4], [10, 3], [20, 3]];
+/** Schedules long enough to converge on the exact priors (tools/toy-checks.ts), tried from higher starts too. */
+const CONVERGING: Array<[number, number]> = [[6, 4], [10, 3], [20, 3]];
+const GRADIENT_SCHEDULES: Array<[number, number]> = [[3, 2], [6, 4]];
+/** [sigmaEnd, sigmaEndPerSigmaY]: with noisy measurements the end can follow sigma_y. */
+const endsFor = (sigmaY: number): Array<[number, number]> => (sigmaY > 0 ? [[0, 0], [0, 0.5], [0, 1]] : [[0, 0], [0.01, 0], [0.03, 0]]);
+const BUDGET_S = { fast: 10, balanced: 30, best: 120 } as const;
+const SIZE_FOR_BUDGET = 512;
 
-/** Development photos the benchmark does not pick, spread over the rest of the sorted list. */
-function tuningPhotos(folder: string, count: number, benchCount: number): string[] {
-  const bench = new Set(pickPhotos(folder, benchCount));
-  const rest = readdirSync(folder).filter((n) => PHOTO.test(n)).sort().map((n) => join(folder, n)).filter((p) => !bench.has(p));
-  return Array.from({ length: count }, (_, i) => rest[Math.floor(((i + 0.5) * rest.length) / count)]!);
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
+const keyOf = (c: Config): string => `${c.rule}/${c.sigmaStart}/${c.sigmaEnd}/${c.endK}/${c.levels}x${c.inner}/${c.stepScale}`;
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const settingsOf = (c: Config): Partial<VmlMapSettings> => ({
+  sigmaStart: c.sigmaStart,
+  sigmaEnd: c.sigmaEnd || undefined,
+  sigmaEndPerSigmaY: c.endK,
+  levels: c.levels,
+  inner: c.inner,
+  stepScale: c.stepScale,
+});
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: 'string', default: 'data/dev' },
       model: { type: 'string', default: 'resources/models/default' },
-      images: { type: 'string', default: '3' },
+      images: { type: 'string', default: '12' },
       size: { type: 'string', default: '128' },
+      rules: { type: 'string', default: 'fixed-point,gradient' },
       out: { type: 'string', default: 'docs' },
     },
   });
   const size = Number(values.size);
-  const photos = tuningPhotos(values.data!, Number(values.images), 3);
+  const rules = values.rules!.split(',') as StepRule[];
+  const photos = pickPhotos(values.data!, Number(values.images));
+  const names = photos.map((p) => p.split('/').pop()!.split('__').pop()!);
   const store = join(values.out!, 'presets', 'sweep.json');
   mkdirSync(join(values.out!, 'presets'), { recursive: true });
-  const stored = existsSync(store) ? (JSON.parse(readFileSync(store, 'utf8')) as { runs: Run[]; model: Record<string, unknown> | null }) : undefined;
-  const runs: Run[] = stored?.runs ?? [];
-  // The model the stored runs were measured with (a later render must not claim today's model).
-  let measuredWith = stored?.model ?? null;
-  const done = new Map(runs.map((r) => [key(r, r.task, r.image), r]));
+  const stored = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : null;
+  const runs: Run[] = stored?.size === size && Array.isArray(stored.runs) && 'key' in (stored.runs[0] ?? { key: 1 }) ? stored.runs : [];
+  const done = new Map(runs.map((r) => [`${r.key}|${r.task}|${r.image}`, r]));
   const model = await OnnxDenoiser.load(values.model!, { provider: 'cpu' });
-  const tasks = TASKS.filter((t) => !t.probeOnly);
+  const tasks = TASKS.filter((t) => !t.probeOnly && !t.size);
   const crops = await Promise.all(photos.map((p) => photoCrop(p, size)));
   const started = Date.now();
 
-  async function measure(configs: Config[]): Promise<Run[]> {
-    const out: Run[] = [];
-    for (const c of configs) {
-      for (const task of tasks) {
-        for (let i = 0; i < photos.length; i++) {
-          const image = photos[i]!.split('/').pop()!;
-          const k = key(c, task.id, image);
-          let r = done.get(k);
-          if (!r) {
-            const seed = 2000 + i;
-            const clean = crops[i]!;
-            const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
-            const d = degrade(clean, task.spec, seed, mask);
-            const op = buildOperator(task.spec, clean, mask);
-            const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
-            const vml: Partial<VmlMapSettings> = { sigmaStart: c.sigmaStart, levels: c.levels, inner: c.inner };
-            const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor('vml-map', 'balanced', { vml }));
-            r = { ...c, task: task.id, image, psnr: psnr(res.x, clean.data), ssim: ssim({ ...clean, data: res.x }, clean), nfe: res.stats.nfe, wallMs: res.stats.wallMs };
-            runs.push(r);
-            done.set(k, r);
-            measuredWith = model.model.manifest.provenance ?? null;
-            await writeFileAtomic(store, JSON.stringify({ model: measuredWith, size, photos: photos.map((p) => p.split('/').pop()), runs }, null, 1));
-            const min = ((Date.now() - started) / 60000).toFixed(1);
-            process.stderr.write(`[${min} min] sigma ${c.sigmaStart} ${c.levels}x${c.inner} ${task.id} ${image}: ${r.psnr.toFixed(2)} dB\n`);
-          }
-          out.push(r);
-        }
-      }
+  // The cost model: a forward and a VJP at 512x512, medians of 3 after a warm-up.
+  const big = { c: 3, h: SIZE_FOR_BUDGET, w: SIZE_FOR_BUDGET };
+  const z = new Rng(1).normals(3 * SIZE_FOR_BUDGET * SIZE_FOR_BUDGET).map((v) => 0.5 + 0.1 * v);
+  const time = async (f: () => Promise<unknown>): Promise<number> => {
+    await f();
+    const ts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await f();
+      ts.push(performance.now() - t0);
     }
-    return out;
+    return ts.sort((a, b) => a - b)[1]!;
+  };
+  const fwdMs = await time(() => model.denoise(z, big, 0.1));
+  const vjpMs = await time(() => model.jtv(z, big, 0.1, z));
+  const costS = (c: Config): number => (c.levels * (c.inner + 1) * fwdMs + (c.rule === 'gradient' ? c.levels * c.inner * vjpMs : 0)) / 1000;
+  process.stderr.write(`cost model at ${SIZE_FOR_BUDGET}^2: forward ${fwdMs.toFixed(0)} ms, VJP ${vjpMs.toFixed(0)} ms\n`);
+
+  const measured = (c: Config, task: string): Run[] => names.map((n) => done.get(`${keyOf(c)}|${task}|${n}`)!).filter(Boolean);
+  const score = (c: Config, task: string): number => mean(measured(c, task).map((r) => r.psnr));
+
+  async function measure(c: Config, task: (typeof tasks)[number]): Promise<number> {
+    for (let i = 0; i < photos.length; i++) {
+      const k = `${keyOf(c)}|${task.id}|${names[i]}`;
+      if (done.has(k)) continue;
+      const seed = 2000 + i;
+      const clean = crops[i]!;
+      const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
+      const d = degrade(clean, task.spec, seed, mask);
+      const op = buildOperator(task.spec, clean, mask);
+      const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+      const vml = settingsOf(c);
+      const solver = c.rule === 'gradient' ? 'vml-map' : 'vml-fp';
+      const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor(solver, 'balanced', task.spec.task, { vml }));
+      const r: Run = { key: keyOf(c), task: task.id, image: names[i]!, psnr: psnr(res.x, clean.data), nfe: res.stats.nfe, vjps: res.stats.vjps, wallMs: res.stats.wallMs, stationarity: res.stats.stationarity ?? NaN };
+      runs.push(r);
+      done.set(k, r);
+    }
+    await writeFileAtomic(store, JSON.stringify({ model: model.model.manifest.provenance ?? null, size, photos: names, fwdMs, vjpMs, runs }, null, 1));
+    const s = score(c, task.id);
+    process.stderr.write(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${keyOf(c)} ${task.id}: ${s.toFixed(2)} dB\n`);
+    return s;
   }
 
-  const summary = (rs: Run[], c: Config): { psnr: number; ssim: number; perTask: Record<string, number>; ms: number } => {
-    const mine = rs.filter((r) => r.sigmaStart === c.sigmaStart && r.levels === c.levels && r.inner === c.inner);
-    const perTask: Record<string, number> = {};
-    for (const t of tasks) perTask[t.id] = mean(mine.filter((r) => r.task === t.id).map((r) => r.psnr));
-    return { psnr: mean(mine.map((r) => r.psnr)), ssim: mean(mine.map((r) => r.ssim)), perTask, ms: mean(mine.map((r) => r.wallMs)) };
-  };
+  // Reference rows: the start (the operator's estimate) and the one-call denoiser.
+  const reference: Record<string, { estimate: number; oneCall?: number }> = {};
+  for (const task of tasks) {
+    const est: number[] = [];
+    const one: number[] = [];
+    for (let i = 0; i < photos.length; i++) {
+      const seed = 2000 + i;
+      const clean = crops[i]!;
+      const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
+      const d = degrade(clean, task.spec, seed, mask);
+      const op = buildOperator(task.spec, clean, mask);
+      const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+      est.push(psnr(op.estimate(y, task.spec.sigmaY).x, clean.data));
+      if (task.spec.task === 'denoise') one.push(psnr(await model.denoise(y, clean, task.spec.sigmaY), clean.data));
+    }
+    reference[task.id] = { estimate: mean(est), oneCall: one.length ? mean(one) : undefined };
+  }
 
-  const sweep1: Config[] = SIGMA_STARTS.map((sigmaStart) => ({ sigmaStart, levels: 20, inner: 3 }));
-  const r1 = await measure(sweep1);
-  const bestStart = sweep1.reduce((a, b) => (summary(r1, b).psnr > summary(r1, a).psnr ? b : a)).sigmaStart;
-  const sweep2: Config[] = SCHEDULES.map(([levels, inner]) => ({ sigmaStart: bestStart, levels, inner }));
-  const r2 = await measure(sweep2);
-  const sweep3: Config[] = SHORT_STARTS.flatMap((sigmaStart) => SHORT_SCHEDULES.map(([levels, inner]) => ({ sigmaStart, levels, inner })));
-  const r3 = await measure(sweep3);
-  const all = [...r1, ...r2, ...r3];
-  const configs = [...sweep1, ...sweep2, ...sweep3].filter((c, i, xs) => xs.findIndex((d) => d.sigmaStart === c.sigmaStart && d.levels === c.levels && d.inner === c.inner) === i);
-  const top = configs.reduce((a, b) => (summary(all, b).psnr > summary(all, a).psnr ? b : a));
-  const topPerTask = summary(all, top).perTask;
-  const worstLoss = (c: Config): number => Math.max(...tasks.map((t) => topPerTask[t.id]! - summary(all, c).perTask[t.id]!));
-  const choice = Object.fromEntries(
-    Object.entries(SLACK).map(([preset, slack]) => {
-      const near = configs.filter((c) => worstLoss(c) <= slack + 1e-9);
-      return [preset, near.reduce((a, b) => (nfeOf(b) < nfeOf(a) || (nfeOf(b) === nfeOf(a) && summary(all, b).psnr > summary(all, a).psnr) ? b : a))];
-    }),
-  ) as Record<keyof typeof SLACK, Config>;
-
-  const head = `| ${['sigmaStart', 'levels x inner', 'NFE', 'mean PSNR', 'mean SSIM', ...tasks.map((t) => t.id), 'mean time (s)'].join(' | ')} |`;
-  const rule = `|${' --- |'.repeat(6 + tasks.length)}`;
-  const row = (rs: Run[], c: Config): string => {
-    const s = summary(rs, c);
-    return `| ${[c.sigmaStart, `${c.levels} x ${c.inner}`, nfeOf(c), s.psnr.toFixed(2), s.ssim.toFixed(4), ...tasks.map((t) => s.perTask[t.id]!.toFixed(2)), (s.ms / 1000).toFixed(2)].join(' | ')} |`;
+  const toys = await ToyChecks.load();
+  const toyCache = new Map<string, { gaussianError: number; seedsOnMode: number; pass: boolean }>();
+  const toy = async (c: Config, task: Task) => {
+    const k = `${keyOf(c)}|${task}`;
+    if (!toyCache.has(k)) toyCache.set(k, await toys.converges(task, { ...VMLMAP_DEFAULTS, ...settingsOf(c), stepRule: c.rule }));
+    return toyCache.get(k)!;
   };
-  const md = [
+  const chosen: Record<string, Record<string, Record<string, Config>>> = {};
+  const tried: Record<string, Record<string, Config[]>> = {};
+  const byScore = (list: Config[], task: string) => [...list].sort((a, b) => score(b, task) - score(a, task));
+  for (const rule of rules) {
+    chosen[rule] = {};
+    tried[rule] = {};
+  }
+  for (const task of tasks) {
+    const list: Config[] = [];
+    const add = async (c: Config): Promise<void> => {
+      if (list.some((d) => keyOf(d) === keyOf(c))) return;
+      await measure(c, task);
+      list.push(c);
+    };
+    const base: Config = { rule: 'fixed-point', sigmaStart: 0.25, sigmaEnd: 0, endK: 0, levels: 5, inner: 2, stepScale: 1 };
+    // A: the first level. B1: schedules. B2: the end, on the two best schedules and the converging ones.
+    // B3: higher starts for the converging schedules.
+    for (const sigmaStart of STARTS) await add({ ...base, sigmaStart });
+    const a = byScore(list, task.id)[0]!;
+    for (const [levels, inner] of SCHEDULES) await add({ ...a, levels, inner });
+    const top = byScore(list.filter((c) => c.sigmaStart === a.sigmaStart), task.id).slice(0, 1);
+    const conv = CONVERGING.slice(0, 2).map(([levels, inner]) => ({ ...a, levels, inner }));
+    for (const c of [...top, ...conv]) for (const [sigmaEnd, endK] of endsFor(task.spec.sigmaY)) await add({ ...c, sigmaEnd, endK });
+    const b = byScore(list, task.id)[0]!;
+    for (const [levels, inner] of CONVERGING) await add({ ...b, sigmaStart: 0.5, levels, inner });
+    if (rules.includes('gradient')) {
+      // The gradient rule at the fixed-point rule's best start and end, and from sigma 0.5 (converging).
+      const g = byScore(list, task.id)[0]!;
+      for (const [levels, inner] of GRADIENT_SCHEDULES) for (const stepScale of [1, 2]) await add({ ...g, rule: 'gradient', levels, inner, stepScale });
+      await add({ ...g, rule: 'gradient', sigmaStart: 0.5, levels: 6, inner: 4, stepScale: 2 });
+    }
+    for (const rule of rules) {
+      const mine = list.filter((c) => c.rule === rule);
+      tried[rule]![task.id] = mine;
+      const pick: Record<string, Config> = {};
+      for (const [preset, budget] of Object.entries(BUDGET_S)) {
+        const fits = byScore(mine.filter((c) => costS(c) <= budget), task.id);
+        let choice = fits[0] ?? mine.reduce((x, y) => (costS(y) < costS(x) ? y : x));
+        // balanced and best must reach the mode on the exact priors; fast may trade that for time.
+        if (preset !== 'fast') for (const c of fits) if ((await toy(c, task.spec.task)).pass) { choice = c; break; }
+        await toy(choice, task.spec.task);
+        pick[preset] = choice;
+      }
+      chosen[rule]![task.id] = pick;
+    }
+  }
+  await toys.release();
+
+  const f2 = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
+  const endOf = (c: Config): string => (c.endK ? `${c.endK} sigma_y` : c.sigmaEnd ? String(c.sigmaEnd) : 'min');
+  const cfg = (c: Config): string => `${c.sigmaStart} -> ${endOf(c)}, ${c.levels} x ${c.inner}${c.rule === 'gradient' ? `, step ${c.stepScale}` : ''}`;
+  const toyCell = (c: Config, task: Task): string => {
+    const t = toyCache.get(`${keyOf(c)}|${task}`);
+    return t ? `${t.gaussianError.toExponential(1)}, ${t.seedsOnMode}/20${t.pass ? '' : ' (does not converge)'}` : '-';
+  };
+  const md: string[] = [
     '# VML-MAP presets',
     '',
-    `Generated by \`node out/cli/tools/presets.js --images ${values.images} --size ${size}\` (tools/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
+    `Generated by \`node out/cli/tools/presets.js --images ${photos.length} --size ${size}\` (tools/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
     '',
-    `- **Model**: \`${values.model}\` as it was when the runs were measured (${measuredWith?.samplesSeen ?? '?'} training samples).`,
-    `- **Images**: ${photos.length} development photos that the benchmark does not use (${photos.map((p) => `\`${p.split('/').pop()!.split('__').pop()}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index.`,
-    "- **Tasks**: the benchmark's seven (docs/BENCHMARKS.md, tools/bench/config.ts). Preconditioned step rule, score transition (engine/solvers/vmlmap.ts).",
-    `- **Machine**: times are the solver's wall time on this 2-core CPU with onnxruntime's CPU provider, not necessarily idle (other work may have shared the cores): compare them with each other, not with docs/BENCHMARKS.md. NFE (network evaluations) = levels x (inner + 1) is exact.`,
+    `- **Model**: \`${values.model}\` (${(model.model.manifest.provenance as { samplesSeen?: number } | undefined)?.samplesSeen ?? '?'} training samples).`,
+    `- **Images**: all ${photos.length} development photos (${names.map((n) => `\`${n}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index; the benchmark's seven tasks (tools/bench/config.ts).`,
+    `- **Cost**: a forward at ${SIZE_FOR_BUDGET}x${SIZE_FOR_BUDGET} took ${fwdMs.toFixed(0)} ms and a VJP ${vjpMs.toFixed(0)} ms on this machine (2-core CPU, onnxruntime CPU provider, measured by this run); a configuration's time is levels x (inner + 1) forwards plus levels x inner VJPs for the gradient rule. Budgets: fast ${BUDGET_S.fast} s, balanced ${BUDGET_S.balanced} s, best ${BUDGET_S.best} s.`,
+    '- **Rule per preset**: each preset takes, per task, the configuration with the highest mean PSNR within its budget; balanced and best only among those that converge on the exact priors (tools/toy-checks.ts: Gaussian prior within 1e-2 of the closed-form MAP for the task\'s operator, the higher mode of the two-mode mixture on at least 18 of 20 seeds); fast may trade that for time, and says so. Configurations are written `sigmaStart -> sigmaEnd, levels x inner`; "toys" gives the Gaussian error and the seeds on the mode.',
     '',
     '## The presets',
     '',
-    '| preset | rule | sigmaStart | levels x inner | NFE | mean PSNR (dB) | mean SSIM | largest loss on a task (dB) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...Object.entries(choice).map(([p, c]) => {
-      const slack = SLACK[p as keyof typeof SLACK];
-      const rule = slack ? `fewest NFE within ${slack} dB of the best on every task` : 'highest mean PSNR';
-      return `| ${p} | ${rule} | ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(all, c).psnr.toFixed(2)} | ${summary(all, c).ssim.toFixed(4)} | ${worstLoss(c).toFixed(2)} |`;
-    }),
-    '',
-    'Cheaper schedules and what they lose on their worst task against the best configuration (why fast is not cheaper):',
-    '',
-    '| sigmaStart | levels x inner | NFE | mean PSNR (dB) | largest loss on a task (dB) |',
-    '| --- | --- | --- | --- | --- |',
-    ...configs
-      .filter((c) => nfeOf(c) < nfeOf(choice.fast))
-      .sort((a, b) => nfeOf(b) - nfeOf(a) || summary(all, b).psnr - summary(all, a).psnr)
-      .slice(0, 6)
-      .map((c) => `| ${c.sigmaStart} | ${c.levels} x ${c.inner} | ${nfeOf(c)} | ${summary(all, c).psnr.toFixed(2)} | ${worstLoss(c).toFixed(2)} |`),
-    '',
-    `Over all ${configs.length} configurations measured below, ${tasks.length} tasks x ${photos.length} images each.`,
-    '',
-    '## Sweep 1: the highest noise level (20 levels x 3 inner steps)',
-    '',
-    head,
-    rule,
-    ...sweep1.map((c) => row(r1, c)),
-    '',
-    `Chosen: sigmaStart = ${bestStart} (best mean PSNR).`,
-    '',
-    `## Sweep 2: levels x inner steps (sigmaStart ${bestStart})`,
-    '',
-    head,
-    rule,
-    ...sweep2.map((c) => row(r2, c)),
-    '',
-    '## Sweep 3: short schedules and the highest noise level together',
-    '',
-    head,
-    rule,
-    ...sweep3.map((c) => row(r3, c)),
-    '',
-  ].join('\n');
-  await writeFileAtomic(join(values.out!, 'PRESETS.md'), md);
-  process.stdout.write(`${JSON.stringify(choice)}\n`);
+    `| rule | preset | ${tasks.map((t) => t.id).join(' | ')} |`,
+    `|${' --- |'.repeat(2 + tasks.length)}`,
+  ];
+  for (const rule of rules)
+    for (const preset of Object.keys(BUDGET_S)) {
+      md.push(`| ${rule} | ${preset} | ${tasks.map((t) => { const c = chosen[rule]![t.id]![preset]!; return `${f2(score(c, t.id))} dB (${cfg(c)}; ${costS(c).toFixed(1)} s; toys ${toyCell(c, t.spec.task)})`; }).join(' | ')} |`);
+    }
+  md.push('', `| reference | ${tasks.map((t) => t.id).join(' | ')} |`, `|${' --- |'.repeat(1 + tasks.length)}`);
+  md.push(`| the start: the operator's estimate | ${tasks.map((t) => f2(reference[t.id]!.estimate)).join(' | ')} |`);
+  md.push(`| one network call (Tweedie's denoiser at sigma_y) | ${tasks.map((t) => f2(reference[t.id]!.oneCall)).join(' | ')} |`);
+  for (const rule of rules)
+    for (const task of tasks) {
+      md.push('', `## ${rule}, ${task.id}`, '', '| configuration | time at 512^2 (s) | mean PSNR (dB) | mean stationarity \\|M^-1 r\\| / \\|z\\| | toys |', '| --- | --- | --- | --- | --- |');
+      for (const c of tried[rule]![task.id]!) md.push(`| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`);
+    }
+  md.push('', '```json', JSON.stringify(chosen, null, 1), '```', '');
+  await writeFileAtomic(join(values.out!, 'PRESETS.md'), md.join('\n'));
   await model.release();
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+main();

@@ -29,15 +29,15 @@ async function main(): Promise<void> {
     ['luma', { task: 'colorize', sigmaY: 0 }],
   ];
   const rules: [StepRule, Transition, number][] = [
-    ['preconditioned', 'score', 1],
-    ['preconditioned', 'ddim', 1],
-    ['preconditioned', 'stochastic', 1],
+    ['fixed-point', 'score', 1],
+    ['fixed-point', 'ddim', 1],
     ['gradient', 'score', 1],
+    ['gradient', 'score', 2],
     ['gradient', 'ddim', 1],
   ];
   process.stdout.write('| step rule | transition | Gaussian prior: max relative error to the exact MAP over operators and sigma_y in {0.01, 0.05} | mixture: seeds on the MAP mode (of 20) |\n|---|---|---|---|\n');
   for (const [stepRule, transition, stepScale] of rules) {
-    const settings: VmlMapSettings = { ...VMLMAP_DEFAULTS, levels: 30, inner: 5, stepRule, transition, stepScale };
+    const settings: VmlMapSettings = { ...VMLMAP_DEFAULTS, sigmaStart: 20, levels: 30, inner: 5, stepRule, transition, stepScale };
     let worst = 0;
     for (const sy of [0.01, 0.05])
       for (const [, spec, mask] of tasks) {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       const { x } = await vmlMap({ op, y, sigmaY: 0.1, model: gmm, seed }, settings);
       if (Math.hypot(x[0] - best.x[0], x[1] - best.x[1]) < 0.02) onBest++;
     }
-    process.stdout.write(`| ${stepRule} | ${transition} | ${worst.toExponential(1)} | ${onBest} |\n`);
+    process.stdout.write(`| ${stepRule} x ${stepScale} | ${transition} | ${worst.toExponential(1)} | ${onBest} |\n`);
   }
   await gauss.release();
   await gmm.release();

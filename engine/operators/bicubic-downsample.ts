@@ -9,7 +9,8 @@
  * A A^T is well conditioned, and A^T A is that spectrum plus an eigenvalue 0 on the null space, which
  * conjugate gradients clears in one step; so CG serves pinv and normalSolve in few iterations.
  */
-import { size, type LinearOperator, type Shape } from '../types.js';
+import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
+import { backProjectedBicubic } from './back-projection.js';
 import { symmetricIndex } from './boundary.js';
 import type { CgOptions } from './cg.js';
 import { normalSolveByCg, pinvByCg } from './cg-solves.js';
@@ -92,6 +93,10 @@ export class BicubicDownsample implements LinearOperator {
 
   pinv(y: Float64Array): Float64Array {
     return pinvByCg(this, y, this.cg);
+  }
+
+  estimate(y: Float64Array): StartEstimate {
+    return { x: backProjectedBicubic(this, y, this.scale), noise: 0 };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

@@ -6,7 +6,8 @@
  *   A^+ = s^2 A^T,
  *   (alpha A^T A + beta I)^-1 = (I - P) / beta + P / (beta + alpha / s^2).
  */
-import { size, type LinearOperator, type Shape } from '../types.js';
+import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
+import { backProjectedBicubic } from './back-projection.js';
 import { downsampledShape } from './downsample-shape.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
@@ -50,6 +51,10 @@ export class BoxDownsample implements LinearOperator {
 
   pinv(y: Float64Array): Float64Array {
     return this.spread(y, 1, 'box downsample pinv');
+  }
+
+  estimate(y: Float64Array): StartEstimate {
+    return { x: backProjectedBicubic(this, y, this.scale), noise: 0 };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

@@ -4,7 +4,7 @@
  * forms has none in general. Identities in the chain change nothing and are dropped first, so a chain
  * with a single real operator keeps that operator's closed forms.
  */
-import { size, type LinearOperator, type Shape } from '../types.js';
+import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
 import type { CgOptions } from './cg.js';
 import { normalSolveByCg, pinvByCg } from './cg-solves.js';
 import { Identity } from './identity.js';
@@ -60,6 +60,14 @@ export class Composition implements LinearOperator {
 
   pinv(y: Float64Array): Float64Array {
     return this.core === this ? pinvByCg(this, y, this.cg) : this.core.pinv(y);
+  }
+
+  /** Each operator's estimate of its input from the next one's, last operator first. */
+  estimate(y: Float64Array, sigmaY: number): StartEstimate {
+    if (this.core !== this) return this.core.estimate(y, sigmaY);
+    let x = y;
+    for (let i = this.operators.length - 1; i >= 0; i--) x = this.operators[i].estimate(x, sigmaY).x;
+    return { x, noise: 0 };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

@@ -1,5 +1,5 @@
 /** The identity: denoising measures the image itself. */
-import { size, type LinearOperator, type Shape } from '../types.js';
+import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
 export class Identity implements LinearOperator {
@@ -22,6 +22,10 @@ export class Identity implements LinearOperator {
 
   pinv(y: Float64Array): Float64Array {
     return this.forward(y);
+  }
+
+  estimate(y: Float64Array, sigmaY: number): StartEstimate {
+    return { x: this.forward(y), noise: sigmaY };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

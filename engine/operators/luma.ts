@@ -4,7 +4,7 @@
  *   A^+ = A^T / |w|^2,
  *   (alpha A^T A + beta I)^-1 r = r / beta - alpha (w . r) w / (beta (beta + alpha |w|^2))   (Sherman-Morrison, per pixel).
  */
-import { UserError, size, type LinearOperator, type Shape } from '../types.js';
+import { UserError, size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
 export const LUMA_WEIGHTS = [0.299, 0.587, 0.114] as const;
@@ -39,12 +39,16 @@ export class Luma implements LinearOperator {
     return this.broadcast(y, 1 / W2, 'luma pinv');
   }
 
-  /** The grey image: y on all three channels, consistent since the weights sum to 1. */
-  neutralEstimate(y: Float64Array): Float64Array {
-    checkLength(y, size(this.outShape), 'luma neutralEstimate');
-    const out = new Float64Array(3 * y.length);
-    for (let c = 0; c < 3; c++) out.set(y, c * y.length);
-    return out;
+  /**
+   * The grey image: y on all three channels, consistent since the weights sum to 1, and colourless.
+   * Not A^+ y, whose minimum-norm answer is tinted green; noise around mid-grey gave the prior random
+   * hues to sharpen into saturated blobs (docs/ALGORITHM.md).
+   */
+  estimate(y: Float64Array): StartEstimate {
+    checkLength(y, size(this.outShape), 'luma estimate');
+    const x = new Float64Array(3 * y.length);
+    for (let c = 0; c < 3; c++) x.set(y, c * y.length);
+    return { x, noise: 0 };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

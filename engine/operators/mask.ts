@@ -6,7 +6,8 @@
  * The mask is a diagonal: 1 = observed, 0 = missing. Values in between are accepted and act as
  * per-pixel weights, with every formula below still exact.
  */
-import { UserError, size, type LinearOperator, type Shape } from '../types.js';
+import { UserError, size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
+import { harmonicFill } from './harmonic-fill.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
 export class Mask implements LinearOperator {
@@ -56,6 +57,13 @@ export class Mask implements LinearOperator {
 
   pinv(y: Float64Array): Float64Array {
     return this.perPixel(y, 'mask pinv', (v, m) => (m === 0 ? 0 : v / m));
+  }
+
+  /** Observed pixels y / m (so A x = y exactly), missing ones filled harmonically from them. */
+  estimate(y: Float64Array, sigmaY: number): StartEstimate {
+    const known = Uint8Array.from(this.weights, (m) => (m !== 0 ? 1 : 0));
+    const { c, h, w } = this.inShape;
+    return { x: harmonicFill(this.pinv(y), known, c, h, w), noise: sigmaY };
   }
 
   normalSolve(r: Float64Array, alpha: number, beta: number): Float64Array {

@@ -3,21 +3,28 @@
  * the variance-exploding variable z = x_t / sqrt(abar), image units; each follows its paper's
  * update, with the constants named where they differ from the paper's.
  */
-import { axpby, clamp01, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
+import { axpby, clamp01, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startPoint } from './common.js';
 
-/** What every baseline sets up: its noise levels (sigmaStart down to the model's lowest) and run. */
-function begin(input: SolveInput, st: { steps: number; sigmaStart: number }) {
+interface Common {
+  steps: number;
+  sigmaStart: number;
+  /** Start from noise around grey (their papers; default) or from the operator's estimate plus noise, as VML-MAP does. */
+  start?: 'grey' | 'estimate';
+}
+
+/** What every baseline sets up: its start, its noise levels (the first down to the model's lowest) and run. */
+function begin(input: SolveInput, st: Common) {
   const shape = input.op.inShape;
-  const sigmas = geometricSigmas(Math.min(st.sigmaStart, input.model.sigmaMax), input.model.sigmaMin, st.steps);
-  return { shape, n: shape.c * shape.h * shape.w, rng: noiseFor(input), sigmas, run: new Run(input, sigmas.length, shape) };
+  const rng = noiseFor(input);
+  const start = startPoint(input, Math.min(st.sigmaStart, input.model.sigmaMax), st.start ?? 'grey', rng);
+  const sigmas = geometricSigmas(start.sigma, input.model.sigmaMin, st.steps);
+  return { shape, n: shape.c * shape.h * shape.w, rng, z0: start.z, sigmas, run: new Run(input, sigmas.length, shape) };
 }
 
 
-export interface DpsSettings {
-  steps: number;
+export interface DpsSettings extends Common {
   /** DPS's step zeta (its paper: 0.3 to 1.0 on [-1, 1] images). */
   zeta: number;
-  sigmaStart: number;
 }
 
 /**
@@ -27,8 +34,8 @@ export interface DpsSettings {
  */
 export async function dps(input: SolveInput, st: DpsSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const { shape, n, rng, sigmas, run } = begin(input, st);
-  let z = startFromNoise(n, sigmas[0], rng);
+  const { shape, n, rng, z0, sigmas, run } = begin(input, st);
+  let z = z0;
   let D: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
@@ -61,13 +68,11 @@ export async function dps(input: SolveInput, st: DpsSettings): Promise<SolveResu
   return { x: input.sigmaY === 0 ? project(op, D, y) : D, stats };
 }
 
-export interface DiffPirSettings {
-  steps: number;
+export interface DiffPirSettings extends Common {
   /** Its lambda: weight of the data proximal step, rho = lambda sigma_y^2 / sigma^2. */
   lambda: number;
   /** Its zeta: share of fresh noise when re-noising. */
   zeta: number;
-  sigmaStart: number;
   sigmaYFloor: number;
 }
 
@@ -77,10 +82,10 @@ export interface DiffPirSettings {
  */
 export async function diffpir(input: SolveInput, st: DiffPirSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const { shape, n, rng, sigmas, run } = begin(input, st);
+  const { shape, n, rng, z0, sigmas, run } = begin(input, st);
   const sy = Math.max(input.sigmaY, st.sigmaYFloor);
   const aty = op.adjoint(y);
-  let z = startFromNoise(n, sigmas[0], rng);
+  let z = z0;
   let x: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
@@ -105,11 +110,9 @@ export async function diffpir(input: SolveInput, st: DiffPirSettings): Promise<S
   return { x: input.sigmaY === 0 ? project(op, x, y) : x, stats: run.stats() };
 }
 
-export interface DdnmSettings {
-  steps: number;
+export interface DdnmSettings extends Common {
   /** DDIM's eta: 0 deterministic, 1 ancestral. */
   eta: number;
-  sigmaStart: number;
 }
 
 /**
@@ -125,8 +128,8 @@ export interface DdnmSettings {
  */
 export async function ddnm(input: SolveInput, st: DdnmSettings): Promise<SolveResult> {
   const { op, y, model } = input;
-  const { shape, n, rng, sigmas, run } = begin(input, st);
-  let z = startFromNoise(n, sigmas[0], rng);
+  const { shape, n, rng, z0, sigmas, run } = begin(input, st);
+  let z = z0;
   let x: Float64Array = new Float64Array(n);
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];

@@ -84,6 +84,20 @@ export function startFromNoise(n: number, sigma: number, rng: NoiseSource): Floa
   return z;
 }
 
+/**
+ * Where a solve starts: 'estimate' = the operator's estimate of x from y, its own noise topped up
+ * with fresh noise to the first level (z ~ x + sigma n); 'grey' = noise around mid-grey. Returns z
+ * and the first level, which is never below the noise the estimate already carries.
+ */
+export function startPoint(input: SolveInput, sigma: number, from: 'estimate' | 'grey', rng: NoiseSource): { z: Float64Array; sigma: number } {
+  const shape = input.op.inShape;
+  const n = shape.c * shape.h * shape.w;
+  if (from === 'grey') return { z: startFromNoise(n, sigma, rng), sigma };
+  const est = input.op.estimate(input.y, input.sigmaY);
+  const hi = Math.min(Math.max(sigma, est.noise), input.model.sigmaMax);
+  return { z: axpby(1, est.x, Math.sqrt(Math.max(0, hi * hi - est.noise * est.noise)), rng.normals(n)), sigma: hi };
+}
+
 /** N noise levels from hi down to lo, geometrically spaced (hi first). */
 export function geometricSigmas(hi: number, lo: number, n: number): number[] {
   if (n === 1) return [lo];

@@ -3,26 +3,27 @@
  *
  *   VML_S(z) = -log p_sigma(z) - ||D - z||^2 / (2 sigma^2) + ||y - A D||^2 / (2 sigma_y^2),  D = D(z, sigma)
  *
- * whose gradient is g = -J^T r with r = (D - z)/sigma^2 + A^T (y - A D)/sigma_y^2 (docs/ALGORITHM.md).
- * Two step rules with the same fixed points (r = 0, since J is positive definite):
- *  - 'gradient': z <- z - gamma g, through the model's VJP graph (the paper's method);
- *  - 'preconditioned': z <- z + M^-1 r, M = A^T A / sigma_y^2 + I / sigma^2 (Gauss-Newton with J
- *    taken as I). No VJP. Measured in docs/ALGORITHM.md to reach the exact MAP on a Gaussian prior
- *    and the MAP mode of a mixture, where the plain gradient is slow.
+ * whose gradient is g = -J^T r with r = beta (D - z) + alpha A^T (y - A D), beta = 1/sigma^2, alpha =
+ * 1/sigma_y^2 (docs/ALGORITHM.md). Two step rules with the same fixed points (r = 0, J positive definite):
+ *  - 'gradient' (solver vml-map): z <- z + gamma J^T M^-1 r, the loss's gradient in D preconditioned
+ *    by M = alpha A^T A + beta I (in A's singular basis 1/(alpha s_k^2 + beta) on measured directions,
+ *    1/beta on the null space (I - S^+ S)), then taken back to z through the exact VJP, one per step;
+ *  - 'fixed-point': z <- z + M^-1 r, the same step with J taken as I (Gauss-Newton without the
+ *    Jacobian): no VJP. This is not the paper's rule; solver name vml-fp.
+ * The solve starts from the operator's estimate of x (A's `estimate`) plus noise up to the first level.
  */
 import { gaussNewtonResidual } from '../operators/residual.js';
 import type { LinearOperator } from '../types.js';
-import { axpby, geometricSigmas, noiseFor, project, Rng, Run, type SolveInput, type SolveResult, startFromNoise } from './common.js';
+import { axpby, dot, geometricSigmas, noiseFor, project, Run, type SolveInput, type SolveResult, startPoint } from './common.js';
 
-export type StepRule = 'gradient' | 'preconditioned';
+export type StepRule = 'gradient' | 'fixed-point';
 /**
- * How z moves from sigma to the next, lower, sigma':
+ * How z moves from sigma to the next, lower, sigma' (with detail = 0):
  *  - 'score': z' = D + (sigma'/sigma)^2 (z - D) keeps the score (D - z)/sigma^2, so for a Gaussian
  *    prior a stationary point at sigma maps to the stationary point at sigma' (D(z') = D(z));
- *  - 'ddim': z' = D + (sigma'/sigma) (z - D), the deterministic DDIM step;
- *  - 'stochastic': z' = D + sigma' n with fresh noise n.
+ *  - 'ddim': z' = D + (sigma'/sigma) (z - D), the deterministic DDIM step.
  */
-export type Transition = 'score' | 'ddim' | 'stochastic';
+export type Transition = 'score' | 'ddim';
 
 export interface VmlMapSettings {
   /** Number of noise levels. */
@@ -30,18 +31,30 @@ export interface VmlMapSettings {
   /** Mode-seeking steps per noise level. */
   inner: number;
   stepRule: StepRule;
-  /** Gradient rule: gamma = stepScale / L, L a Lipschitz bound of the gradient. Preconditioned: damping. */
+  /** Step length gamma (1 = the full preconditioned step). */
   stepScale: number;
   transition: Transition;
-  /** Highest noise level (image units); clamped to the model's range. */
-  sigmaStart: number;
-  /** Lowest noise level; defaults to the model's lowest. */
-  sigmaEnd?: number;
   /**
-   * Start from A^+ y + sigmaStart * noise instead of noise around grey (or around the operator's
-   * neutralEstimate(y), where it has one: colourisation's grey image).
+   * Highest noise level (image units), clamped to the model's range; never below the noise the
+   * starting estimate already carries (denoising: sigma_y).
    */
-  truncatedStart: boolean;
+  sigmaStart: number;
+  /**
+   * Lowest noise level, where mode-seeking stops and D there is returned; the model's lowest by
+   * default. Also never below sigmaEndPerSigmaY * sigma_y: with noisy measurements the posterior at
+   * that level can beat its limit in PSNR (denoising: at sigma_y itself z = y is stationary and D(y)
+   * is the posterior mean, while lower levels move toward the MAP).
+   */
+  sigmaEnd?: number;
+  sigmaEndPerSigmaY: number;
+  /** 'estimate': the operator's estimate of x plus noise; 'grey': noise around mid-grey (for ablations). */
+  start: 'estimate' | 'grey';
+  /**
+   * 0 = the MAP (deterministic transitions). Higher values, up to 1, replace that share of the noise
+   * carried between levels with fresh noise (z' = D + sigma' (sqrt(1 - d^2) (z - D)/sigma + d n)),
+   * moving the result toward a posterior sample: more texture, lower PSNR.
+   */
+  detail: number;
   /** sigma_y used inside the loss when the measurement is exact (sigma_y = 0). */
   sigmaYFloor: number;
 }
@@ -49,32 +62,45 @@ export interface VmlMapSettings {
 export const VMLMAP_DEFAULTS: VmlMapSettings = {
   levels: 20,
   inner: 3,
-  stepRule: 'preconditioned',
+  stepRule: 'fixed-point',
   stepScale: 1,
   transition: 'score',
-  sigmaStart: 20,
-  truncatedStart: false,
+  sigmaStart: 1,
+  sigmaEndPerSigmaY: 0,
+  start: 'estimate',
+  detail: 0,
   sigmaYFloor: 1e-3,
 };
 
-/** ||A||^2 by power iteration on A^T A (no network calls). */
-export function opNormSquared(op: LinearOperator, iters = 30, seed = 7): number {
-  const rng = new Rng(seed);
-  let v = rng.normals(op.inShape.c * op.inShape.h * op.inShape.w);
-  let lambda = 0;
-  for (let i = 0; i < iters; i++) {
-    const w = op.adjoint(op.forward(v));
-    let n = 0;
-    for (let k = 0; k < w.length; k++) n += w[k] * w[k];
-    n = Math.sqrt(n);
-    if (n === 0) return 0;
-    let vv = 0;
-    for (let k = 0; k < v.length; k++) vv += v[k] * v[k];
-    lambda = n / Math.sqrt(vv);
-    for (let k = 0; k < w.length; k++) w[k] /= n;
-    v = w;
-  }
-  return lambda;
+/** M^-1 r, through the operator's fused step where it has one (it equals normalSolve of the residual). */
+function preconditionedResidual(op: LinearOperator, D: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
+  return op.gaussNewtonStep
+    ? op.gaussNewtonStep(D, z, y, alpha, beta)
+    : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
+}
+
+/**
+ * One mode-seeking step at noise level s (alpha = 1/sigma_y^2): D = D(z, s) and the step to add to z,
+ * before the step length. 'fixed-point': M^-1 r. 'gradient': J^T M^-1 r through the VJP; M^-1 goes
+ * first because the other order, M^-1 J^T r, diverges at small sigma_y: J leaks the alpha-weighted
+ * data residual into A's null space, where M^-1 is sigma^2 rather than 1/alpha (docs/ALGORITHM.md).
+ */
+export async function vmlStep(
+  input: Pick<SolveInput, 'op' | 'y' | 'model'>,
+  z: Float64Array,
+  s: number,
+  alpha: number,
+  rule: StepRule,
+  between: () => void = () => {},
+): Promise<{ D: Float64Array; step: Float64Array }> {
+  const { op, y, model } = input;
+  const shape = op.inShape;
+  const beta = 1 / (s * s);
+  const D = await model.denoise(z, shape, s);
+  const u = preconditionedResidual(op, D, z, y, alpha, beta);
+  if (rule === 'fixed-point') return { D, step: u };
+  between();
+  return { D, step: await model.jtv(z, shape, s, u) };
 }
 
 export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promise<SolveResult> {
@@ -82,58 +108,52 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const shape = op.inShape;
   const n = shape.c * shape.h * shape.w;
   model.check(shape);
+  if (!(settings.detail >= 0 && settings.detail <= 1)) throw new RangeError(`detail must be in [0, 1], got ${settings.detail}`);
   const rng = noiseFor(input);
   const sy = Math.max(input.sigmaY, settings.sigmaYFloor);
   const alpha = 1 / (sy * sy);
-  const hi = Math.min(settings.sigmaStart, model.sigmaMax);
-  const lo = Math.max(settings.sigmaEnd ?? model.sigmaMin, model.sigmaMin);
+  const start = startPoint(input, Math.min(settings.sigmaStart, model.sigmaMax), settings.start, rng);
+  const hi = start.sigma;
+  const lo = Math.min(Math.max(settings.sigmaEnd ?? model.sigmaMin, settings.sigmaEndPerSigmaY * input.sigmaY, model.sigmaMin), hi);
   const sigmas = geometricSigmas(hi, lo, settings.levels);
   const run = new Run(input, sigmas.length, shape);
-  const lip = settings.stepRule === 'gradient' ? opNormSquared(op) : 0;
-  const needVjp = settings.stepRule === 'gradient';
+  const gradient = settings.stepRule === 'gradient';
 
-  let z = settings.truncatedStart
-    ? axpby(1, op.pinv(y), hi, rng.normals(n))
-    : op.neutralEstimate
-      ? axpby(1, op.neutralEstimate(y), hi, rng.normals(n))
-      : startFromNoise(n, hi, rng);
+  let z = start.z;
 
   let D: Float64Array = new Float64Array(n);
+  let beta = 1;
   for (let level = 0; level < sigmas.length; level++) {
     const s = sigmas[level];
-    const beta = 1 / (s * s);
+    beta = 1 / (s * s);
     for (let k = 0; k < settings.inner; k++) {
       run.checkCancel();
-      D = await model.denoise(z, shape, s);
-      if (settings.stepRule === 'preconditioned') {
-        const step = op.gaussNewtonStep
-          ? op.gaussNewtonStep(D, z, y, alpha, beta)
-          : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
-        for (let i = 0; i < n; i++) z[i] += settings.stepScale * step[i];
-      } else {
-        const r = gaussNewtonResidual(op, D, z, y, alpha, beta);
-        run.checkCancel();
-        const jtr = await model.jtv(z, shape, s, r);
-        const gamma = settings.stepScale / (beta + alpha * lip);
-        for (let i = 0; i < n; i++) z[i] += gamma * jtr[i];
-      }
+      const { step } = await vmlStep(input, z, s, alpha, settings.stepRule, () => run.checkCancel());
+      for (let i = 0; i < n; i++) z[i] += settings.stepScale * step[i];
     }
     run.checkCancel();
     D = await model.denoise(z, shape, s);
-    if (level + 1 < sigmas.length) {
-      const s2 = sigmas[level + 1];
-      if (settings.transition === 'stochastic') {
-        const fresh = rng.normals(n);
-        z = axpby(1, D, s2, fresh);
-      } else {
-        const ratio = settings.transition === 'score' ? (s2 / s) ** 2 : s2 / s;
-        z = axpby(1 - ratio, D, ratio, z);
-      }
-    }
+    if (level + 1 < sigmas.length) z = transition(z, D, s, sigmas[level + 1], settings, () => rng.normals(n));
     run.progress(level + 1, D);
   }
+  // How far from stationary the last level ended: the fixed-point step relative to z.
+  const lastStep = preconditionedResidual(op, D, z, y, alpha, beta);
+  const stationarity = Math.sqrt(dot(lastStep, lastStep) / Math.max(dot(z, z), 1e-300));
   const x = input.sigmaY === 0 ? project(op, D, y) : D;
   const stats = run.stats();
-  stats.approximateVjp = needVjp && !model.hasVjp;
+  stats.approximateVjp = gradient && !model.hasVjp;
+  stats.stationarity = stationarity;
   return { x, stats };
+}
+
+function transition(z: Float64Array, D: Float64Array, s: number, s2: number, st: VmlMapSettings, fresh: () => Float64Array): Float64Array {
+  if (st.detail > 0) {
+    const keep = Math.sqrt(1 - st.detail * st.detail) * (s2 / s);
+    const n = fresh();
+    const out = new Float64Array(z.length);
+    for (let i = 0; i < z.length; i++) out[i] = D[i] + keep * (z[i] - D[i]) + st.detail * s2 * n[i];
+    return out;
+  }
+  const ratio = st.transition === 'score' ? (s2 / s) ** 2 : s2 / s;
+  return axpby(1 - ratio, D, ratio, z);
 }

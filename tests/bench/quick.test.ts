@@ -63,11 +63,15 @@ describe('npm run bench -- --quick (tiny model)', () => {
 
   it('has the targets, with finite numbers', () => {
     const targets = tableAfter('## The targets');
-    expect(targets).toHaveLength(4);
-    const dps = tableAfter('### VML-MAP fast against DPS');
+    expect(targets).toHaveLength(7);
+    const floors = tableAfter('### Against the floors');
+    expect(floors.map((r) => r[0])).toEqual(TASKS);
+    for (const r of floors) for (const k of [1, 4, 5]) expect(finite(r[k]), `${r.join(' | ')}`).toBe(true);
+    expect(floors.find((r) => r[0] === 'inpaint-box')![3]).toMatch(/biharmonic|estimate/);
+    const dps = tableAfter('### VML-MAP fixed point, fast against DPS');
     expect(dps.map((r) => r[0])).toEqual(TASKS);
     for (const r of dps) for (const c of r.slice(1)) expect(finite(c), `${r.join(' | ')}`).toBe(true);
-    const others = tableAfter('### VML-MAP fast against DiffPIR and DDNM');
+    const others = tableAfter('### VML-MAP fixed point, fast against DiffPIR and DDNM');
     expect(others.map((r) => r[0])).toEqual(TASKS);
     for (const r of others) for (const c of r.slice(1)) expect(finite(c), `${r.join(' | ')}`).toBe(true);
   });
@@ -76,12 +80,18 @@ describe('npm run bench -- --quick (tiny model)', () => {
     const headings = report.split('\n').filter((l) => l.startsWith('### ') && /sigma_y/.test(l));
     expect(headings).toHaveLength(TASKS.length);
     for (const h of headings) {
-      const rows = tableAfter(h);
-      expect(rows.map((r) => r[0])).toEqual(['pinv', 'vml-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
+      const all = tableAfter(h);
+      const rows = all.filter((r) => !r[0]!.startsWith('scikit-image'));
+      const denoise = h.startsWith('### denoising');
+      expect(rows.map((r) => r[0])).toEqual(['pinv', 'estimate', ...(denoise ? ['one-call'] : []), 'vml-fp-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
+      // The scikit-image baselines of the task, tuned on the truth: PSNR only.
+      const sk = all.filter((r) => r[0]!.startsWith('scikit-image'));
+      expect(sk.length).toBeGreaterThan(0);
+      for (const r of sk) expect(finite(r[2]), `${h}: ${r.join(' | ')}`).toBe(true);
       for (const r of rows) {
         // solver | images | PSNR | SSIM | NFE | VJPs | wall | in onnxruntime | peak RSS
         for (const k of [1, 2, 3, 4, 5, 6, 8]) expect(finite(r[k]), `${h}: ${r.join(' | ')}`).toBe(true);
-        if (r[0] !== 'pinv') expect(r[7], `${h}: ${r.join(' | ')}`).toMatch(/^\d+(\.\d)?%$/);
+        if (!['pinv', 'estimate'].includes(r[0]!)) expect(r[7], `${h}: ${r.join(' | ')}`).toMatch(/^\d+(\.\d)?%$/);
       }
       const dps = rows.find((r) => r[0] === 'dps-50')!;
       expect(Number(dps[4])).toBe(50);
@@ -98,8 +108,8 @@ describe('npm run bench -- --quick (tiny model)', () => {
 
   it('says where the time goes: onnxruntime share per solver, operators, GFLOP/s against the MatMul ceiling', () => {
     const share = tableAfter('### Inside onnxruntime against everything else');
-    expect(share.map((r) => r[0])).toEqual(['pinv', 'vml-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
-    for (const r of share.slice(1)) expect(r[3]).toMatch(/%$/);
+    expect(share.map((r) => r[0])).toEqual(['pinv', 'estimate', 'one-call', 'vml-fp-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
+    for (const r of share.slice(2)) expect(r[3]).toMatch(/%$/);
     const ops = tableAfter('### Inside onnxruntime: time per operator type');
     expect(ops.map((r) => r[0])).toContain('Conv');
     const gf = tableAfter('### Achieved GFLOP/s');
@@ -118,10 +128,20 @@ describe('npm run bench -- --quick (tiny model)', () => {
     expect((await sharp(join(dir, 'img', 'bench-scaling.png')).metadata()).format).toBe('png');
   });
 
+  it('measures painted brush strokes against biharmonic inpainting on the painted pixels', () => {
+    const rows = tableAfter('## Brush strokes as a person paints them');
+    expect(rows.map((r) => r[0])).toEqual(['estimate', 'vml-fp-fast', 'scikit-image: biharmonic inpainting']);
+    for (const r of rows) for (const k of [2, 3]) expect(finite(r[k]), r.join(' | ')).toBe(true);
+  });
+
   it('keeps finite raw records with per-run peak memory', () => {
     const restores = raw.records.filter((r) => r.kind === 'restore');
-    // 4 solvers x 7 tasks x 2 images + DPS x 7 tasks x 1 image
-    expect(restores).toHaveLength(4 * 7 * 2 + 7);
+    // 5 variants x 7 tasks x 2 images + one call x 2 + painted strokes 2 x 1 + DPS x 7 tasks x 1 image
+    expect(restores).toHaveLength(5 * 7 * 2 + 2 + 2 + 7);
+    // scikit-image: biharmonic (3 inpainting tasks), Wiener (2 blurs), NLM and TV, back-projected bicubic, grey image
+    const classical = raw.records.filter((r) => r.kind === 'classical');
+    expect(new Set(classical.map((r) => `${r.task}/${r.method}`)).size).toBe(3 + 2 + 2 + 1 + 1);
+    for (const r of classical) expect(Number.isFinite(r.psnr), JSON.stringify(r)).toBe(true);
     for (const r of restores) for (const k of ['psnr', 'ssim', 'wallMs', 'onnxMs', 'peakRss']) expect(Number.isFinite(r[k]), `${k} of ${JSON.stringify(r)}`).toBe(true);
     expect(raw.records.filter((r) => r.kind === 'roofline')).toHaveLength(1);
     expect(raw.records.filter((r) => r.kind === 'scaling')).toHaveLength(1);

@@ -238,18 +238,6 @@ describe('conventions', () => {
     expect(l[0]).toBeCloseTo(0.299 + 0.587 / 2 + 0.114 / 4, 14);
   });
 
-  it("luma's neutral estimate is consistent with y and colourless, unlike its A^+ y", () => {
-    const s = { c: 3, h: 5, w: 7 };
-    const op = luma(s);
-    const y = Float64Array.from(randn(35, 3), (v) => 0.5 + 0.2 * v);
-    const x = op.neutralEstimate!(y);
-    expect(relErr(op.forward(x), y)).toBeLessThan(1e-15);
-    for (let p = 0; p < 35; p++) expect([x[35 + p], x[70 + p]]).toEqual([x[p], x[p]]);
-    // The minimum-norm solution is tinted: green about 2.2 times red everywhere.
-    const mp = op.pinv(y);
-    expect(mp[35 + 3] / mp[3]).toBeCloseTo(0.587 / 0.299, 12);
-  });
-
   it('explains sizes a downsampler cannot take', () => {
     expect(() => boxDownsample(odd, 2)).toThrow(/multiples of 2.*31x37/);
     expect(() => bicubicDownsample({ c: 3, h: 36, w: 30 }, 4)).toThrow(UserError);

@@ -31,7 +31,7 @@ describe('solvers', () => {
   for (const name of SOLVERS) {
     it(`${name}: finite result, counted network calls, progress every step, reproducible`, async () => {
       const p = problem();
-      const s = settingsFor(name, 'fast', { steps: 4 });
+      const s = settingsFor(name, 'fast', 'sr', { steps: 4 });
       const seen: Progress[] = [];
       const a = await solve({ ...p, model, seed: 3, onProgress: (q) => seen.push(q), previewEvery: 2 }, s);
       expect(a.x.every(Number.isFinite)).toBe(true);
@@ -39,7 +39,7 @@ describe('solvers', () => {
       expect(seen.every((q) => q.total === 4 && q.elapsedMs >= 0 && q.etaMs >= 0)).toBe(true);
       expect(seen.filter((q) => q.preview).map((q) => q.step)).toEqual([2, 4]);
       const expected =
-        s.solver === 'vml-map'
+        s.solver === 'vml-map' || s.solver === 'vml-fp'
           ? { nfe: 4 * (s.settings.inner + 1), vjps: s.settings.stepRule === 'gradient' ? 4 * s.settings.inner : 0 }
           : { nfe: 4, vjps: s.solver === 'dps' ? 4 : 0 };
       expect({ nfe: a.stats.nfe, vjps: a.stats.vjps }).toEqual(expected);
@@ -50,9 +50,11 @@ describe('solvers', () => {
     });
   }
 
-  it('the paper-faithful gradient rule uses one VJP per inner step', async () => {
+  it('vml-map (the gradient rule) uses one VJP per inner step, vml-fp none', async () => {
     const p = problem();
-    const s = settingsFor('vml-map', 'fast', { steps: 3, vml: { stepRule: 'gradient', inner: 2 } });
+    expect(settingsFor('vml-fp', 'balanced', 'sr').settings).toMatchObject({ stepRule: 'fixed-point' });
+    const s = settingsFor('vml-map', 'fast', 'sr', { steps: 3, vml: { inner: 2 } });
+    expect(s.settings).toMatchObject({ stepRule: 'gradient' });
     const r = await solve({ ...p, model, seed: 0 }, s);
     expect(r.stats.vjps).toBe(6);
     expect(r.stats.nfe).toBe(9);
@@ -74,7 +76,7 @@ describe('solvers', () => {
           ctl.abort();
         },
       },
-      settingsFor('vml-map', 'fast', { steps: 10 }),
+      settingsFor('vml-map', 'fast', 'sr', { steps: 10 }),
     );
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     expect(steps).toBe(1);

@@ -132,7 +132,7 @@ describe('position-keyed noise', () => {
     const op = new BoxDownsample(shape, 2);
     const y = op.forward(new Rng(5).normals(192).map((v) => 0.5 + 0.2 * v));
     const base = { op, y, sigmaY: 0.05, model, seed: 11 };
-    const st = { ...VMLMAP_DEFAULTS, levels: 6, inner: 2, transition: 'stochastic' as const };
+    const st = { ...VMLMAP_DEFAULTS, levels: 6, inner: 2, detail: 1 };
     const a = await vmlMap(base, st);
     const b = await vmlMap({ ...base, noise: new Rng(11) }, st);
     expect(Array.from(b.x)).toEqual(Array.from(a.x));
@@ -373,7 +373,7 @@ describe('small images', () => {
     const solver = { solver: 'vml-map' as const, preset: 'fast' as const, steps: 3, seed: 4 };
     const res = await restore(model, { image: { c: 3, h, w, data }, spec: { task: 'denoise', sigmaY: 0.05 }, solver });
     expect(res.tiling!.mode).toBe('whole');
-    const direct = await solve({ op: new Identity({ c: 3, h, w }), y: data, sigmaY: 0.05, model, seed: 4 }, settingsFor('vml-map', 'fast', { steps: 3 }));
+    const direct = await solve({ op: new Identity({ c: 3, h, w }), y: data, sigmaY: 0.05, model, seed: 4 }, settingsFor('vml-map', 'fast', 'denoise', { steps: 3 }));
     expect(Array.from(res.image.data)).toEqual(Array.from(direct.x));
     await model.release();
   });
@@ -398,7 +398,7 @@ describe('memory preflight', () => {
     const model = await tinyModel();
     const clean = { c: 3, h: 600, w: 800 };
     const job: RestoreJob = { image: image(600, 800), spec: { task: 'denoise', sigmaY: 0.05 }, solver };
-    const settings = settingsFor('vml-map', 'fast');
+    const settings = settingsFor('vml-map', 'fast', 'denoise');
     const rss = process.memoryUsage.rss();
     const sides: number[] = [];
     for (const extra of [200, 400, 1600]) {

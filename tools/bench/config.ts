@@ -3,16 +3,17 @@
  * Everything here is plain data so that the parent process can hand one run to a child as JSON.
  */
 import type { Preset, SolverName, TaskSpec } from '../../engine/tasks.js';
-import type { StepRule } from '../../engine/solvers/vmlmap.js';
 
 export interface BenchTask {
   id: string;
   label: string;
   spec: TaskSpec;
   /** Inpainting masks are made per image from its seed. */
-  mask?: 'scratches' | 'box';
+  mask?: 'scratches' | 'box' | 'painted';
   /** Only in the where-the-time-goes probe, not in the quality matrix. */
   probeOnly?: boolean;
+  /** Measured only at this crop size, in a block of its own (brush strokes are sized for 256x256). */
+  size?: number;
 }
 
 export const TASKS: BenchTask[] = [
@@ -32,6 +33,13 @@ export const TASKS: BenchTask[] = [
   { id: 'inpaint-box', label: 'box inpainting (centred square hole), sigma_y = 0', spec: { task: 'inpaint', sigmaY: 0 }, mask: 'box' },
   { id: 'colorize', label: 'colourisation (from Rec. 601 luma), sigma_y = 0', spec: { task: 'colorize', sigmaY: 0 } },
   {
+    id: 'inpaint-painted',
+    label: 'inpainting of brush strokes as a person paints them (12-28 px wide, 8-18% of the photo), sigma_y = 0',
+    spec: { task: 'inpaint', sigmaY: 0 },
+    mask: 'painted',
+    size: 256,
+  },
+  {
     id: 'deblur-motion45',
     label: 'motion deblurring, length 9, 45 degrees (no closed-form solve: conjugate gradients), sigma_y = 0.01',
     spec: { task: 'deblur', kernel: { type: 'motion', length: 9, angle: 45 }, sigmaY: 0.01 },
@@ -45,14 +53,18 @@ export function taskById(id: string): BenchTask {
   return t;
 }
 
-/** One solver configuration. `pinv` is the floor A^+ y (no network). */
+/**
+ * One solver configuration. `pinv` is A^+ y and `estimate` the operator's starting estimate (no
+ * network); `one-call` is the network once as Tweedie's denoiser at sigma_y (denoising only).
+ */
 export interface Variant {
   id: string;
   label: string;
-  solver: SolverName | 'pinv';
+  solver: SolverName | 'pinv' | 'estimate' | 'one-call';
   preset: Preset;
   steps?: number;
-  stepRule?: StepRule;
+  /** DiffPIR / DDNM at VML-MAP balanced's start (its estimate plus noise to its first level) and network calls. */
+  matched?: boolean;
   /** Run on the forward-only copy of the model (finite-difference J^T v). */
   forwardOnly?: boolean;
   /** Plot family: points of one family are joined by a line. */
@@ -60,20 +72,16 @@ export interface Variant {
 }
 
 export const VARIANTS: Variant[] = [
-  { id: 'pinv', label: 'A^+ y (floor)', solver: 'pinv', preset: 'fast', family: 'A^+ y' },
-  { id: 'vml-fast', label: 'VML-MAP fast', solver: 'vml-map', preset: 'fast', family: 'VML-MAP' },
-  { id: 'vml-balanced', label: 'VML-MAP balanced', solver: 'vml-map', preset: 'balanced', family: 'VML-MAP' },
-  { id: 'vml-best', label: 'VML-MAP best', solver: 'vml-map', preset: 'best', family: 'VML-MAP' },
-  { id: 'vml-balanced-plain', label: 'VML-MAP balanced, plain gradient (exact VJP)', solver: 'vml-map', preset: 'balanced', stepRule: 'gradient', family: 'VML-MAP plain' },
-  {
-    id: 'vml-balanced-plain-fd',
-    label: 'VML-MAP balanced, plain gradient (forward-only, finite-difference VJP)',
-    solver: 'vml-map',
-    preset: 'balanced',
-    stepRule: 'gradient',
-    forwardOnly: true,
-    family: 'VML-MAP plain FD',
-  },
+  { id: 'pinv', label: 'A^+ y', solver: 'pinv', preset: 'fast', family: 'A^+ y' },
+  { id: 'estimate', label: "the operator's estimate (the solvers' start)", solver: 'estimate', preset: 'fast', family: 'estimate' },
+  { id: 'one-call', label: "one network call (Tweedie's denoiser at sigma_y)", solver: 'one-call', preset: 'fast', family: 'one call' },
+  { id: 'vml-fp-fast', label: 'VML-MAP fixed point, fast', solver: 'vml-fp', preset: 'fast', family: 'VML-MAP fixed point' },
+  { id: 'vml-fp-balanced', label: 'VML-MAP fixed point, balanced', solver: 'vml-fp', preset: 'balanced', family: 'VML-MAP fixed point' },
+  { id: 'vml-fp-best', label: 'VML-MAP fixed point, best', solver: 'vml-fp', preset: 'best', family: 'VML-MAP fixed point' },
+  { id: 'vml-map-fast', label: 'VML-MAP gradient (exact VJP), fast', solver: 'vml-map', preset: 'fast', family: 'VML-MAP gradient' },
+  { id: 'vml-map-balanced', label: 'VML-MAP gradient (exact VJP), balanced', solver: 'vml-map', preset: 'balanced', family: 'VML-MAP gradient' },
+  { id: 'diffpir-matched', label: "DiffPIR from VML-MAP balanced's start, same network calls", solver: 'diffpir', preset: 'balanced', matched: true, family: 'DiffPIR matched' },
+  { id: 'ddnm-matched', label: "DDNM from VML-MAP balanced's start, same network calls", solver: 'ddnm', preset: 'balanced', matched: true, family: 'DDNM matched' },
   { id: 'diffpir-fast', label: 'DiffPIR 25 steps', solver: 'diffpir', preset: 'fast', family: 'DiffPIR' },
   { id: 'diffpir-balanced', label: 'DiffPIR 50 steps', solver: 'diffpir', preset: 'balanced', family: 'DiffPIR' },
   { id: 'ddnm-fast', label: 'DDNM 25 steps', solver: 'ddnm', preset: 'fast', family: 'DDNM' },
@@ -115,46 +123,51 @@ export interface Plan {
   compare: { vml: string; dps: string; diffpir: string; ddnm: string };
 }
 
-const MATRIX_TASKS = TASKS.filter((t) => !t.probeOnly).map((t) => t.id);
+const MATRIX_TASKS = TASKS.filter((t) => !t.probeOnly && !t.size).map((t) => t.id);
+
+const VML_VARIANTS = ['vml-fp-fast', 'vml-fp-balanced', 'vml-fp-best', 'vml-map-balanced'];
 
 export const FULL: Plan = {
   name: 'full',
-  images: 3,
+  images: 12,
   matrix: [
     {
-      variants: ['pinv', 'vml-fast', 'vml-balanced', 'vml-best', 'diffpir-fast', 'diffpir-balanced', 'ddnm-fast', 'ddnm-balanced'],
+      variants: ['pinv', 'estimate', ...VML_VARIANTS, 'diffpir-matched', 'ddnm-matched', 'diffpir-balanced', 'ddnm-balanced'],
       tasks: MATRIX_TASKS,
-      images: 3,
+      images: 12,
       size: 128,
     },
-    { variants: ['vml-balanced-plain', 'vml-balanced-plain-fd'], tasks: MATRIX_TASKS, images: 1, size: 128 },
-    { variants: ['dps-1000'], tasks: MATRIX_TASKS, images: 1, size: 128 },
+    { variants: ['one-call'], tasks: ['denoise'], images: 12, size: 128 },
+    { variants: ['estimate', 'vml-fp-balanced', 'vml-map-balanced'], tasks: ['inpaint-painted'], images: 12, size: 256 },
+    { variants: ['dps-1000'], tasks: MATRIX_TASKS, images: 3, size: 128 },
   ],
-  hires: [{ variants: ['vml-balanced', 'dps-100'], tasks: ['denoise', 'sr4', 'inpaint-box'], images: 1, size: 256 }],
-  probe: [{ variants: ['vml-fast', 'diffpir-fast'], tasks: ['deblur-motion45'], images: 1, size: 128 }],
+  hires: [{ variants: ['vml-fp-balanced', 'dps-100'], tasks: ['denoise', 'sr4', 'inpaint-box'], images: 1, size: 256 }],
+  probe: [{ variants: ['vml-fp-fast', 'diffpir-fast'], tasks: ['deblur-motion45'], images: 1, size: 128 }],
   // The VJP at 2048x2048 would need about 45 GiB (measured up to 1024: linear in pixels): projected.
   scaling: { sizes: [256, 512, 1024, 2048], runSizes: [256, 512], vjpSizes: [256, 512, 1024] },
   roofline: { sizes: [128, 256], matmul: 2048, rounds: 5 },
-  compare: { vml: 'vml-balanced', dps: 'dps-1000', diffpir: 'diffpir-balanced', ddnm: 'ddnm-balanced' },
+  compare: { vml: 'vml-fp-balanced', dps: 'dps-1000', diffpir: 'diffpir-balanced', ddnm: 'ddnm-balanced' },
 };
 
 export const QUICK: Plan = {
   name: 'quick',
   images: 2,
   matrix: [
-    { variants: ['pinv', 'vml-fast', 'diffpir-fast', 'ddnm-fast'], tasks: MATRIX_TASKS, images: 2, size: 64 },
+    { variants: ['pinv', 'estimate', 'vml-fp-fast', 'diffpir-fast', 'ddnm-fast'], tasks: MATRIX_TASKS, images: 2, size: 64 },
+    { variants: ['one-call'], tasks: ['denoise'], images: 2, size: 64 },
+    { variants: ['estimate', 'vml-fp-fast'], tasks: ['inpaint-painted'], images: 1, size: 64 },
     { variants: ['dps-50'], tasks: MATRIX_TASKS, images: 1, size: 64 },
   ],
   hires: [],
   probe: [],
   scaling: { sizes: [256], runSizes: [256], vjpSizes: [256] },
   roofline: { sizes: [64], matmul: 1024, rounds: 2 },
-  compare: { vml: 'vml-fast', dps: 'dps-50', diffpir: 'diffpir-fast', ddnm: 'ddnm-fast' },
+  compare: { vml: 'vml-fp-fast', dps: 'dps-50', diffpir: 'diffpir-fast', ddnm: 'ddnm-fast' },
 };
 
 /** What one child process is asked to do. */
 export type Job =
-  | { kind: 'restore'; model: string; fdModel?: string; image: string; imageIndex: number; size: number; task: string; variant: string; seed: number }
+  | { kind: 'restore'; model: string; fdModel?: string; image: string; imageIndex: number; size: number; task: string; variant: string; seed: number; dump?: string }
   | { kind: 'scaling'; model: string; size: number; withVjp: boolean; fullRun: boolean; seed: number }
   | { kind: 'roofline'; model: string; sizes: number[]; matmul: number; rounds: number; scratch: string };
 
@@ -166,6 +179,8 @@ export interface RestoreRecord {
   imageIndex: number;
   size: number;
   psnr: number;
+  /** Inpainting: PSNR over the restored (masked) pixels only. */
+  maskedPsnr?: number;
   ssim: number;
   nfe: number;
   vjps: number;
@@ -226,4 +241,15 @@ export interface RooflineRecord {
   uncounted: number;
 }
 
-export type BenchRecord = RestoreRecord | ScalingRecord | RooflineRecord;
+export type BenchRecord = RestoreRecord | ScalingRecord | RooflineRecord | ClassicalRecord;
+
+/** A scikit-image baseline on one measurement (tools/bench/classical.py), parameters tuned on the truth. */
+export interface ClassicalRecord {
+  kind: 'classical';
+  task: string;
+  imageIndex: number;
+  method: string;
+  psnr: number;
+  maskedPsnr?: number;
+  parameter: number | null;
+}

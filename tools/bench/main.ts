@@ -18,13 +18,13 @@
  * Every measurement runs in a fresh `node` child process (worker.ts), one after the other, so that
  * each reports its own peak memory and none competes with another for the two cores.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelFiles, readManifest, verifyChecksums } from '../../engine/model/manifest.js';
-import { type BenchRecord, type Block, FULL, type Job, type Plan, QUICK, type ScalingRecord, variantById } from './config.js';
+import { type BenchRecord, type Block, type ClassicalRecord, FULL, type Job, type Plan, QUICK, type ScalingRecord, TASKS, variantById } from './config.js';
 import { pickPhotos, PHOTO } from './images.js';
 import { type BenchMeta, writeReport } from './report.js';
 
@@ -98,7 +98,7 @@ function parseArgs(argv: string[]): Args {
     model: a.model ?? join(ROOT, 'resources', 'models', 'default'),
     out: a.out ?? (a.quick ? join(ROOT, 'bench-out', 'quick', 'BENCHMARKS.md') : join(ROOT, 'docs', 'BENCHMARKS.md')),
     data: a.data ?? join(ROOT, 'data', 'dev'),
-    list: a.list ?? join(ROOT, '..', 'shared', 'data', 'dev-files.tsv'),
+    list: a.list ?? join(ROOT, 'datasets', 'dev-files.tsv'),
     from: a.from,
     work: a.work,
     argv,
@@ -158,7 +158,18 @@ function buildJobs(plan: Plan, model: string, fdModel: string, photos: string[],
       for (let i = 0; i < block.images; i++)
         for (const task of block.tasks)
           for (const variant of block.variants)
-            out.push({ kind: 'restore', model, fdModel, image: photos[i]!, imageIndex: i, size: block.size, task, variant, seed: 1000 + i });
+            out.push({
+              kind: 'restore',
+              model,
+              fdModel,
+              image: photos[i]!,
+              imageIndex: i,
+              size: block.size,
+              task,
+              variant,
+              seed: 1000 + i,
+              ...(variant === 'estimate' ? { dump: join(scratch, 'measurements') } : {}),
+            });
     return out;
   };
   const slow = (b: Block): boolean => b.variants.some((v) => (variantById(v).steps ?? 0) >= 1000);
@@ -167,6 +178,19 @@ function buildJobs(plan: Plan, model: string, fdModel: string, photos: string[],
     jobs.push({ kind: 'scaling', model, size, withVjp: plan.scaling.vjpSizes.includes(size), fullRun: plan.scaling.runSizes.includes(size), seed: 7 });
   jobs.push(...restoreJobs([...plan.hires, ...plan.matrix.filter(slow)]));
   return jobs;
+}
+
+/** tools/bench/classical.py over the dumped measurements; its records, or why it failed. */
+function runClassical(dump: string): { records: ClassicalRecord[]; error?: string } {
+  if (!existsSync(dump)) return { records: [] };
+  const tasks = Object.fromEntries(TASKS.map((t) => [t.id, { spec: t.spec }]));
+  writeFileSync(join(dump, 'tasks.json'), JSON.stringify(tasks));
+  const out = join(dump, 'classical.json');
+  process.stderr.write('bench: scikit-image baselines (tools/bench/classical.py)\n');
+  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'tools', 'bench', 'classical.py'), '--dump', dump, '--out', out], { encoding: 'utf8' });
+  if (r.status !== 0) return { records: [], error: `exit ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };
+  const rows = JSON.parse(readFileSync(out, 'utf8')) as Omit<ClassicalRecord, 'kind'>[];
+  return { records: rows.map((x) => ({ kind: 'classical', ...x })) };
 }
 
 let current: ReturnType<typeof spawn> | undefined;
@@ -242,6 +266,7 @@ function summary(r: BenchRecord): string {
   if (r.kind === 'restore') return `${r.psnr.toFixed(2)} dB, ${(r.wallMs / 1000).toFixed(2)} s, ${r.nfe} NFE, ${r.vjps} VJPs`;
   if (r.kind === 'scaling')
     return `forward ${(r.forwardMs / 1000).toFixed(2)} s${r.withVjp ? `, VJP ${(r.vjpMs / 1000).toFixed(2)} s` : ''}, peak ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`;
+  if (r.kind === 'classical') return `${r.method} ${r.psnr.toFixed(2)} dB`;
   return `MatMul ${(r.matmul.flops / r.matmul.ms / 1e6).toFixed(1)} GFLOP/s`;
 }
 
@@ -376,6 +401,11 @@ async function main(): Promise<void> {
     }
     save();
   }
+  // The scikit-image baselines on the measurements the `estimate` runs dumped.
+  const classical = runClassical(join(scratch, 'measurements'));
+  if (classical.error) failures.push({ job: 'tools/bench/classical.py', error: classical.error });
+  records.push(...classical.records);
+  keys.push(...classical.records.map((r) => `classical|${r.task}|${r.imageIndex}|${r.method}`));
   meta.finished = new Date().toISOString();
   meta.durationS = previousS + (Date.now() - t0) / 1000;
   meta.loadEnd = loadavg();

@@ -5,8 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { settingsFor } from '../../engine/solvers/index.js';
+import type { Task } from '../../engine/tasks.js';
 import {
   type BenchRecord,
+  type ClassicalRecord,
   type Plan,
   type RestoreRecord,
   type RooflineRecord,
@@ -51,6 +53,40 @@ export interface BenchMeta {
 
 const MiB = 2 ** 20;
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** Student's t, 97.5% quantile, by degrees of freedom (1..30; beyond, the normal's 1.96). */
+const T975 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+interface Interval {
+  n: number;
+  mean: number;
+  /** Half-width of the 95% interval of the mean. */
+  half: number;
+}
+
+function interval(xs: number[]): Interval {
+  const n = xs.length;
+  const m = mean(xs);
+  if (n < 2) return { n, mean: m, half: NaN };
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1));
+  return { n, mean: m, half: ((T975[n - 2] ?? 1.96) * sd) / Math.sqrt(n) };
+}
+
+const pm = (iv: Interval): string => (Number.isFinite(iv.half) ? `± ${iv.half.toFixed(2)}` : '');
+
+/**
+ * The strongest simple method on a task by mean PSNR over the images: the scikit-image baselines,
+ * the operator's estimate (back-projected bicubic, the grey image, ...) and, for denoising, the network once.
+ */
+function bestFloor(task: string, matrix: RestoreRecord[], classical: ClassicalRecord[]): (Interval & { name: string }) | undefined {
+  const cands: (Interval & { name: string })[] = [];
+  for (const [method, cs] of by(classical.filter((r) => r.task === task), (r) => r.method)) cands.push({ name: `scikit-image: ${method}`, ...interval(cs.map((r) => r.psnr)) });
+  for (const v of ['estimate', 'one-call']) {
+    const rs = matrix.filter((r) => r.task === task && r.variant === v);
+    if (rs.length) cands.push({ name: v === 'estimate' ? "the operator's estimate" : 'one network call', ...interval(rs.map((r) => r.psnr)) });
+  }
+  return cands.reduce<(Interval & { name: string }) | undefined>((a, b) => (!a || b.mean > a.mean ? b : a), undefined);
+}
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 const median = (xs: number[]): number => {
   if (!xs.length) return NaN;
@@ -64,14 +100,18 @@ const secs = (ms: number): string => (!Number.isFinite(ms) ? '-' : ms < 10_000 ?
 const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const head = (cells: string[]): string => `${row(cells)}\n${row(cells.map(() => '---'))}`;
 
-function describeVariant(id: string): string {
+function describeVariant(id: string, task: Task = 'denoise'): string {
   const v = variantById(id);
-  if (v.solver === 'pinv') return 'A^+ y, no network: the pseudo-inverse of the measurement (the floor)';
-  const s = settingsFor(v.solver, v.preset, { steps: v.steps, vml: v.stepRule ? { stepRule: v.stepRule } : undefined });
+  if (v.solver === 'pinv') return 'A^+ y, no network: the pseudo-inverse of the measurement';
+  if (v.solver === 'estimate') return "no network: the operator's estimate (harmonic fill, back-projected bicubic, gradient-regularised inverse, grey image, y); VML-MAP starts from it";
+  if (v.solver === 'one-call') return "one forward: D(y, sigma_y) = y - sigma_y eps(y), Tweedie's formula (denoising only)";
+  if (v.matched) return `as ${v.solver} ${v.preset} but from VML-MAP balanced's start (the estimate plus noise to its first level) with its number of network calls, per task`;
+  const s = settingsFor(v.solver, v.preset, task, { steps: v.steps });
   switch (s.solver) {
-    case 'vml-map': {
+    case 'vml-map':
+    case 'vml-fp': {
       const x = s.settings;
-      return `${x.levels} levels x ${x.inner} inner steps, step rule ${x.stepRule}, transition ${x.transition}, sigma from ${x.sigmaStart}${v.forwardOnly ? ', forward-only model (finite-difference J^T v)' : ''}`;
+      return `per task (engine/solvers/presets.ts, docs/PRESETS.md); for ${task}: ${x.levels} levels x ${x.inner} inner steps, ${x.stepRule} rule, sigma from ${x.sigmaStart}${v.forwardOnly ? ', forward-only model (finite-difference J^T v)' : ''}`;
     }
     case 'dps':
       return `${s.settings.steps} steps, zeta ${s.settings.zeta}, sigma from ${s.settings.sigmaStart}`;
@@ -138,8 +178,10 @@ function onCommonImages(rs: RestoreRecord[], variants: string[]): Map<string, Ag
 
 const FAMILY_STYLE: Record<string, { color: string; marker: Series['marker'] }> = {
   'VML-MAP': { color: COLORS[0]!, marker: 'circle' },
-  'VML-MAP plain': { color: COLORS[5]!, marker: 'square' },
-  'VML-MAP plain FD': { color: COLORS[6]!, marker: 'square' },
+  'VML-MAP fixed point': { color: COLORS[0]!, marker: 'circle' },
+  'VML-MAP gradient': { color: COLORS[5]!, marker: 'square' },
+  'DiffPIR matched': { color: COLORS[6]!, marker: 'diamond' },
+  'DDNM matched': { color: COLORS[7]!, marker: 'diamond' },
   DPS: { color: COLORS[1]!, marker: 'triangle' },
   DiffPIR: { color: COLORS[2]!, marker: 'diamond' },
   DDNM: { color: COLORS[3]!, marker: 'diamond' },
@@ -147,10 +189,10 @@ const FAMILY_STYLE: Record<string, { color: string; marker: Series['marker'] }> 
 
 function shortNote(variant: string): string {
   const v = variantById(variant);
-  if (v.solver === 'vml-map') return v.stepRule === 'gradient' ? '' : v.preset;
-  if (v.solver === 'pinv') return '';
-  const s = settingsFor(v.solver, v.preset, { steps: v.steps });
-  return s.solver === 'vml-map' ? v.preset : String(s.settings.steps);
+  if (v.solver === 'vml-map' || v.solver === 'vml-fp') return v.preset;
+  if (v.solver === 'pinv' || v.solver === 'estimate' || v.solver === 'one-call' || v.matched) return '';
+  const s = settingsFor(v.solver, v.preset, 'denoise', { steps: v.steps });
+  return 'steps' in s.settings ? String(s.settings.steps) : v.preset;
 }
 
 function taskChart(task: string, aggs: Agg[], footer: string, size: number): Chart {
@@ -201,10 +243,11 @@ export async function writeReport(
   mkdirSync(imgDir, { recursive: true });
   const imgRel = (name: string): string => relative(dirname(outPath), join(imgDir, name)).split('\\').join('/');
   const restores = records.filter((r): r is RestoreRecord => r.kind === 'restore');
+  const classical = records.filter((r): r is ClassicalRecord => r.kind === 'classical');
   const scaling = records.filter((r): r is ScalingRecord => r.kind === 'scaling').sort((a, b) => a.size - b.size);
   const roof = records.find((r): r is RooflineRecord => r.kind === 'roofline');
   const matrixSize = plan.matrix[0]!.size;
-  const matrixTasks = [...new Set(plan.matrix.flatMap((b) => b.tasks))];
+  const matrixTasks = [...new Set(plan.matrix.flatMap((b) => b.tasks))].filter((t) => !taskById(t).size);
   const matrix = restores.filter((r) => r.size === matrixSize && matrixTasks.includes(r.task));
   const byTask = by(matrix, (r) => r.task);
   const machine = `${meta.cpuModel}, ${meta.cores} cores (os.cpus())`;
@@ -260,7 +303,40 @@ export async function writeReport(
   const perTaskShare = [...by(vmlRuns, (r) => r.task).entries()].map(([task, rs]) => ({ task, share: sum(rs.map((r) => r.onnxMs)) / sum(rs.map((r) => r.wallMs)) }));
   const minShare = perTaskShare.reduce((m, x) => (x.share < m.share ? x : m), { task: '-', share: Infinity });
   const t3Met = vmlShare > 0.85 && minShare.share > 0.85;
+  // The floors: the strongest simple method per task (scikit-image's, tuned on the truth, or the
+  // operator's own estimate) and the network once as a denoiser.
+  const floors = matrixTasks.map((task) => {
+    const vml = (byTask.get(task) ?? []).filter((r) => r.variant === cmp.vml);
+    const best = bestFloor(task, matrix, classical);
+    return { task, vml: interval(vml.map((r) => r.psnr)), floor: best };
+  });
+  const floorMet = floors.filter((x) => x.floor && x.vml.mean >= x.floor.mean + 1.5).length;
+  const oneCall = interval(matrix.filter((r) => r.task === 'denoise' && r.variant === 'one-call').map((r) => r.psnr));
+  const vmlDenoise = floors.find((x) => x.task === 'denoise')?.vml;
+  const paintedVml = interval(restores.filter((r) => r.task === 'inpaint-painted' && r.variant === cmp.vml).map((r) => r.maskedPsnr ?? NaN));
+  const paintedBih = interval(classical.filter((r) => r.task === 'inpaint-painted' && /biharmonic/.test(r.method)).map((r) => r.maskedPsnr ?? NaN));
   p(head(['target', 'result', 'met']));
+  p(
+    row([
+      `${vmlLabel}: at least 1.5 dB above the best simple method on every task (scikit-image's, tuned per image on the truth, the operator's estimate, or one network call: table below)`,
+      `${floorMet} of ${floors.length} tasks; margins ${floors.map((x) => `${x.task} ${x.floor ? f(x.vml.mean - x.floor.mean) : '-'}`).join(', ')}`,
+      floors.length && floorMet === floors.length ? 'yes' : '**no**',
+    ]),
+  );
+  p(
+    row([
+      `${vmlLabel}: at or above one call of the network as a denoiser (denoising)`,
+      vmlDenoise && oneCall.n ? `${f(vmlDenoise.mean)} ${pm(vmlDenoise)} against ${f(oneCall.mean)} ${pm(oneCall)} dB` : '-',
+      vmlDenoise && oneCall.n && vmlDenoise.mean >= oneCall.mean ? 'yes' : '**no**',
+    ]),
+  );
+  p(
+    row([
+      `${vmlLabel}, brush strokes as a person paints them: masked-pixel PSNR at least 1 dB above biharmonic inpainting`,
+      paintedVml.n && paintedBih.n ? `${f(paintedVml.mean)} ${pm(paintedVml)} against ${f(paintedBih.mean)} ${pm(paintedBih)} dB` : '-',
+      paintedVml.n && paintedBih.n && paintedVml.mean >= paintedBih.mean + 1 ? 'yes' : '**no**',
+    ]),
+  );
   p(row([`${vmlLabel}: PSNR at least that of ${dpsLabel} on every task`, `${t1Quality} of ${t1.length} tasks`, t1.length && t1Quality === t1.length && t1.length === matrixTasks.length ? 'yes' : '**no**']));
   p(
     row([
@@ -272,7 +348,13 @@ export async function writeReport(
   p(row([`${vmlLabel}: PSNR ahead of both ${variantById(cmp.diffpir).label} and ${variantById(cmp.ddnm).label} on at least 5 of 7 tasks`, `${t2Ahead} of ${t2.length} tasks`, t2Met ? 'yes' : '**no**']));
   p(row([`${vmlLabel}: more than 85% of the wall time inside onnxruntime (over all its runs and on every task)`, `${pct(vmlShare)} over all its runs; lowest task ${minShare.task} ${pct(minShare.share)}`, t3Met ? 'yes' : '**no**']));
   p();
-  p(`All three on the ${matrixSize}x${matrixSize} crops; the comparison with DPS uses only the images DPS ran on (below). Details in the closing note.`);
+  const paintedSize = restores.find((r) => r.task === 'inpaint-painted')?.size;
+  p(`On the ${matrixSize}x${matrixSize} crops${paintedSize ? ` (brush strokes at ${paintedSize}x${paintedSize})` : ''}; "±" is the half-width of the 95% interval of the mean over the images (Student's t); the comparison with DPS uses only the images DPS ran on (below). Details in the closing note.`);
+  p();
+  p('### Against the floors');
+  p();
+  p(head(['task', 'images', `${cmp.vml} PSNR (dB)`, 'best simple method', 'its PSNR (dB)', 'margin (dB)']));
+  for (const x of floors) p(row([x.task, x.vml.n, `${f(x.vml.mean)} ${pm(x.vml)}`, x.floor?.name ?? '-', x.floor ? `${f(x.floor.mean)} ${pm(x.floor)}` : '-', x.floor ? f(x.vml.mean - x.floor.mean) : '-']));
   p();
   p(`### ${vmlLabel} against ${dpsLabel}`);
   p();
@@ -291,7 +373,7 @@ export async function writeReport(
   p();
   const matrixImages = Math.max(...plan.matrix.map((b) => b.images));
   p(
-    `- **Images**: ${meta.photos.length} development photos (../shared/data/dev-files.tsv, fetched by tools/fetch_data.py), spread over the sorted list: ${meta.photos.map((x, i) => `${i + 1}. \`${x.replace(/^.*__/, '')}\``).join(', ')}. ` +
+    `- **Images**: ${meta.photos.length} development photos (datasets/dev-files.tsv, fetched by tools/fetch_data.py), spread over the sorted list: ${meta.photos.map((x, i) => `${i + 1}. \`${x.replace(/^.*__/, '')}\``).join(', ')}. ` +
       `Each is cropped to its centred square of side min(h, w, 2N) and resized to N x N (Lanczos), a scale between 1/2 and 1 as in training; values in [0, 1]. N = ${matrixSize} for the quality matrix (${matrixImages} images).`,
   );
   p(`- **Seeds**: image k uses seed 1000 + k - 1 for the measurement noise, the scratch mask and the solver's noise.`);
@@ -322,7 +404,11 @@ export async function writeReport(
     p();
     p(head(['solver', 'images', 'PSNR (dB)', 'SSIM', 'NFE', 'VJPs', 'wall time (s)', 'in onnxruntime', 'peak RSS (MiB)']));
     for (const a of aggs)
-      p(row([`${a.variant}${a.approximate ? ' (approximate VJP)' : ''}`, a.n, f(a.psnr), f(a.ssim, 4), f(a.nfe, 0), f(a.vjps, 0), secs(a.wallMs), a.nfe ? pct(a.onnxShare) : '-', f(a.peakRss / MiB, 0)]));
+      p(row([`${a.variant}${a.approximate ? ' (approximate VJP)' : ''}`, a.n, `${f(a.psnr)} ${pm(interval(rs.filter((r) => r.variant === a.variant).map((r) => r.psnr)))}`, f(a.ssim, 4), f(a.nfe, 0), f(a.vjps, 0), secs(a.wallMs), a.nfe ? pct(a.onnxShare) : '-', f(a.peakRss / MiB, 0)]));
+    for (const [method, cs] of by(classical.filter((r) => r.task === task), (r) => r.method)) {
+      const iv = interval(cs.map((r) => r.psnr));
+      p(row([`scikit-image: ${method}`, iv.n, `${f(iv.mean)} ${pm(iv)}`, '-', '0', '0', '-', '-', '-']));
+    }
     p();
     if (aggs.length) {
       const png = `bench-${task}.png`;
@@ -347,6 +433,41 @@ export async function writeReport(
   p();
   p('A number in brackets: the images it ran on, when fewer than the others.');
   p();
+
+  // ------------------------------------------------------------------------- the two rules
+  p('### The two VML-MAP rules at their presets');
+  p();
+  p('vml-fp: the fixed-point rule (no VJP); vml-map: the gradient through the exact VJP (docs/ALGORITHM.md). Each preset fits the same time budget at 512x512 (docs/PRESETS.md), so this is the ablation at equal wall time there; here, per task, PSNR and the measured time at this size.');
+  p();
+  p(head(['task', 'vml-fp-balanced PSNR (dB)', 'time (s)', 'vml-map-balanced PSNR (dB)', 'time (s)', 'difference (dB)']));
+  for (const task of matrixTasks) {
+    const a = (byTask.get(task) ?? []).filter((r) => r.variant === 'vml-fp-balanced');
+    const b = (byTask.get(task) ?? []).filter((r) => r.variant === 'vml-map-balanced');
+    if (!a.length || !b.length) continue;
+    const [ia, ib] = [interval(a.map((r) => r.psnr)), interval(b.map((r) => r.psnr))];
+    p(row([task, `${f(ia.mean)} ${pm(ia)}`, secs(mean(a.map((r) => r.wallMs))), `${f(ib.mean)} ${pm(ib)}`, secs(mean(b.map((r) => r.wallMs))), f(ia.mean - ib.mean)]));
+  }
+  p();
+
+  // ------------------------------------------------------------------------ painted strokes
+  const painted = restores.filter((r) => r.task === 'inpaint-painted');
+  if (painted.length) {
+    const size = painted[0]!.size;
+    p(`## Brush strokes as a person paints them (${size}x${size})`);
+    p();
+    p(`${taskById('inpaint-painted').label}. PSNR over the painted pixels only (the rest is kept exactly by every method), and over the whole image.`);
+    p();
+    p(head(['method', 'images', 'masked-pixel PSNR (dB)', 'whole-image PSNR (dB)', 'wall time (s)']));
+    for (const [v, rs] of by(painted, (r) => r.variant)) {
+      const iv = interval(rs.map((r) => r.maskedPsnr ?? NaN));
+      p(row([v, iv.n, `${f(iv.mean)} ${pm(iv)}`, f(mean(rs.map((r) => r.psnr))), secs(mean(rs.map((r) => r.wallMs)))]));
+    }
+    for (const [method, cs] of by(classical.filter((r) => r.task === 'inpaint-painted'), (r) => r.method)) {
+      const iv = interval(cs.map((r) => r.maskedPsnr ?? NaN));
+      p(row([`scikit-image: ${method}`, iv.n, `${f(iv.mean)} ${pm(iv)}`, f(mean(cs.map((r) => r.psnr))), '-']));
+    }
+    p();
+  }
 
   // --------------------------------------------------------------------------------- hires
   if (plan.hires.length && !restores.some((r) => r.size === plan.hires[0]!.size && r.size !== matrixSize)) {
@@ -466,7 +587,7 @@ export async function writeReport(
   if (scaling.length) {
     p('## Scaling with image size');
     p();
-    const bal = settingsFor('vml-map', 'balanced').settings as { levels: number; inner: number };
+    const bal = settingsFor('vml-map', 'balanced', 'denoise').settings as { levels: number; inner: number };
     const balNfe = bal.levels * (bal.inner + 1);
     const dpsSteps = 1000;
     p(
@@ -678,16 +799,11 @@ function closingNote(n: NoteInput): string {
   // Pointers from the data
   const hints: string[] = [];
   if (n.untrained) hints.push('the model is not fully trained: every diffusion solver is limited by the prior, and the ranking between solvers can change as training goes on; rerun the benchmark with the trained default model');
-  const plain = n.matrix.filter((r) => r.variant === 'vml-balanced-plain');
-  const pre = n.matrix.filter((r) => r.variant === 'vml-balanced' && plain.some((q) => q.task === r.task && q.imageIndex === r.imageIndex));
-  if (plain.length && pre.length) {
-    const d = mean(pre.map((r) => r.psnr)) - mean(plain.map((r) => r.psnr));
-    hints.push(`the preconditioned step rule is ${d >= 0 ? 'ahead of' : 'behind'} the plain gradient (the paper's rule) by ${f(Math.abs(d))} dB on average at the same levels, and needs no VJP`);
-  }
-  const fd = n.matrix.filter((r) => r.variant === 'vml-balanced-plain-fd');
-  if (fd.length && plain.length) {
-    const d = mean(plain.map((r) => r.psnr)) - mean(fd.map((r) => r.psnr));
-    hints.push(`the forward-only approximation of J^T v costs ${f(d)} dB against the exact VJP on the plain rule, at ${f(mean(fd.map((r) => r.wallMs)) / mean(plain.map((r) => r.wallMs)), 2)} times its time`);
+  const fp = n.matrix.filter((r) => r.variant === 'vml-fp-balanced');
+  const gr = n.matrix.filter((r) => r.variant === 'vml-map-balanced');
+  if (fp.length && gr.length) {
+    const d = mean(fp.map((r) => r.psnr)) - mean(gr.map((r) => r.psnr));
+    hints.push(`the fixed-point rule (vml-fp, no VJP) is ${d >= 0 ? 'ahead of' : 'behind'} the gradient rule through the VJP (vml-map) by ${f(Math.abs(d))} dB on average at their balanced presets, at ${f(mean(fp.map((r) => r.wallMs)) / mean(gr.map((r) => r.wallMs)), 2)} times its time`);
   }
   if (lose.length) {
     const spare = Math.min(...lose.map((r) => r.dps.wallMs / r.vml.wallMs / 5));
@@ -696,7 +812,7 @@ function closingNote(n: NoteInput): string {
     );
   }
   for (const r of behind) {
-    const presets = ['vml-fast', 'vml-balanced', 'vml-best'].map((v) => ({ v, psnr: variantMean(v, r.task) })).filter((x) => Number.isFinite(x.psnr));
+    const presets = ['vml-fp-fast', 'vml-fp-balanced', 'vml-fp-best'].map((v) => ({ v, psnr: variantMean(v, r.task) })).filter((x) => Number.isFinite(x.psnr));
     const falling = presets.length === 3 && presets[0]!.psnr > presets[1]!.psnr && presets[1]!.psnr > presets[2]!.psnr;
     const floor = variantMean('pinv', r.task);
     hints.push(

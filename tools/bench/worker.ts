@@ -8,13 +8,66 @@ import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { psnr, ssim } from '../../engine/metrics.js';
 import { buildOperator, degrade } from '../../engine/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
-import { settingsFor, solve } from '../../engine/solvers/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { kernelFromSpec } from '../../engine/operators/kernels.js';
+import { join } from 'node:path';
+import { settingsFor, solve, type SolverSettings } from '../../engine/solvers/index.js';
+import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
+import { DEFAULT_SOLVER, type Task } from '../../engine/tasks.js';
 import type { Img, Shape, SolveStats } from '../../engine/types.js';
-import { type Job, type RestoreRecord, type ScalingRecord, taskById, variantById } from './config.js';
+import { type Job, type RestoreRecord, type ScalingRecord, taskById, type Variant, variantById } from './config.js';
 import { benchMask, photoCrop } from './images.js';
 import { roofline } from './roofline.js';
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+/** PSNR over the pixels a restore-form mask marks (1 = restored), all channels. */
+function maskedPsnr(x: Float64Array, clean: Float64Array, mask: Float64Array): number {
+  const hw = mask.length;
+  let se = 0;
+  let n = 0;
+  for (let i = 0; i < x.length; i++)
+    if (mask[i % hw]) {
+      const d = Math.min(Math.max(x[i]!, 0), 1) - clean[i]!;
+      se += d * d;
+      n++;
+    }
+  return n ? 10 * Math.log10(n / se) : NaN;
+}
+
+/** A 1-D or N-D float64 array as a .npy file (version 1.0, little-endian, C order). */
+function npy(path: string, data: Float64Array, shape: number[]): void {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+function dumpMeasurement(root: string, task: string, imageIndex: number, clean: Img, y: Float64Array, mask?: Float64Array): void {
+  const dir = join(root, task, String(imageIndex));
+  mkdirSync(dir, { recursive: true });
+  npy(join(dir, 'clean.npy'), clean.data, [clean.c, clean.h, clean.w]);
+  npy(join(dir, 'y.npy'), y, [y.length]);
+  if (mask) npy(join(dir, 'mask.npy'), mask, [clean.h, clean.w]);
+  const kernel = taskById(task).spec.kernel;
+  if (kernel) {
+    const k = kernelFromSpec(kernel);
+    npy(join(dir, 'kernel.npy'), k.data, [k.h, k.w]);
+  }
+}
+
+/** The settings a variant runs with on a task; `matched`: VML-MAP balanced's start and network calls. */
+function variantSettings(variant: Variant, task: Task, steps?: number): SolverSettings {
+  if (variant.solver === 'pinv' || variant.solver === 'estimate' || variant.solver === 'one-call') throw new Error(`${variant.id} is not a solver`);
+  if (!variant.matched) return settingsFor(variant.solver, variant.preset, task, { steps: steps ?? variant.steps });
+  const vml = settingsFor(DEFAULT_SOLVER, 'balanced', task).settings as VmlMapSettings;
+  const base = settingsFor(variant.solver, variant.preset, task, { steps: steps ?? vml.levels * (vml.inner + 1) });
+  return { ...base, settings: { ...base.settings, sigmaStart: vml.sigmaStart, start: 'estimate' } } as SolverSettings;
+}
 
 async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<RestoreRecord> {
   const task = taskById(job.task);
@@ -37,19 +90,24 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
 
   let x: Float64Array;
   let stats: SolveStats;
-  if (variant.solver === 'pinv') {
+  if (variant.solver === 'pinv' || variant.solver === 'estimate') {
     const t0 = performance.now();
-    x = op.pinv(y);
+    x = variant.solver === 'pinv' ? op.pinv(y) : op.estimate(y, spec.sigmaY).x;
     stats = { nfe: 0, vjps: 0, onnxMs: 0, wallMs: performance.now() - t0, approximateVjp: false };
+    // The measurement for tools/bench/classical.py (scikit-image's methods), once per task and image.
+    if (variant.solver === 'estimate' && job.dump) dumpMeasurement(job.dump, task.id, job.imageIndex, clean, y, mask);
+  } else if (variant.solver === 'one-call') {
+    if (spec.task !== 'denoise') throw new Error('one-call is a denoiser: denoising only');
+    const before = { ...model.counters };
+    const t0 = performance.now();
+    x = await model.denoise(y, clean, spec.sigmaY);
+    stats = { nfe: 1, vjps: 0, onnxMs: model.counters.onnxMs - before.onnxMs, wallMs: performance.now() - t0, approximateVjp: false };
   } else {
-    const settings = settingsFor(variant.solver, variant.preset, {
-      steps: variant.steps,
-      vml: variant.stepRule ? { stepRule: variant.stepRule } : undefined,
-    });
+    const settings = variantSettings(variant, spec.task);
     // Warm-up: the same solver for 3 steps on another measurement of the same operator, so that the
     // timed solve sees what a solve in the app's long-lived inference service sees (V8's compiled
     // code, onnxruntime's arenas for this size), not this fresh process's one-off start-up costs.
-    const warm = settingsFor(variant.solver, variant.preset, { steps: 3, vml: variant.stepRule ? { stepRule: variant.stepRule } : undefined });
+    const warm = variantSettings(variant, spec.task, 3);
     const grey = op.forward(new Float64Array(clean.data.length).fill(0.5));
     await solve({ op, y: grey, sigmaY: spec.sigmaY, model, seed: job.seed + 1 }, warm);
     const res = await solve({ op, y, sigmaY: spec.sigmaY, model, seed: job.seed }, settings);
@@ -66,6 +124,7 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
     imageIndex: job.imageIndex,
     size: job.size,
     psnr: finite ? psnr(x, clean.data) : NaN,
+    maskedPsnr: finite && mask ? maskedPsnr(x, clean.data, mask) : undefined,
     ssim: finite ? ssim(out, clean) : NaN,
     nfe: stats.nfe,
     vjps: stats.vjps,
@@ -119,7 +178,7 @@ async function scalingJob(job: Extract<Job, { kind: 'scaling' }>): Promise<Scali
   let fastOnnxMs = NaN;
   if (job.fullRun) {
     const op = buildOperator({ task: 'denoise', sigmaY: 0.05 }, shape);
-    const res = await solve({ op, y: img.data, sigmaY: 0.05, model, seed: job.seed }, settingsFor('vml-map', 'fast'));
+    const res = await solve({ op, y: img.data, sigmaY: 0.05, model, seed: job.seed }, settingsFor('vml-map', 'fast', 'denoise'));
     fastMs = res.stats.wallMs;
     fastOnnxMs = res.stats.onnxMs;
   }

@@ -5,7 +5,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { Preset, SolverName, SolverSpec, Task, TaskSpec } from '../../../engine/tasks';
+import { DEFAULT_SOLVER, type Preset, type SolverName, type SolverSpec, type Task, type TaskSpec } from '../../../engine/tasks';
 import type { TaskForm } from '../../../common/api';
 
 export const TASK_LABELS: Record<Task, string> = {
@@ -25,7 +25,13 @@ export const TASK_HINTS: Record<Task, string> = {
 };
 
 export const PRESET_LABELS: Record<Preset, string> = { fast: 'Fast', balanced: 'Balanced', best: 'Best' };
-export const SOLVER_LABELS: Record<SolverName, string> = { 'vml-map': 'VML-MAP', dps: 'DPS', diffpir: 'DiffPIR', ddnm: 'DDNM' };
+export const SOLVER_LABELS: Record<SolverName, string> = {
+  'vml-map': 'VML-MAP (gradient through the network)',
+  'vml-fp': 'VML-MAP fixed point (no VJP)',
+  dps: 'DPS',
+  diffpir: 'DiffPIR',
+  ddnm: 'DDNM',
+};
 
 export const useTaskStore = defineStore('task', () => {
   const task = ref<Task>('inpaint');
@@ -38,9 +44,11 @@ export const useTaskStore = defineStore('task', () => {
   /** Measurement noise in 8-bit units (sigma_y * 255), the scale people know from editors. */
   const noise = ref(2.5);
   const preset = ref<Preset>('balanced');
-  const solver = ref<SolverName>('vml-map');
+  const solver = ref<SolverName>(DEFAULT_SOLVER);
   /** null: the preset decides. */
   const steps = ref<number | null>(null);
+  /** VML-MAP's detail: 0 = the MAP, up to 1 toward a posterior sample. */
+  const detail = ref(0);
   const seed = ref(0);
 
   const kernel = computed<NonNullable<TaskSpec['kernel']>>(() =>
@@ -62,6 +70,7 @@ export const useTaskStore = defineStore('task', () => {
     preset: preset.value,
     seed: seed.value,
     ...(steps.value ? { steps: steps.value } : {}),
+    ...(detail.value > 0 && solver.value.startsWith('vml') ? { detail: detail.value } : {}),
   }));
 
   /** What is remembered: every field, so switching tasks back and forth keeps the values. */
@@ -89,11 +98,12 @@ export const useTaskStore = defineStore('task', () => {
     preset.value = f.solver.preset;
     solver.value = f.solver.solver;
     steps.value = f.solver.steps ?? null;
+    detail.value = f.solver.detail ?? 0;
     seed.value = f.solver.seed;
   }
 
   return {
-    task, scale, srKernel, blurKind, blurStd, motionLength, motionAngle, noise, preset, solver, steps, seed,
+    task, scale, srKernel, blurKind, blurStd, motionLength, motionAngle, noise, preset, solver, steps, detail, seed,
     kernel, sigmaY, spec, solverSpec, form, needsMask, load,
   };
 });

@@ -8,6 +8,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS, type JobEvent } from '../../../common/api';
+import { DEFAULT_SOLVER } from '../../../engine/tasks';
 import App from '../../../renderer/src/App.vue';
 import { commandFor } from '../../../renderer/src/keyboard';
 import { MaskHistory } from '../../../renderer/src/mask/history';
@@ -46,7 +47,9 @@ describe('task store', () => {
   it('puts solver overrides in only when set', () => {
     const t = useTaskStore();
     t.preset = 'fast';
-    expect(t.solverSpec).toEqual({ solver: 'vml-map', preset: 'fast', seed: 0 });
+    expect(t.solverSpec).toEqual({ solver: DEFAULT_SOLVER, preset: 'fast', seed: 0 });
+    t.detail = 0.5;
+    expect(t.solverSpec).toEqual({ solver: DEFAULT_SOLVER, preset: 'fast', seed: 0, detail: 0.5 });
     t.steps = 40;
     t.solver = 'diffpir';
     t.seed = 9;
