@@ -5,11 +5,13 @@
  *
  * whose gradient is g = -J^T r with r = beta (D - z) + alpha A^T (y - A D), beta = 1/sigma^2, alpha =
  * 1/sigma_y^2 (docs/ALGORITHM.md). Two step rules with the same fixed points (r = 0, J positive definite):
- *  - 'gradient' (solver vml-map): z <- z + gamma J^T M^-1 r, the loss's gradient in D preconditioned
- *    by M = alpha A^T A + beta I (in A's singular basis 1/(alpha s_k^2 + beta) on measured directions,
- *    1/beta on the null space (I - S^+ S)), then taken back to z through the exact VJP, one per step;
- *  - 'fixed-point': z <- z + M^-1 r, the same step with J taken as I (Gauss-Newton without the
- *    Jacobian): no VJP. This is not the paper's rule; solver name vml-fp.
+ *  - 'gradient' (solver vml-map, the paper's method: gradient steps through the network): z <- z +
+ *    gamma J^T M^-1 r, the loss's gradient in D preconditioned by M = alpha A^T A + beta I (in A's
+ *    singular basis 1/(alpha s_k^2 + beta) on measured directions, 1/beta on the null space
+ *    (I - S^+ S)), then taken back to z through the exact VJP, one per step. The paper's own
+ *    preconditioned rule is known to us only from its reviewers' description (docs/ALGORITHM.md);
+ *  - 'fixed-point' (solver vml-fp): z <- z + gamma M^-1 r, the same step with J taken as I
+ *    (Gauss-Newton without the Jacobian): no VJP. Not the paper's rule.
  * The solve starts from the operator's estimate of x (A's `estimate`) plus noise up to the first level.
  */
 import { gaussNewtonResidual } from '../operators/residual.js';

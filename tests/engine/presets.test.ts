@@ -10,6 +10,7 @@ import { VML_PRESETS } from '../../engine/solvers/presets.js';
 import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import { PRESETS, TASKS } from '../../engine/tasks.js';
 import { TOY_TARGETS, ToyChecks } from '../../tools/toy-checks.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 let toys: ToyChecks;
@@ -36,4 +37,11 @@ describe('shipped presets on the exact priors', () => {
           }
         });
       }
+});
+
+describe('the presets that ship are the ones measured', () => {
+  it('engine/solvers/presets.ts holds docs/presets/chosen.json (written by tools/presets.ts)', () => {
+    const chosen = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'presets', 'chosen.json'), 'utf8'));
+    expect(VML_PRESETS).toEqual(chosen);
+  });
 });
