@@ -1,8 +1,9 @@
 /**
- * VML-MAP's presets, per step rule, preset and task: measured by tools/presets.ts on all 12
- * development photos (docs/PRESETS.md has the command, every configuration tried and why each was
- * chosen). Balanced and best reach the MAP on the exact test priors (tests/engine/presets.test.ts);
- * a preset that does not says what it trades for it.
+ * VML-MAP's presets, per step rule, preset and task: written by `node out/cli/tools/presets.js
+ * --write-engine` from its measurement on the development photos (docs/PRESETS.md has every
+ * configuration tried and why each was chosen; docs/presets/chosen.json the same table). Balanced and
+ * best reach the MAP on the exact test priors (tests/engine/presets.test.ts) unless `trades` says
+ * what they gain by not doing so.
  */
 import type { Preset, Task } from '../tasks.js';
 import type { StepRule, VmlMapSettings } from './vmlmap.js';
@@ -15,17 +16,276 @@ export interface PresetEntry {
 
 export type PresetTable = Record<Preset, Record<Task, PresetEntry>>;
 
-const same = (e: PresetEntry): Record<Task, PresetEntry> => ({ inpaint: e, sr: e, deblur: e, denoise: e, colorize: e });
-
 export const VML_PRESETS: Record<StepRule, PresetTable> = {
-  'fixed-point': {
-    fast: same({ settings: { sigmaStart: 1, levels: 5, inner: 2 } }),
-    balanced: same({ settings: { sigmaStart: 1, levels: 5, inner: 2 } }),
-    best: same({ settings: { sigmaStart: 1, levels: 5, inner: 3 } }),
+  "fixed-point": {
+    "fast": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "time: none of the 9 configurations measured within 10 s reaches the mode on the exact priors"
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.25,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+      }
+    },
+    "balanced": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 6,
+          "inner": 4
+        }
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "sigmaEnd": 0.01,
+          "levels": 6,
+          "inner": 4
+        }
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.25,
+          "sigmaEndPerSigmaY": 0.5,
+          "levels": 6,
+          "inner": 4
+        }
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 10,
+          "inner": 3
+        }
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEnd": 0.03,
+          "levels": 10,
+          "inner": 3
+        }
+      }
+    },
+    "best": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 20,
+          "inner": 3
+        }
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "sigmaEnd": 0.01,
+          "levels": 6,
+          "inner": 4
+        }
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.25,
+          "sigmaEndPerSigmaY": 0.5,
+          "levels": 6,
+          "inner": 4
+        }
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 10,
+          "inner": 3
+        }
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEnd": 0.03,
+          "levels": 10,
+          "inner": 3
+        }
+      }
+    }
   },
-  gradient: {
-    fast: same({ settings: { sigmaStart: 1, levels: 5, inner: 2 } }),
-    balanced: same({ settings: { sigmaStart: 1, levels: 5, inner: 2 } }),
-    best: same({ settings: { sigmaStart: 1, levels: 5, inner: 3 } }),
-  },
+  "gradient": {
+    "fast": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 3,
+          "inner": 2
+        },
+        "trades": "time: no configuration measured fits 10 s, and the cheapest (0.12 -> 1 sigma_y, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "sigmaEnd": 0.03,
+          "levels": 3,
+          "inner": 2
+        },
+        "trades": "time: no configuration measured fits 10 s, and the cheapest (1 -> 0.03, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 3,
+          "inner": 2
+        },
+        "trades": "time: no configuration measured fits 10 s, and the cheapest (0.5 -> min, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "levels": 3,
+          "inner": 2
+        },
+        "trades": "time: no configuration measured fits 10 s, and the cheapest (0.12 -> min, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEnd": 0.03,
+          "levels": 3,
+          "inner": 2
+        },
+        "trades": "time: no configuration measured fits 10 s, and the cheapest (0.5 -> 0.03, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      }
+    },
+    "balanced": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "sigmaEnd": 0.03,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEnd": 0.03,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      }
+    },
+    "best": {
+      "denoise": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "sigmaEndPerSigmaY": 1,
+          "levels": 6,
+          "inner": 4,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 5 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "sr": {
+        "settings": {
+          "sigmaStart": 1,
+          "sigmaEnd": 0.03,
+          "levels": 3,
+          "inner": 2,
+          "stepScale": 2
+        },
+        "trades": "time: none of the 5 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "deblur": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "levels": 6,
+          "inner": 4
+        },
+        "trades": "time: none of the 4 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "inpaint": {
+        "settings": {
+          "sigmaStart": 0.12,
+          "levels": 6,
+          "inner": 4
+        },
+        "trades": "time: none of the 5 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      },
+      "colorize": {
+        "settings": {
+          "sigmaStart": 0.5,
+          "sigmaEnd": 0.03,
+          "levels": 6,
+          "inner": 4
+        },
+        "trades": "time: none of the 4 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+      }
+    }
+  }
 };

@@ -7,6 +7,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { MaskHistory } from '../mask/history';
 import { copyRect, countSet, EMPTY_RECT, invertInPlace, type Rect, stampDisc, strokeSegment, union } from '../mask/raster';
+import { DEFAULT_SETTINGS } from '../../../common/api';
 
 export type Tool = 'brush' | 'eraser';
 export const MIN_BRUSH = 1;
@@ -16,7 +17,7 @@ export const useMaskStore = defineStore('mask', () => {
   const width = ref(0);
   const height = ref(0);
   const tool = ref<Tool>('brush');
-  const brushSize = ref(32);
+  const brushSize = ref(DEFAULT_SETTINGS.brushSize);
   const opacity = ref(0.5);
   const version = ref(0);
   const painted = ref(0);
