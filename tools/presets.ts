@@ -150,16 +150,22 @@ async function main(): Promise<void> {
   const measured = (c: Config, task: string): Run[] => names.map((n) => done.get(`${keyOf(c)}|${task}|${n}`)!).filter(Boolean);
   const score = (c: Config, task: string): number => mean(measured(c, task).map((r) => r.psnr));
 
+  /** Photo i's measurement for a task, as restore() sees it (seed 2000 + i). */
+  const problem = (task: (typeof tasks)[number], i: number) => {
+    const seed = 2000 + i;
+    const clean = crops[i]!;
+    const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
+    const d = degrade(clean, task.spec, seed, mask);
+    const op = buildOperator(task.spec, clean, mask);
+    const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+    return { seed, clean, op, y };
+  };
+
   async function measure(c: Config, task: (typeof tasks)[number]): Promise<number> {
     for (let i = 0; i < photos.length; i++) {
       const k = `${keyOf(c)}|${task.id}|${names[i]}`;
       if (done.has(k)) continue;
-      const seed = 2000 + i;
-      const clean = crops[i]!;
-      const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
-      const d = degrade(clean, task.spec, seed, mask);
-      const op = buildOperator(task.spec, clean, mask);
-      const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+      const { seed, clean, op, y } = problem(task, i);
       const vml = settingsOf(c);
       const solver = c.rule === 'gradient' ? 'vml-map' : 'vml-fp';
       const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor(solver, 'balanced', task.spec.task, { vml }));
@@ -179,12 +185,7 @@ async function main(): Promise<void> {
     const est: number[] = [];
     const one: number[] = [];
     for (let i = 0; i < photos.length; i++) {
-      const seed = 2000 + i;
-      const clean = crops[i]!;
-      const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
-      const d = degrade(clean, task.spec, seed, mask);
-      const op = buildOperator(task.spec, clean, mask);
-      const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
+      const { clean, op, y } = problem(task, i);
       est.push(psnr(op.estimate(y, task.spec.sigmaY).x, clean.data));
       if (task.spec.task === 'denoise') one.push(psnr(await model.denoise(y, clean, task.spec.sigmaY), clean.data));
     }
