@@ -54,11 +54,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
+          "sigmaStart": 0.06,
           "levels": 5,
           "inner": 2
         },
-        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 6 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
       }
     },
     "balanced": {
@@ -95,11 +95,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
-          "sigmaEnd": 0.03,
-          "levels": 10,
-          "inner": 3
-        }
+          "sigmaStart": 0.06,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 13 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
       }
     },
     "best": {
@@ -136,11 +136,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
-          "sigmaEnd": 0.03,
-          "levels": 10,
-          "inner": 3
-        }
+          "sigmaStart": 0.06,
+          "levels": 5,
+          "inner": 2
+        },
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 14 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
       }
     }
   },
@@ -182,12 +182,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
-          "sigmaEnd": 0.03,
+          "sigmaStart": 0.06,
           "levels": 3,
           "inner": 2
         },
-        "trades": "time: no configuration measured fits 10 s, and the cheapest (0.5 -> 0.03, 3 x 2, step 1, 13.1 s) does not reach the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 0 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
       }
     },
     "balanced": {
@@ -231,13 +230,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
-          "sigmaEnd": 0.03,
+          "sigmaStart": 0.06,
           "levels": 3,
-          "inner": 2,
-          "stepScale": 2
+          "inner": 2
         },
-        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 2 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
       }
     },
     "best": {
@@ -279,12 +276,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       },
       "colorize": {
         "settings": {
-          "sigmaStart": 0.5,
-          "sigmaEnd": 0.03,
-          "levels": 6,
-          "inner": 4
+          "sigmaStart": 0.06,
+          "levels": 3,
+          "inner": 2
         },
-        "trades": "time: none of the 4 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 4 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
       }
     }
   }

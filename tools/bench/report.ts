@@ -274,7 +274,7 @@ export async function writeReport(
   const prov = meta.modelProvenance;
   const samples = typeof prov.samplesSeen === 'number' ? `${prov.samplesSeen} training samples seen` : typeof prov.kind === 'string' ? prov.kind : 'provenance not recorded';
   p(`- **Model**: \`${meta.modelDir}\` (${meta.modelName}; ${Number.isFinite(meta.modelParameters) ? meta.modelParameters.toLocaleString('en-US') : '?'} parameters; ${samples}; eps.onnx sha256 ${meta.modelSha.slice(0, 12)}; ${meta.hasVjp ? 'with' : 'without'} a VJP graph).`);
-  const untrained = /random|not trained/i.test(JSON.stringify(prov)) || (typeof prov.samplesSeen === 'number' && prov.samplesSeen < 1_000_000);
+  const untrained = /random weights|not trained/i.test(JSON.stringify(prov)) || (typeof prov.samplesSeen === 'number' && prov.samplesSeen < 1_000_000);
   if (untrained) p('  **This model is not (fully) trained**: the quality numbers below measure the plumbing and the solvers on a weak prior, not the method at its best.');
   p(`- **Plan**: \`${plan.name}\`${plan.name === 'quick' ? ' (a subset for checking that the benchmark works; the full plan is `npm run bench`)' : ''}.`);
   p();
