@@ -288,7 +288,8 @@ async function main(): Promise<void> {
 
   if (args.from) {
     const raw = JSON.parse(readFileSync(args.from, 'utf8')) as RawResults;
-    await writeReport(args.out, imgDir, raw.meta, raw.meta.plan === 'quick' ? QUICK : FULL, raw.records, raw.failures);
+    const from = raw.meta.plan === 'quick' ? QUICK : FULL;
+    await writeReport(args.out, imgDir, raw.meta, args.hires ? from : { ...from, hires: [] }, raw.records, raw.failures);
     process.stderr.write(`bench: wrote ${relative(process.cwd(), args.out)} from ${args.from}\n`);
     return;
   }

@@ -592,7 +592,7 @@ export async function writeReport(
     const dpsSteps = 1000;
     p(
       `One fresh process per size, on a synthetic image: engine-level denoise() (the forward, median of up to 5 after the first) and jtv() (the exact VJP, one call), so conversions and padding are included. ` +
-        `Peak RSS "forward only" is the process's maxRSS before its first VJP (what VML-MAP preconditioned, DiffPIR and DDNM need); "with VJP" after one (DPS, VML-MAP plain). ` +
+        `Peak RSS "forward only" is the process's maxRSS before its first VJP (what vml-fp, DiffPIR and DDNM need); "with VJP" after one (DPS, vml-map). ` +
         `VML-MAP fast (a whole denoising restore, ${plan.scaling.runSizes.join(' and ')} only) is measured; VML-MAP balanced (${balNfe} forwards) and DPS ${dpsSteps} steps (${dpsSteps} forwards and ${dpsSteps} VJPs) are **projected** from the per-call times.`,
     );
     p();
@@ -850,13 +850,13 @@ function closingNote(n: NoteInput): string {
     const cv = rates.find((r) => r.op === 'Conv');
     if (ct && cv && ct.gflops < 0.75 * cv.gflops)
       hints.push(
-        `the VJP graph's transposed convolutions run at ${f(ct.gflops, 1)} GFLOP/s against ${f(cv.gflops, 1)} for its convolutions (${pct(ct.timeShare)} of its time for ${pct(ct.flopShare)} of its FLOPs): exporting the adjoint of each stride-1 convolution as a Conv with the kernel flipped and its two channel axes swapped (tools/unet.py conv_t; the same numbers) would move them onto onnxruntime's faster convolution path, which speeds up DPS and the plain gradient rule`,
+        `the VJP graph's transposed convolutions run at ${f(ct.gflops, 1)} GFLOP/s against ${f(cv.gflops, 1)} for its convolutions (${pct(ct.timeShare)} of its time for ${pct(ct.flopShare)} of its FLOPs): exporting the adjoint of each stride-1 convolution as a Conv with the kernel flipped and its two channel axes swapped (tools/unet.py conv_t; the same numbers) would move them onto onnxruntime's faster convolution path, which speeds up DPS and the gradient rule (vml-map)`,
       );
   }
   const big = n.scaling.filter((s) => s.withVjp).sort((a, b) => b.size - a.size)[0];
   if (big && big.peakRss > 0.25 * n.memGiB * 2 ** 30)
     hints.push(
-      `the VJP graph keeps every activation: ${f(big.peakRss / 2 ** 30, 1)} GiB at ${big.size}x${big.size} against ${f(big.forwardRss / 2 ** 30, 1)} GiB for the forward alone, so solvers that need VJPs (DPS, the plain rule) need tiling or recomputation well before 2048x2048 on a ${f(n.memGiB, 0)} GiB machine; the preconditioned rule needs no VJP`,
+      `the VJP graph keeps every activation: ${f(big.peakRss / 2 ** 30, 1)} GiB at ${big.size}x${big.size} against ${f(big.forwardRss / 2 ** 30, 1)} GiB for the forward alone, so solvers that need VJPs (DPS, vml-map) need tiling or recomputation well before 2048x2048 on a ${f(n.memGiB, 0)} GiB machine; the fixed-point rule (vml-fp) needs no VJP`,
     );
   if (n.loaded) hints.push('timings were taken on a loaded machine; the ratios between solvers were measured under the same load');
   if (hints.length) out.push(`**What the numbers point to**:\n\n${hints.map((h) => `- ${h[0]!.toUpperCase()}${h.slice(1)}.`).join('\n')}`);
