@@ -2,8 +2,8 @@
  * Command-line flags shared by restore, degrade and eval, turned into the engine's plain-data job
  * description. Every bad value is a UserError with one line saying what is wrong.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readRegularFileSync } from '../engine/io/regular-file.js';
 import { PRECISIONS, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
 import { PROVIDERS } from '../engine/model/providers.js';
@@ -31,6 +31,7 @@ export const FLAGS = {
   crop: { type: 'string' },
   limit: { type: 'string' },
   'mask-out': { type: 'string' },
+  'max-minutes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,12 +78,8 @@ export function parseKernel(text: string | undefined): KernelSpec {
   }
   if (kind === 'file' && rest.length >= 1) {
     const path = rest.join(':');
-    let body: string;
-    try {
-      body = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new UserError(`cannot read kernel file ${path}: ${(e as Error).message}`);
-    }
+    // A kernel is a few numbers; 1 MB is far above any real one.
+    const body = readRegularFileSync(path, 'kernel file', 1 << 20).toString('utf8');
     const rows = body
       .split(/\r?\n/)
       .map((l) => l.trim())
@@ -117,6 +114,14 @@ export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; s
     seed: number('seed', f.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'must be a non-negative integer'),
     provider: oneOf('provider', f.provider, PROVIDERS, 'auto'),
   };
+}
+
+/** Jobs estimated to take longer are refused before the photo is decoded (a 100 MP photo takes hours on a CPU). */
+export const DEFAULT_MAX_MINUTES = 120;
+
+/** --max-minutes: the longest job the CLI starts without being told to. */
+export function maxMinutes(f: Flags): number {
+  return number('max-minutes', f['max-minutes'], DEFAULT_MAX_MINUTES, (v) => v > 0, 'must be a positive number of minutes');
 }
 
 /** --precision: auto (fp16 variant on a GPU provider when the model has one), fp32 or fp16. */

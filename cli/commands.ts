@@ -1,25 +1,25 @@
 /** The three CLI commands: restore, degrade, eval. */
 import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { readImage, readMask, writeImage } from '../engine/io/image.js';
+import { resultAlpha } from '../engine/io/alpha.js';
+import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/io/image.js';
 import { boxMask, scratchMask } from '../engine/masks.js';
 import { psnr, ssim } from '../engine/metrics.js';
-import { degrade, restore } from '../engine/restore.js';
+import { degrade, preflight, restore } from '../engine/restore.js';
+import { formatDuration, JobTooLongError } from '../engine/tiling/time-estimate.js';
 import type { TaskSpec } from '../engine/tasks.js';
 import type { TilingOptions } from '../engine/tiling/tiled.js';
 import { type Img, type Progress, UserError } from '../engine/types.js';
-import { type Flags, number, precisionOption, required, solverOptions, taskSpec } from './args.js';
+import { type Flags, maxMinutes, number, precisionOption, required, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
 import { progressBar } from './progress.js';
 
-function refuseSame(input: string, output: string): void {
-  if (resolve(input) === resolve(output)) throw new UserError(`refusing to overwrite the input ${input}; choose another --output`);
-}
-
-async function maskFor(f: Flags, spec: TaskSpec, image: Img): Promise<Float64Array | undefined> {
+async function maskFor(f: Flags, spec: TaskSpec, width: number, height: number): Promise<Float64Array | undefined> {
   if (spec.task !== 'inpaint') return undefined;
   if (!f.mask) throw new UserError('inpainting needs --mask MASK.png (white = pixels to restore)');
-  return readMask(f.mask, image.w, image.h);
+  const mask = await readMask(f.mask, width, height);
+  if (!mask.some((v) => v !== 0)) throw new UserError(`the mask ${f.mask} is empty: it marks no pixel to restore (white = restore)`);
+  return mask;
 }
 
 /** For callers that run the command in-process (tests, tools/bench-large.ts). */
@@ -35,16 +35,29 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   const so = solverOptions(f);
   const input = required(f, 'input');
   const output = required(f, 'output');
-  refuseSame(input, output);
-  if (f.mask) refuseSame(f.mask, output);
-  const file = await readImage(input);
-  const mask = await maskFor(f, spec, file.image);
+  const inputs = [input, ...(f.mask ? [f.mask] : [])];
+  // The output is checked before any work: a bad path is not found after a long restore.
+  await checkImageOutput(output, inputs);
+  const opened = await openImage(input);
+  const mask = await maskFor(f, spec, opened.width, opened.height);
   const model = await loadModel(f.model, so.provider, precisionOption(f));
+  // Refused before the photo is decoded when it would run for longer than --max-minutes.
+  const limit = maxMinutes(f);
+  const shape = { c: 3, h: opened.height, w: opened.width };
+  const { estimate } = await preflight(model, { shape, mask, spec, solver: so, tiling: hooks.tiling, maxSeconds: 60 * limit }).catch((e: unknown) => {
+    if (!(e instanceof JobTooLongError)) throw e;
+    const need = Math.ceil((1.5 * e.estimate.seconds) / 60);
+    throw new UserError(`${e.message} (--max-minutes ${limit}); pass --max-minutes ${need} to run it anyway, or choose --preset fast or a smaller image`);
+  });
+  if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
+  const file = await opened.decode();
+  // A note only for what was asked for by name and not given; what 'auto' tried and passed over
+  // goes to the debug log (VMLMAP_DEBUG=1) and --json's providerFallbacks.
   if (so.provider !== 'auto' && model.provider !== so.provider && !f.json) {
     const why = model.fallbacks.find((fb) => fb.provider === so.provider)?.reason ?? 'unavailable';
     process.stderr.write(`note: the ${so.provider} execution provider could not start (${why}); running on ${model.provider}\n`);
   }
-  if (model.precisionFallback && !f.json) process.stderr.write(`note: ${model.precisionFallback}\n`);
+  if (model.precisionFallback && precisionOption(f) !== 'auto' && !f.json) process.stderr.write(`note: ${model.precisionFallback}\n`);
   const bar = progressBar('restoring', !f.json && process.stderr.isTTY === true);
   const onProgress = (p: Progress): void => {
     bar(p);
@@ -52,8 +65,8 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   };
   const res = await restore(model, { image: file.image, mask, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
-  const keepAlpha = spec.task !== 'sr' ? file.alpha : undefined;
-  await writeImage(output, res.image, { alpha: keepAlpha, bitDepth: file.bitDepth, protect: [input, ...(f.mask ? [f.mask] : [])] });
+  const alpha = file.alpha && resultAlpha(file.alpha, file.image, res.image);
+  await writeImage(output, res.image, { alpha, bitDepth: file.bitDepth, protect: inputs });
   const summary = {
     output: resolve(output),
     task: spec.task,
@@ -68,6 +81,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     width: res.image.w,
     height: res.image.h,
     ...res.stats,
+    estimatedSeconds: estimate?.seconds,
     tiling: res.tiling && { mode: res.tiling.mode, solves: res.tiling.solves, solvedPixels: res.tiling.solvedPixels, tileH: res.tiling.tileH, tileW: res.tiling.tileW },
   };
   if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -87,19 +101,25 @@ export async function degradeCommand(f: Flags): Promise<void> {
   const seed = solverOptions(f).seed;
   const input = required(f, 'input');
   const output = required(f, 'output');
-  refuseSame(input, output);
+  // --mask PATH uses a given mask; --mask scratches|box (default scratches) makes one.
+  const maskIn = f.mask && f.mask !== 'box' && f.mask !== 'scratches' ? f.mask : undefined;
+  const inputs = [input, ...(maskIn ? [maskIn] : [])];
+  const maskOut = spec.task === 'inpaint' ? (f['mask-out'] ?? join(resolve(output, '..'), `${basename(output, extname(output))}-mask.png`)) : undefined;
+  // Every output is checked before any is written: a bad --mask-out leaves no measurement behind.
+  const target = await checkImageOutput(output, inputs);
+  if (maskOut) {
+    const maskTarget = await checkImageOutput(maskOut, inputs);
+    if (maskTarget === target || resolve(maskOut) === resolve(output)) throw new UserError(`--mask-out ${maskOut} is the same file as --output`);
+  }
   const file = await readImage(input);
   let mask: Float64Array | undefined;
-  let maskOut: string | undefined;
   if (spec.task === 'inpaint') {
-    // --mask PATH uses a given mask; --mask scratches|box (default scratches) makes one.
-    mask = f.mask && f.mask !== 'box' && f.mask !== 'scratches' ? await readMask(f.mask, file.image.w, file.image.h) : makeMask(f, file.image, seed);
-    maskOut = f['mask-out'] ?? join(resolve(output, '..'), `${basename(output, extname(output))}-mask.png`);
-    refuseSame(input, maskOut);
+    mask = maskIn ? await readMask(maskIn, file.image.w, file.image.h) : makeMask(f, file.image, seed);
+    if (!mask.some((v) => v !== 0)) throw new UserError(`the mask ${maskIn ?? f.mask} is empty: it marks no pixel to degrade (white = damaged)`);
   }
   const d = degrade(file.image, spec, seed, mask);
-  await writeImage(output, d.image, { bitDepth: 16, protect: [input] });
-  if (mask && maskOut) await writeImage(maskOut, { c: 1, h: file.image.h, w: file.image.w, data: mask }, { protect: [input] });
+  await writeImage(output, d.image, { bitDepth: 16, protect: inputs });
+  if (mask && maskOut) await writeImage(maskOut, { c: 1, h: file.image.h, w: file.image.w, data: mask }, { protect: [...inputs, output] });
   const summary = { output: resolve(output), mask: maskOut ? resolve(maskOut) : undefined, task: spec.task, width: d.image.w, height: d.image.h };
   process.stdout.write(f.json ? `${JSON.stringify(summary)}\n` : `wrote ${output}${maskOut ? ` and ${maskOut}` : ''}\n`);
 }

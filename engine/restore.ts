@@ -5,9 +5,10 @@
 import type { Denoiser } from './model/denoiser.js';
 import { maskFromRestoreImage, operatorFor } from './operators/index.js';
 import { Rng } from './solvers/common.js';
-import { settingsFor, solve } from './solvers/index.js';
+import { type SolverSettings, settingsFor, solve } from './solvers/index.js';
 import type { SolverSpec, TaskSpec } from './tasks.js';
-import { operatorName, planJob, runPlanned, type TilingOptions, type TilingReport } from './tiling/tiled.js';
+import { estimateJobTime, JobTooLongError, type TimeEstimate } from './tiling/time-estimate.js';
+import { type JobPlan, operatorName, planJob, runPlanned, type TilingOptions, type TilingReport } from './tiling/tiled.js';
 import { type Img, type LinearOperator, type Progress, type Shape, type SolveStats, UserError } from './types.js';
 
 export interface RestoreJob {
@@ -20,6 +21,16 @@ export interface RestoreJob {
   previewEvery?: number;
   /** Large images and inpainting by region (engine/tiling/, docs/TILING.md); defaults when absent. */
   tiling?: TilingOptions;
+  /** Refuse the job (JobTooLongError) when its estimated time is above this; no estimate when absent. */
+  maxSeconds?: number;
+}
+
+/** What restore() decides before touching pixels: the plan, and the time estimate when asked for. */
+export interface Preflight {
+  clean: Shape;
+  settings: SolverSettings;
+  plan: JobPlan;
+  estimate?: TimeEstimate;
 }
 
 export interface RestoreResult {
@@ -28,6 +39,7 @@ export interface RestoreResult {
   operator: string;
   /** How the job ran: whole, in tiles or by region, and what the memory preflight found. */
   tiling?: TilingReport;
+  estimate?: TimeEstimate;
 }
 
 export interface RunOptions {
@@ -59,11 +71,16 @@ function measurement(spec: TaskSpec, op: LinearOperator, image: Img): Float64Arr
   return image.data;
 }
 
-export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions = {}): Promise<RestoreResult> {
-  const { image, spec } = job;
-  if (image.c !== 3) throw new UserError(`expected an RGB image, got ${image.c} channels`);
+/**
+ * The checks and plan of a job from its shape alone, so that a caller can refuse a job before
+ * decoding its photo: the settings, the mask, the model's size rules, the memory plan and, when
+ * job.maxSeconds is set, the time estimate (JobTooLongError above it).
+ */
+export async function preflight(model: Denoiser, job: Omit<RestoreJob, 'image'> & { shape: Shape }): Promise<Preflight> {
+  const { spec } = job;
+  if (job.shape.c !== 3) throw new UserError(`expected an RGB image, got ${job.shape.c} channels`);
   if (!(spec.sigmaY >= 0 && spec.sigmaY < 1)) throw new UserError(`sigma-y must be in [0, 1), got ${spec.sigmaY}`);
-  const clean = outputShape(spec, image);
+  const clean = outputShape(spec, job.shape);
   const settings = settingsFor(job.solver.solver, job.solver.preset, spec.task, {
     steps: job.solver.steps,
     vml: job.solver.detail ? { detail: job.solver.detail } : undefined,
@@ -72,7 +89,16 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
   model.check(clean);
   // The memory preflight, and the choice between one solve, tiles and inpainting by region.
   const plan = await planJob(model, job, clean, settings, model.sizeMultiple, model.fixedSize !== null);
-  if (plan.report.mode !== 'whole') return runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.mask));
+  if (job.maxSeconds === undefined) return { clean, settings, plan };
+  const estimate = await estimateJobTime(model, plan.report, settings);
+  if (estimate.seconds > job.maxSeconds) throw new JobTooLongError(estimate, job.maxSeconds);
+  return { clean, settings, plan, estimate };
+}
+
+export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions = {}): Promise<RestoreResult> {
+  const { image, spec } = job;
+  const { clean, settings, plan, estimate } = await preflight(model, { ...job, shape: image });
+  if (plan.report.mode !== 'whole') return { ...(await runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.mask))), estimate };
   const op = buildOperator(spec, clean, job.mask);
   const y = measurement(spec, op, image);
   const { x, stats } = await solve(
@@ -80,7 +106,7 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
     settings,
   );
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
-  return { image: { ...clean, data: x }, stats, operator: op.name, tiling: plan.report };
+  return { image: { ...clean, data: x }, stats, operator: op.name, tiling: plan.report, estimate };
 }
 
 /** buildOperator's checks of the mask, without building the (full-size) operator. */

@@ -7,18 +7,22 @@
  * without one is taken to be sRGB already. Written files carry no profile, which every viewer
  * reads as sRGB, so a read-write round trip preserves what the user sees.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UserError, type Img } from '../types.js';
 import { writeFileAtomic } from './atomic.js';
+import { outputTarget } from './output-path.js';
 import { allFinite, deinterleave, interleave, luma } from './pixels.js';
+import { fsReason, readRegularFile } from './regular-file.js';
 
 export interface ReadOptions {
   /** Refuse images with more pixels than this (decompression bombs). Default 100e6. */
   maxPixels?: number;
   /** 3 (default): RGB, greyscale files expanded. 1: Rec. 601 luma, exact for greyscale files. */
   channels?: 1 | 3;
+  /** Bytes of memory free for decoding (default: what the system reports now). */
+  availableMemory?: number;
 }
 
 export interface ImageFile {
@@ -56,11 +60,47 @@ const BY_EXTENSION: Record<string, OutFormat> = {
   '.tiff': 'tiff',
 };
 
-export async function readImage(path: string, options: ReadOptions = {}): Promise<ImageFile> {
+/** A photo whose header has been read and checked, not yet decoded. */
+export interface OpenedImage {
+  /** Size after the EXIF orientation is applied (the size of the decoded image). */
+  width: number;
+  height: number;
+  decode(): Promise<ImageFile>;
+}
+
+/**
+ * Reads a photo's header and checks it before any pixel is decoded: a regular file, a known
+ * format, within the pixel limit, and small enough that decoding it fits in the memory available.
+ */
+export async function openImage(path: string, options: ReadOptions = {}): Promise<OpenedImage> {
   const { buffer, meta } = await probe(path);
   const maxPixels = options.maxPixels ?? 100e6;
   checkPixels(path, meta, maxPixels);
-  return decode(path, buffer, meta, options.channels ?? 3, maxPixels);
+  checkDecodeMemory(path, meta, options.availableMemory ?? availableMemory());
+  const { width, height } = meta.autoOrient ?? meta;
+  return { width, height, decode: () => decode(path, buffer, meta, options.channels ?? 3, maxPixels) };
+}
+
+export async function readImage(path: string, options: ReadOptions = {}): Promise<ImageFile> {
+  return (await openImage(path, options)).decode();
+}
+
+const availableMemory = (): number => (typeof process.availableMemory === 'function' ? process.availableMemory() : freemem());
+
+/** Bytes per pixel of a decode: libvips' interleaved output, one working copy, the float64 planes (colour and alpha). */
+export function decodeBytesPerPixel(meta: Pick<Metadata, 'channels' | 'depth'>): number {
+  const sample = meta.depth === 'uchar' || meta.depth === 'char' ? 1 : 2;
+  const channels = Math.max(3, meta.channels ?? 3) + 1;
+  return 2 * channels * sample + 8 * channels;
+}
+
+/** Refuses, before decoding, a photo whose decoded planes would not fit in three quarters of the free memory. */
+function checkDecodeMemory(path: string, meta: Metadata, available: number): void {
+  const need = meta.width * meta.height * decodeBytesPerPixel(meta);
+  if (need > 0.75 * available) {
+    const mb = (n: number): string => `${Math.round(n / 2 ** 20)} MB`;
+    throw new UserError(`image ${path} is ${meta.width}x${meta.height}: decoding it needs about ${mb(need)}, but only ${mb(available)} of memory are free`);
+  }
 }
 
 /**
@@ -68,7 +108,7 @@ export async function readImage(path: string, options: ReadOptions = {}): Promis
  * 0.5 after compositing over black, so transparent areas count as black (keep).
  */
 export async function readMask(path: string, width: number, height: number): Promise<Float64Array> {
-  const { buffer, meta } = await probe(path);
+  const { buffer, meta } = await probe(path, 'mask');
   // Compared before decoding: a mask must match the image, which already passed the pixel limit.
   const { width: mw, height: mh } = meta.autoOrient;
   if (mw !== width || mh !== height) {
@@ -96,50 +136,53 @@ export async function writeImage(
   if (!allFinite(image.data) || (alpha && !allFinite(alpha))) {
     throw new UserError('result contains NaN or Inf');
   }
-  const format = BY_EXTENSION[extname(path).toLowerCase()];
-  if (!format) {
-    const ext = extname(path) || '(none)';
-    throw new UserError(
-      `cannot write image ${path}: unknown extension '${ext}' (use .png, .jpg, .webp or .tif)`,
-    );
-  }
   const quality = options.quality ?? 95;
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw new UserError(`quality must be an integer from 1 to 100, not ${quality}`);
   }
-  for (const input of protect) {
-    if (await sameFile(path, input)) {
-      throw new UserError(`refusing to overwrite the input ${input}; choose another output path`);
-    }
-  }
+  const format = outputFormat(path);
+  const target = await checkImageOutput(path, protect);
   // JPEG has no alpha channel: the colour is written as is, alpha is dropped.
   const keptAlpha = format === 'jpeg' ? undefined : alpha;
   const encoded = await encode(image, format, keptAlpha, options.bitDepth ?? 8, quality);
   try {
-    await writeFileAtomic(path, encoded);
+    await writeFileAtomic(target, encoded);
   } catch (err) {
     throw new UserError(`cannot write image ${path}: ${fsReason(err, 'no such folder')}`);
   }
 }
 
-/** Reads the file whole: one read serves metadata and decode, and bypasses libvips' file cache. */
-async function probe(path: string): Promise<{ buffer: Buffer; meta: Metadata }> {
-  let buffer: Buffer;
-  try {
-    buffer = await readFile(path);
-  } catch (err) {
-    throw readError(path, fsReason(err, 'no such file'));
+function outputFormat(path: string): OutFormat {
+  const format = BY_EXTENSION[extname(path).toLowerCase()];
+  if (!format) {
+    const ext = extname(path) || '(none)';
+    throw new UserError(`cannot write image ${path}: unknown extension '${ext}' (use .png, .jpg, .webp or .tif)`);
   }
-  if (buffer.length === 0) throw readError(path, 'the file is empty');
+  return format;
+}
+
+/**
+ * Checks, before any work, that an image can be written at `path` (a known extension, a writable
+ * folder, not one of `protect`); returns the file that will be replaced (engine/io/output-path.ts).
+ */
+export async function checkImageOutput(path: string, protect: readonly string[] = []): Promise<string> {
+  outputFormat(path);
+  return outputTarget(path, 'image', protect);
+}
+
+/** Reads the file whole: one read serves metadata and decode, and bypasses libvips' file cache. */
+async function probe(path: string, what = 'image'): Promise<{ buffer: Buffer; meta: Metadata }> {
+  const buffer = await readRegularFile(path, what);
+  if (buffer.length === 0) throw readError(path, 'the file is empty', what);
   let meta: Metadata;
   try {
     meta = await sharp(buffer).metadata();
   } catch (err) {
-    throw readError(path, sharpReason(err));
+    throw readError(path, sharpReason(err), what);
   }
   // SVG, PDF, GIF etc. are not photographs; refusing them also keeps their decoders off user input.
   if (!READABLE.has(meta.format)) {
-    throw readError(path, `unsupported format '${meta.format}' (expected PNG, JPEG, WebP or TIFF)`);
+    throw readError(path, `unsupported format '${meta.format}' (expected PNG, JPEG, WebP or TIFF)`, what);
   }
   return { buffer, meta };
 }
@@ -236,35 +279,8 @@ async function encode(
   }
 }
 
-/**
- * The same file by real path (symlinks, `..`, case on case-insensitive systems) or by device and
- * inode (hard links). A target that does not exist yet cannot be an input.
- */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const info = (p: string) => stat(p, { bigint: true }).catch(() => null);
-  const [sa, sb] = await Promise.all([info(a), info(b)]);
-  if (!sa || !sb) return false;
-  // Some filesystems (FAT, network shares) report inode 0 for every file.
-  if (sa.ino !== 0n && sa.dev === sb.dev && sa.ino === sb.ino) return true;
-  const [ra, rb] = await Promise.all([realpath(a), realpath(b)]);
-  return ra === rb;
-}
-
-const readError = (path: string, reason: string): UserError =>
-  new UserError(`cannot read image ${path}: ${reason}`);
-
-function fsReason(err: unknown, enoent: string): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  const known: Record<string, string> = {
-    ENOENT: enoent,
-    EISDIR: 'it is a folder',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    ENOSPC: 'no space left on the disk',
-    EROFS: 'read-only file system',
-  };
-  return (code && known[code]) || firstLine(err);
-}
+const readError = (path: string, reason: string, what = 'image'): UserError =>
+  new UserError(`cannot read ${what} ${path}: ${reason}`);
 
 /** libvips messages are multi-line logs prefixed with "Input buffer"; keep the gist. */
 function sharpReason(err: unknown): string {

@@ -90,7 +90,7 @@ const lcm = (a: number, b: number): number => {
 };
 
 /** Decides how to run a job; throws a UserError when not even the smallest tile fits in memory. */
-export async function planJob(model: Denoiser, job: RestoreJob, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
+export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'mask' | 'tiling'>, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
   const o = { ...TILING_DEFAULTS, ...job.tiling };
   const mode = job.tiling?.mode ?? 'auto';
   const pixels = clean.h * clean.w;
