@@ -1,8 +1,9 @@
 /**
- * Builds the three parts of the app: main (plus the inference service as a second entry, run in
- * a utility process), the preload (CommonJS: sandboxed preloads cannot be ES modules) and the
- * renderer, whose Content-Security-Policy meta tag is filled in from main/security.ts so the
- * page and the app:// protocol's header state the same policy.
+ * Builds the three parts of the app: main (plus the inference service and the memory probe as
+ * further entries, each run in a utility process of its own), the preload (CommonJS: sandboxed
+ * preloads cannot be ES modules) and the renderer, whose Content-Security-Policy meta tag is
+ * filled in from main/security.ts so the page and the app:// protocol's header state the same
+ * policy.
  */
 import { resolve } from 'node:path';
 import vue from '@vitejs/plugin-vue';
@@ -26,7 +27,7 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { index: resolve('main/index.ts'), service: resolve('service/index.ts') },
+        input: { index: resolve('main/index.ts'), service: resolve('service/index.ts'), 'memory-probe': resolve('service/memory-probe.ts') },
       },
     },
   },

@@ -17,6 +17,31 @@ const rgba = s.object({
 
 export const modelRefSchema = s.object({ dir: path, provider: s.oneOf(PROVIDER_CHOICES) });
 
+const inputName = s.string({ min: 1, max: 256 });
+
+/**
+ * One run of the engine's memory probe (engine/tiling/memory.ts, MemoryProbeRequest). The service
+ * asks main for it, since under Electron only main can start the fresh process it needs. Only the
+ * CPU is ever probed (device memory is not measured), so nothing else is accepted.
+ */
+export const memoryProbeRequestSchema = s.object({
+  graph: path,
+  provider: s.oneOf(['cpu'] as const),
+  options: s.object({
+    graphOptimizationLevel: s.oneOf(['disabled', 'basic', 'extended', 'all'] as const),
+    intraOpNumThreads: s.int(1, 1024),
+    interOpNumThreads: s.int(1, 1024),
+    enableMemPattern: s.boolean(),
+  }),
+  inputs: s.object({ x: inputName, t: inputName, v: s.optional(inputName) }),
+  channels: s.int(1, 4),
+  sizes: s.array(s.int(8, 2048), { min: 1, max: 4 }),
+});
+export type MemoryProbeRequestMessage = s.Infer<typeof memoryProbeRequestSchema>;
+
+/** Peak resident sets in bytes, as the probe measured them. */
+const peaks = s.array(s.number({ min: 0, max: 2 ** 53 }), { min: 2, max: 5 });
+
 export const toServiceSchema = s.tagged('type', {
   run: s.object({
     type: s.literal('run'),
@@ -45,9 +70,25 @@ export const toServiceSchema = s.tagged('type', {
     /** Paths writeImage must refuse to overwrite (the original, unless the user confirmed). */
     protect: s.array(path, { max: 8 }),
   }),
+  /** Sent by main first, each time the service starts. */
+  configure: s.object({
+    type: s.literal('configure'),
+    /** The folder for the memory-cost cache (the user's app data); absent: the engine's default. */
+    cacheDir: s.optional(path),
+    /** 'main': ask main to run memory probes (Electron: the RunAsNode fuse is off); 'node': run Node. */
+    memoryProbe: s.oneOf(['main', 'node'] as const),
+  }),
+  'memory-probe-result': s.object({
+    type: s.literal('memory-probe-result'),
+    requestId: id,
+    ok: s.boolean(),
+    peaks: s.optional(peaks),
+    error: s.optional(s.string({ max: 8192 })),
+  }),
 });
 export type ToService = s.Infer<typeof toServiceSchema>;
 export type RunMessage = Extract<ToService, { type: 'run' }>;
+export type ConfigureMessage = Extract<ToService, { type: 'configure' }>;
 
 const fallbacks = s.array(s.object({ provider: s.string({ max: 32 }), reason: s.string({ max: 4096 }) }), { max: 8 });
 const message = s.string({ max: 8192 });
@@ -100,8 +141,19 @@ export const fromServiceSchema = s.tagged('type', {
     /** probe: DeviceReport[]; export: the path written. Checked by the caller that knows which. */
     value: s.optional({ parse: (v: unknown) => v }),
   }),
+  'memory-probe': s.object({ type: s.literal('memory-probe'), requestId: id, request: memoryProbeRequestSchema }),
 });
 export type FromService = s.Infer<typeof fromServiceSchema>;
+
+/** Between main and a memory-probe process (service/memory-probe.ts): one request, one answer. */
+export const toProbeSchema = s.object({ type: s.literal('measure'), request: memoryProbeRequestSchema });
+export type ToProbe = s.Infer<typeof toProbeSchema>;
+export const fromProbeSchema = s.tagged('type', {
+  ready: s.object({ type: s.literal('ready') }),
+  peaks: s.object({ type: s.literal('peaks'), peaks }),
+  failed: s.object({ type: s.literal('failed'), message }),
+});
+export type FromProbe = s.Infer<typeof fromProbeSchema>;
 
 /** The devices the service may try, per platform, most capable first. */
 export function candidateProviders(platform: string): ('cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu')[] {

@@ -28,7 +28,7 @@ import { readManifest } from '../engine/model/manifest.js';
 import { UserError } from '../engine/types.js';
 import { ImageRegistry, type Registered } from './images.js';
 import { sameFile } from './paths.js';
-import { ServiceClient, type SpawnService } from './service-client.js';
+import { ServiceClient, type ServiceClientOptions, type SpawnService } from './service-client.js';
 import type { SettingsStore } from './settings.js';
 
 export interface Dialogs {
@@ -54,6 +54,10 @@ export interface BackendOptions {
   tempDir: string;
   platform?: string;
   version?: string;
+  /** Sent to each new service process first (where its memory-cost cache lives, how it probes). */
+  configure?: ServiceClientOptions['configure'];
+  /** Runs the memory probes the service asks main for (the app: memoryProbeHost). */
+  memoryProbe?: ServiceClientOptions['memoryProbe'];
   /** Service supervision knobs (tests shorten them). */
   cancelGraceMs?: number;
   restartDelayMs?: number;
@@ -100,6 +104,8 @@ export class Backend implements Handlers {
       onState: (state, message) => o.emit({ kind: 'service', state, message }),
       cancelGraceMs: o.cancelGraceMs,
       restartDelayMs: o.restartDelayMs,
+      configure: o.configure,
+      memoryProbe: o.memoryProbe,
     });
   }
 
@@ -192,6 +198,8 @@ export class Backend implements Handlers {
       if (mask.length !== image.width * image.height) throw new UserError('the mask does not match the image size; open the image again');
       if (!mask.some((v) => v !== 0)) throw new UserError('the mask is empty: paint over the area to restore');
     }
+    // The service reads the photo by path: not when that path now leads to another file.
+    if (!(await this.images.unchanged(image))) throw new UserError(`${image.name} is no longer the file that was opened; open it again`);
     const model = this.modelInfo();
     if (model.problem) throw new UserError(model.problem);
     this.jobs.set(req.jobId, { image, done: false });
@@ -239,6 +247,8 @@ export class Backend implements Handlers {
   }
 
   async importMask({ width, height }: RequestOf<'importMask'>): Promise<Uint8Array | null> {
+    // No image above the limit can be open, so no mask for one is read (nor its dialog shown).
+    if (width * height > MAX_PIXELS) throw new UserError(`cannot import a ${width}x${height} mask: above the ${MAX_PIXELS / 1e6} megapixel limit`);
     const path = await this.o.dialogs.openMask();
     if (!path) return null;
     const mask = await readMask(path, width, height);

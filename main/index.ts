@@ -9,6 +9,7 @@ import { type AppEvent, EVENT_CHANNEL } from '../common/api.js';
 import { Backend } from './backend.js';
 import { electronDialogs } from './dialogs.js';
 import { errorMessage, registerIpc } from './ipc.js';
+import { memoryProbeHost, type ProbeProcess } from './memory-probe-host.js';
 import { menuTemplate } from './menu.js';
 import { imageResponse, imageUrl, PRIVILEGED_SCHEMES, rendererResponse, rendererRoot } from './protocol.js';
 import { APP_ORIGIN, APP_SCHEME, contentSecurityPolicy, IMAGE_SCHEME, isAllowedRequest, isTrustedSender, originOf, RENDERER_URL } from './security.js';
@@ -38,6 +39,17 @@ function emit(e: AppEvent): void {
 
 function utilityService(): ServiceProcess {
   const child = utilityProcess.fork(join(here, 'service.js'), [], { serviceName: 'VML-MAP inference', stdio: 'inherit' });
+  return {
+    send: (msg) => child.postMessage(msg),
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => child.on('exit', (code) => listener(code)),
+    kill: () => void child.kill(),
+  };
+}
+
+/** A fresh utility process for one memory probe: the fuse-safe way to get a clean Node. */
+function utilityProbe(): ProbeProcess {
+  const child = utilityProcess.fork(join(here, 'memory-probe.js'), [], { serviceName: 'VML-MAP memory probe', stdio: 'inherit' });
   return {
     send: (msg) => child.postMessage(msg),
     onMessage: (listener) => child.on('message', listener),
@@ -116,6 +128,9 @@ app.whenReady().then(() => {
     emit,
     defaultModelDir: defaultModelDir(),
     tempDir,
+    // The memory-cost cache is per user, in the app's own data folder; the probe runs via main.
+    configure: { cacheDir: join(userData, 'vmlmap-cache'), memoryProbe: 'main' },
+    memoryProbe: memoryProbeHost(utilityProbe),
     platform: process.platform,
     version: app.getVersion(),
   });

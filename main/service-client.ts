@@ -6,7 +6,14 @@
  */
 import type { JobEvent, ServiceState } from '../common/api.js';
 import { safeParse } from '../common/schema.js';
-import { type FromService, fromServiceSchema, type RunMessage, type ToService } from '../common/service-protocol.js';
+import {
+  type ConfigureMessage,
+  type FromService,
+  fromServiceSchema,
+  type MemoryProbeRequestMessage,
+  type RunMessage,
+  type ToService,
+} from '../common/service-protocol.js';
 
 /** A running service process, whatever hosts it (utility process, child process, a fake). */
 export interface ServiceProcess {
@@ -27,6 +34,10 @@ export interface ServiceClientOptions {
   /** After asking a job to stop, how long to wait before killing a service that does not. */
   cancelGraceMs?: number;
   restartDelayMs?: number;
+  /** Sent to each new service process before anything else. */
+  configure?: Omit<ConfigureMessage, 'type'>;
+  /** Runs a memory probe the service asks for (the app: in a utility process of its own). */
+  memoryProbe?: (request: MemoryProbeRequestMessage) => Promise<number[]>;
 }
 
 type Job = Omit<RunMessage, 'type'> & { cancelRequested?: boolean };
@@ -90,7 +101,7 @@ export class ServiceClient {
   }
 
   /** A request answered with a `reply` message: probe, export. Rejects if the service dies. */
-  request<T>(msg: DistributiveOmit<Extract<ToService, { requestId: string }>, 'requestId'>): Promise<T> {
+  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'export' }>, 'requestId'>): Promise<T> {
     const requestId = `r${++this.nextRequest}`;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
@@ -142,6 +153,7 @@ export class ServiceClient {
   }
 
   private receive(raw: unknown): void {
+    const proc = this.proc;
     const parsed = safeParse(fromServiceSchema, raw);
     if (!parsed.ok) {
       console.error(`[main] ignored a malformed message from the service: ${parsed.error}`);
@@ -151,6 +163,7 @@ export class ServiceClient {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
+        if (this.opts.configure) proc?.send({ type: 'configure', ...this.opts.configure });
         this.setState('ready');
         for (const f of this.waiting.splice(0)) f();
         this.pump();
@@ -160,6 +173,21 @@ export class ServiceClient {
         this.pending.delete(msg.requestId);
         if (msg.ok) p?.resolve(msg.value);
         else p?.reject(new Error(msg.error ?? 'the service failed'));
+        return;
+      }
+      case 'memory-probe': {
+        const { requestId } = msg;
+        const probe = this.opts.memoryProbe;
+        const answer = (result: Omit<Extract<ToService, { type: 'memory-probe-result' }>, 'type' | 'requestId'>): void => {
+          // Only to the process that asked: a restarted service has forgotten the request.
+          if (this.proc === proc) proc?.send({ type: 'memory-probe-result', requestId, ...result });
+        };
+        if (!probe) answer({ ok: false, error: 'this app runs no memory probes' });
+        else
+          probe(msg.request).then(
+            (peaks) => answer({ ok: true, peaks }),
+            (e: unknown) => answer({ ok: false, error: String((e as Error)?.message ?? e).slice(0, 8192) }),
+          );
         return;
       }
       case 'started':

@@ -8,9 +8,10 @@ import { readImage, writeImage } from '../engine/io/image.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { Precision } from '../engine/model/manifest.js';
 import { outputShape, restore } from '../engine/restore.js';
+import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/tiling/memory.js';
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
-import { type FromService, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
+import { type FromService, memoryProbeRequestSchema, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
 import { toDisplay, upscaleAlpha } from './display.js';
 import { probeDevices } from './probe.js';
 
@@ -42,11 +43,15 @@ interface Kept {
 const KEEP_RESULTS = 2;
 /** At most this often a preview is converted and sent, whatever previewEvery asks. */
 const PREVIEW_MIN_INTERVAL_MS = 200;
+/** Main stops a probe after 300 s; this only guards against an answer that never comes. */
+const MEMORY_PROBE_TIMEOUT_MS = 330_000;
 
 export class InferenceService {
   private current: { jobId: string; abort: AbortController } | undefined;
   private loaded: { key: string; value: LoadedModel } | undefined;
   private readonly results = new Map<string, Kept>();
+  private readonly probes = new Map<string, { resolve: (peaks: number[]) => void; reject: (e: Error) => void }>();
+  private nextProbe = 0;
 
   constructor(
     private readonly post: Post,
@@ -80,7 +85,40 @@ export class InferenceService {
           await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect });
           return msg.path;
         });
+      case 'configure':
+        configureMemoryProbe({
+          ...(msg.cacheDir ? { cacheDir: msg.cacheDir } : {}),
+          // Under Electron this process cannot start Node (the RunAsNode fuse is off): main starts
+          // the probe as a utility process of its own.
+          runner: msg.memoryProbe === 'main' ? (request) => this.probeInMain(request) : undefined,
+        });
+        return;
+      case 'memory-probe-result': {
+        const p = this.probes.get(msg.requestId);
+        this.probes.delete(msg.requestId);
+        if (msg.ok && msg.peaks) p?.resolve(msg.peaks);
+        else p?.reject(new Error(msg.error ?? 'the memory probe failed'));
+        return;
+      }
     }
+  }
+
+  private probeInMain(request: MemoryProbeRequest): Promise<number[]> {
+    const parsed = safeParse(memoryProbeRequestSchema, request);
+    if (!parsed.ok) return Promise.reject(new Error(`memory probe request not sent: ${parsed.error}`));
+    const requestId = `m${++this.nextProbe}`;
+    return new Promise<number[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.probes.delete(requestId);
+        reject(new Error('the memory probe did not answer'));
+      }, MEMORY_PROBE_TIMEOUT_MS);
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      this.probes.set(requestId, { resolve: settle(resolve), reject: settle(reject) });
+      this.post({ type: 'memory-probe', requestId, request: parsed.value });
+    });
   }
 
   private async reply(requestId: string, work: () => Promise<unknown>): Promise<void> {

@@ -4,6 +4,7 @@
  * checks, the window on app://renderer, and the inference service in a utility process that is
  * started again when it dies.
  */
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { REQUESTS } from '../../../common/api.js';
 import { tempDir, TINY_MODEL, until } from '../helpers.js';
@@ -153,6 +154,30 @@ describe('main entry', () => {
     const states = win.webContents.sent.filter(([, e]) => (e as { kind: string }).kind === 'service').map(([, e]) => (e as { state: string }).state);
     expect(states).toContain('restarting');
     expect(states.at(-1)).toBe('restarting');
+  });
+
+  it('configures each service with a cache folder in user data, and runs its memory probes in utility processes', async () => {
+    const service = fake.children.at(-1)!;
+    service.emit('message', { type: 'ready', pid: 2 });
+    expect(service.sent[0]).toEqual({ type: 'configure', cacheDir: join(dir, 'userData', 'vmlmap-cache'), memoryProbe: 'main' });
+    const request = {
+      graph: join(TINY_MODEL, 'eps.onnx'),
+      provider: 'cpu',
+      options: { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, enableMemPattern: false },
+      inputs: { x: 'x', t: 't' },
+      channels: 3,
+      sizes: [64, 192],
+    };
+    const forks = fake.electron.utilityProcess.fork.mock.calls.length;
+    service.emit('message', { type: 'memory-probe', requestId: 'm1', request });
+    await until(() => fake.electron.utilityProcess.fork.mock.calls.length === forks + 1, 5000, 'probe fork');
+    expect(String((fake.electron.utilityProcess.fork.mock.calls.at(-1) as unknown[])[0])).toMatch(/main[\\/]memory-probe\.js$/);
+    const probe = fake.children.at(-1)!;
+    probe.emit('message', { type: 'ready' });
+    expect(probe.sent).toEqual([{ type: 'measure', request }]);
+    probe.emit('message', { type: 'peaks', peaks: [1e8, 1.1e8, 1.5e8] });
+    await until(() => service.sent.length === 2, 5000, 'probe answer');
+    expect(service.sent[1]).toEqual({ type: 'memory-probe-result', requestId: 'm1', ok: true, peaks: [1e8, 1.1e8, 1.5e8] });
   });
 
   it('writes settings before quitting', () => {
