@@ -1,10 +1,13 @@
 /**
  * The files the user has opened, each behind an unguessable token. The renderer only ever sees
  * tokens and the URL that serves a token; the image protocol serves registered files and nothing
- * else, so a compromised page cannot read arbitrary paths through it.
+ * else, so a compromised page cannot read arbitrary paths through it. A registered file is known
+ * by its identity (device and inode) as well as its path: if the path later names another file
+ * (the photo replaced by a symlink, say), it is no longer served (docs/SECURITY.md).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { constants, type BigIntStats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { MAX_PIXELS, type OpenedImage } from '../common/api.js';
@@ -15,7 +18,21 @@ export interface Registered extends OpenedImage {
   format: string;
   /** Opened from bytes (paste, a drag from a browser) into a temporary file. */
   temporary: boolean;
+  /** The file the path named when it was opened (followed through symlinks). */
+  identity: FileIdentity;
 }
+
+/** Which file a path names: device and inode, as stat() reports them for the file it leads to. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+}
+
+const identityOf = (st: BigIntStats): FileIdentity => ({ dev: st.dev, ino: st.ino });
+const sameIdentity = (a: FileIdentity, b: FileIdentity): boolean => a.dev === b.dev && a.ino === b.ino;
+
+/** Why a registered image is not served; the protocol answers 403 with it. */
+export class ImageChangedError extends Error {}
 
 /** Formats Chromium shows as they are; anything else (TIFF) is converted to PNG to be shown. */
 const SHOWN_AS_IS: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
@@ -34,16 +51,18 @@ export class ImageRegistry {
   /** @param displayName shown instead of the file's name (pasted images live in temporary files). */
   async register(path: string, temporary = false, displayName?: string): Promise<Registered> {
     const name = displayName ?? basename(path);
-    let size: number;
-    try {
-      const st = await stat(path);
-      if (!st.isFile()) throw new UserError(`cannot open ${name}: it is not a file`);
-      size = st.size;
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`cannot open ${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file no longer exists' : (e as Error).message}`);
-    }
-    if (size > MAX_FILE_BYTES) throw new UserError(`cannot open ${name}: the file is larger than 1 GB`);
+    const fileStat = async (): Promise<BigIntStats> => {
+      try {
+        const st = await stat(path, { bigint: true });
+        if (!st.isFile()) throw new UserError(`cannot open ${name}: it is not a file`);
+        return st;
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        throw new UserError(`cannot open ${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file no longer exists' : (e as Error).message}`);
+      }
+    };
+    const st = await fileStat();
+    if (st.size > BigInt(MAX_FILE_BYTES)) throw new UserError(`cannot open ${name}: the file is larger than 1 GB`);
     let meta: Metadata;
     try {
       // Header only: no pixel is decoded here (that happens in the service when a job runs).
@@ -58,6 +77,9 @@ export class ImageRegistry {
     if (width * height > MAX_PIXELS) {
       throw new UserError(`cannot open ${name}: ${width}x${height} is above the ${MAX_PIXELS / 1e6} megapixel limit`);
     }
+    // The header read above came from the file whose identity is kept only if nothing swapped it.
+    const identity = identityOf(st);
+    if (!sameIdentity(identity, identityOf(await fileStat()))) throw new UserError(`cannot open ${name}: the file changed while it was being opened`);
     const id = randomBytes(16).toString('base64url');
     const entry: Registered = {
       id,
@@ -70,6 +92,7 @@ export class ImageRegistry {
       path,
       format: meta.format,
       temporary,
+      identity,
     };
     this.byId.set(id, entry);
     while (this.byId.size > KEEP) this.byId.delete(this.byId.keys().next().value!);
@@ -86,14 +109,44 @@ export class ImageRegistry {
     return { id, name, url, width, height, hasAlpha, bitDepth };
   }
 
-  /** Bytes and type for the image protocol, or undefined for an unknown token. */
+  /**
+   * Bytes and type for the image protocol, or undefined for an unknown token. Throws
+   * ImageChangedError when the path no longer leads to the file that was opened.
+   */
   async serve(id: string): Promise<{ body: Uint8Array; type: string } | undefined> {
     const e = this.byId.get(id);
     if (!e) return undefined;
+    const body = await readSameFile(e);
     const type = SHOWN_AS_IS[e.format];
-    if (type) return { body: await readFile(e.path), type };
-    const png = await sharp(e.path).rotate().png({ compressionLevel: 1 }).toBuffer();
+    if (type) return { body, type };
+    const png = await sharp(body).rotate().png({ compressionLevel: 1 }).toBuffer();
     return { body: png, type: 'image/png' };
+  }
+
+  /** Whether the entry's path still leads to the file that was opened (a job reads it by path). */
+  async unchanged(e: Registered): Promise<boolean> {
+    try {
+      const st = await stat(e.path, { bigint: true });
+      return st.isFile() && sameIdentity(e.identity, identityOf(st));
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * The registered file's bytes, read through one handle whose identity is checked first, so the
+ * file checked is the file read. Non-blocking open: a FIFO put in the photo's place must not hang.
+ */
+async function readSameFile(e: Registered): Promise<Uint8Array> {
+  const handle = await open(e.path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const st = await handle.stat({ bigint: true });
+    if (!st.isFile() || !sameIdentity(e.identity, identityOf(st))) throw new ImageChangedError(`${e.name} is no longer the file that was opened; open it again`);
+    if (st.size > BigInt(MAX_FILE_BYTES)) throw new ImageChangedError(`${e.name} has grown larger than 1 GB`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 

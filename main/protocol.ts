@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { ImageRegistry } from './images.js';
-import { tokenFromPath } from './images.js';
+import { ImageChangedError, type ImageRegistry, tokenFromPath } from './images.js';
 
 /** For protocol.registerSchemesAsPrivileged, before the app is ready. */
 export const PRIVILEGED_SCHEMES = [
@@ -60,7 +59,10 @@ export async function rendererResponse(root: string, requestUrl: string, csp: st
   }
 }
 
-/** An opened image by token; every other URL is not found. */
+/**
+ * An opened image by token; every other URL is not found, and a token whose path now leads to
+ * another file (or to no regular file) is refused.
+ */
 export async function imageResponse(images: ImageRegistry, requestUrl: string): Promise<Response> {
   let token: string | undefined;
   try {
@@ -77,7 +79,8 @@ export async function imageResponse(images: ImageRegistry, requestUrl: string): 
       status: 200,
       headers: { 'content-type': served.type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' },
     });
-  } catch {
+  } catch (e) {
+    if (e instanceof ImageChangedError) return new Response('the file changed since it was opened', { status: 403, headers: { 'content-type': 'text/plain' } });
     return notFound();
   }
 }

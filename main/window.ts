@@ -2,7 +2,7 @@
  * The one application window and the guards every web contents gets: isolated, sandboxed, no
  * Node in the page, no navigation away from our page and no new windows.
  */
-import { BrowserWindow, type BrowserWindowConstructorOptions, shell, type WebContents } from 'electron';
+import { BrowserWindow, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
 
 export function windowOptions(preload: string, dark: boolean, devTools: boolean): BrowserWindowConstructorOptions {
   return {
@@ -34,14 +34,12 @@ export function windowOptions(preload: string, dark: boolean, devTools: boolean)
 }
 
 /**
- * The page never navigates and never opens windows: drag-and-drop, links and window.open are
- * handled inside the app. Links to the web (documentation) open in the user's browser instead.
+ * The page never navigates and never opens windows: drag-and-drop is handled inside the app, and
+ * the page has no links, so window.open is refused whatever the URL (nothing is handed to the
+ * browser either: a compromised page could otherwise open any https address).
  */
 export function guardWebContents(contents: WebContents): void {
-  contents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-navigate', (event) => event.preventDefault());
   contents.on('will-redirect', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());

@@ -193,6 +193,32 @@ describe('backend with the real service', () => {
     await expect(backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).rejects.toThrow(/refusing to overwrite/);
   });
 
+  it('refuses a mask size above the pixel limit before showing the dialog or reading a file', async () => {
+    dialogs.openMask.mockClear();
+    await expect(backend.importMask({ width: 100_000, height: 100_000 })).rejects.toThrow(
+      /^cannot import a 100000x100000 mask: above the 100 megapixel limit$/,
+    );
+    await expect(backend.importMask({ width: 10_001, height: 10_000 })).rejects.toThrow(/above the 100 megapixel limit/);
+    expect(dialogs.openMask).not.toHaveBeenCalled();
+    // At the limit itself the dialog is asked (and cancelling reads nothing).
+    dialogs.openMask.mockResolvedValueOnce(null);
+    expect(await backend.importMask({ width: 10_000, height: 10_000 })).toBeNull();
+    expect(dialogs.openMask).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not run on a photo whose path now leads to another file', async () => {
+    const { rmSync, symlinkSync } = await import('node:fs');
+    const swapped = await writeTestPhoto(join(dir, 'swapped.png'));
+    const img = await openPhoto(swapped);
+    const elsewhere = await writeTestPhoto(join(dir, 'elsewhere.png'), 32, 24);
+    rmSync(swapped);
+    symlinkSync(elsewhere, swapped);
+    await expect(backend.run({ jobId: 'swapped0001', imageId: img.id, spec: { task: 'denoise', sigmaY: 0.01 }, solver: { solver: 'vml-map', preset: 'fast', seed: 0 } })).rejects.toThrow(
+      /swapped\.png is no longer the file that was opened; open it again/,
+    );
+    expect(jobEvents('swapped0001')).toEqual([]);
+  });
+
   it('opens pasted bytes through a private temporary file', async () => {
     const bytes = readFileSync(photo);
     const img = await backend.openBytes({ name: '../../evil name.png', bytes: new Uint8Array(bytes) });

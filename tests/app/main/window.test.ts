@@ -2,7 +2,8 @@
  * The window's security options and guards, the policy it is served under, and the native menu,
  * with Electron replaced by fakes (no Electron binary exists here).
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -77,12 +78,11 @@ describe('navigation and new windows', () => {
     electron.shell.openExternal.mockClear();
   });
 
-  it('denies window.open, sending only https links to the browser', () => {
-    expect(wc.openHandler!({ url: 'https://example.org/doc' })).toEqual({ action: 'deny' });
-    expect(electron.shell.openExternal).toHaveBeenCalledWith('https://example.org/doc');
-    expect(wc.openHandler!({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
-    expect(wc.openHandler!({ url: 'javascript:alert(1)' })).toEqual({ action: 'deny' });
-    expect(electron.shell.openExternal).toHaveBeenCalledTimes(1);
+  it('denies window.open for every URL and hands none to the browser', () => {
+    for (const url of ['https://example.org/doc', 'http://example.org/', 'file:///etc/passwd', 'javascript:alert(1)', 'app://renderer/index.html', 'mailto:a@b.c']) {
+      expect(wc.openHandler!({ url }), url).toEqual({ action: 'deny' });
+    }
+    expect(electron.shell.openExternal).not.toHaveBeenCalled();
   });
 
   it.each(['will-navigate', 'will-redirect', 'will-attach-webview'])('prevents %s', (event) => {
@@ -169,6 +169,63 @@ describe('app:// and app-image:// protocols', () => {
     ]) {
       expect((await imageResponse(images, url)).status, url).toBe(404);
     }
+  });
+
+  describe('a registered photo whose path later leads elsewhere', () => {
+    const sharpImage = async (path: string, colour: string, format: 'png' | 'tiff' = 'png'): Promise<string> => {
+      const sharp = (await import('sharp')).default;
+      await sharp({ create: { width: 4, height: 3, channels: 3, background: colour } })[format]().toFile(path);
+      return path;
+    };
+
+    it('is refused once the photo is replaced by a symlink to another file', async () => {
+      const photo = await sharpImage(join(root, 'swap.png'), '#808080');
+      const other = await sharpImage(join(root, 'other.png'), '#ff0000');
+      const images = new ImageRegistry((id) => `app-image://image/${id}`);
+      const e = await images.register(photo);
+      expect((await imageResponse(images, e.url)).status).toBe(200);
+      rmSync(photo);
+      symlinkSync(other, photo);
+      const r = await imageResponse(images, e.url);
+      expect(r.status).toBe(403);
+      expect(await r.text()).toBe('the file changed since it was opened');
+      expect(await images.unchanged(images.get(e.id)!)).toBe(false);
+    });
+
+    it('is served through a symlink it was opened by, and refused when that link is retargeted', async () => {
+      const a = await sharpImage(join(root, 'a.png'), '#808080');
+      const b = await sharpImage(join(root, 'b.png'), '#00ff00');
+      const link = join(root, 'link.png');
+      symlinkSync(a, link);
+      const images = new ImageRegistry((id) => `app-image://image/${id}`);
+      const e = await images.register(link);
+      const ok = await imageResponse(images, e.url);
+      expect(ok.status).toBe(200);
+      expect(Buffer.from(await ok.arrayBuffer()).equals(readFileSync(a))).toBe(true);
+      rmSync(link);
+      symlinkSync(b, link);
+      expect((await imageResponse(images, e.url)).status).toBe(403);
+    });
+
+    it('is refused, without blocking, when a FIFO takes its place', async () => {
+      const photo = await sharpImage(join(root, 'fifo.png'), '#808080');
+      const images = new ImageRegistry((id) => `app-image://image/${id}`);
+      const e = await images.register(photo);
+      rmSync(photo);
+      execFileSync('mkfifo', [photo]);
+      expect((await imageResponse(images, e.url)).status).toBe(403);
+    });
+
+    it('is still served when the same file is rewritten in place (an edit, not another file)', async () => {
+      const photo = await sharpImage(join(root, 'edit.tif'), '#808080', 'tiff');
+      const images = new ImageRegistry((id) => `app-image://image/${id}`);
+      const e = await images.register(photo);
+      const first = await imageResponse(images, e.url);
+      expect([first.status, first.headers.get('content-type')]).toEqual([200, 'image/png']);
+      const sharp = (await import('sharp')).default;
+      writeFileSync(photo, await sharp({ create: { width: 4, height: 3, channels: 3, background: '#0000ff' } }).tiff().toBuffer());
+      expect((await imageResponse(images, e.url)).status).toBe(200);
+    });
   });
 
   it('refuses to register what is not an image', async () => {
