@@ -6,9 +6,9 @@
 import * as ort from 'onnxruntime-node';
 import type { Shape } from '../types.js';
 import { UserError } from '../types.js';
-import { type GraphPaths, type GraphSet, graphSet, type ModelFolder, type Precision, readManifest, verifyChecksums } from './manifest.js';
+import { type GraphPaths, type GraphSet, type GraphSpec, graphSet, type ModelFolder, type Precision, readManifest, verifyChecksums } from './manifest.js';
 import { crop, pad, padAdjoint, roundUp, zeroPad } from './pad.js';
-import { createSession, isGpuProvider, openSession, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
+import { debugLog, installedProviders, isGpuProvider, openSession, presenceHere, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
 import { VpSchedule } from './schedule.js';
 
 export interface DenoiserCounters {
@@ -95,43 +95,55 @@ export class OnnxDenoiser implements Denoiser {
     this.sigmaMax = this.schedule.sigmaMax / this.a;
   }
 
+  /**
+   * Reads and checks the model folder (manifest fields, files, checksums), then opens its graphs
+   * on the first provider of the order that starts them, checks their input and output names and
+   * runs each once at the smallest size the model accepts (probeGraphs). A provider that fails is
+   * recorded in `fallbacks` and the next one tried; the order ends on the CPU, and what fails there
+   * is the model's fault: a UserError naming the graph file.
+   */
   static async load(dir: string, opts: LoadOptions = {}): Promise<OnnxDenoiser> {
     const model = readManifest(dir);
     if (!opts.trustChecksums) await verifyChecksums(model);
-    const order = providerOrder(opts.provider ?? 'auto');
+    const presence = presenceHere();
+    const order = providerOrder(opts.provider ?? 'auto', process.platform, installedProviders());
     const hasFp16 = graphSet(model, 'fp16') !== undefined;
     const fallbacks: SessionResult['fallbacks'] = [];
-    let precisionFallback: string | undefined;
     for (const provider of order) {
+      const present = presence.get(provider);
+      if (present && !present.present && provider !== 'cpu') {
+        // Only an explicit choice gets here ('auto' leaves absent providers out).
+        fallbacks.push({ provider, reason: present.reason });
+        debugLog(`${provider} provider skipped: ${present.reason}`);
+        continue;
+      }
       const want = wantedPrecision(opts.precision ?? 'auto', provider, hasFp16);
-      if (want.fallback) precisionFallback = want.fallback;
+      // The fallback that matters is the one of the provider that starts, not of those tried before it.
+      let precisionFallback = want.fallback;
       if (want.precision === 'fp16') {
-        // Both fp16 graphs on this provider, or fp32 on it (the reason kept).
-        const set = graphSet(model, 'fp16')!.paths;
-        let fwd: ort.InferenceSession | undefined;
         try {
-          fwd = await openSession(set.forwardPath, provider);
-          const vjp = set.vjpPath ? await openSession(set.vjpPath, provider) : undefined;
-          const res = (session: ort.InferenceSession): SessionResult => ({ session, provider, fallbacks });
-          return new OnnxDenoiser(model, res(fwd), vjp && res(vjp), 'fp16', want.why, precisionFallback);
+          const g = await openGraphs(model, 'fp16', provider);
+          return new OnnxDenoiser(model, { session: g.fwd, provider, fallbacks }, g.vjp && { session: g.vjp.session, provider: g.vjp.provider, fallbacks }, 'fp16', want.why, precisionFallback);
         } catch (e) {
-          await fwd?.release();
-          precisionFallback = `the fp16 graphs could not start on ${provider} (${reasonOf(e)}): running fp32`;
+          if (!(e instanceof GraphFailure)) throw e;
+          precisionFallback = `the fp16 graphs could not start on ${provider} (${e.reason}): running fp32`;
+          debugLog(precisionFallback);
         }
       }
       const why = want.precision === 'fp16' ? 'the fp16 graphs could not start' : want.why;
-      let fwd: ort.InferenceSession;
       try {
-        fwd = await openSession(model.forwardPath, provider);
+        const g = await openGraphs(model, 'fp32', provider);
+        return new OnnxDenoiser(model, { session: g.fwd, provider, fallbacks }, g.vjp && { session: g.vjp.session, provider: g.vjp.provider, fallbacks }, 'fp32', why, precisionFallback);
       } catch (e) {
-        fallbacks.push({ provider, reason: reasonOf(e) });
-        continue;
+        if (!(e instanceof GraphFailure)) throw e;
+        // The CPU provider runs every valid graph: a failure there is the graph's.
+        if (provider === 'cpu') throw new UserError(`model ${model.dir}: ${e.line}`);
+        fallbacks.push({ provider, reason: e.reason });
+        debugLog(`${provider} provider could not start ${e.file} (${e.reason}); trying the next provider`);
       }
-      // The VJP graph runs on the provider the forward graph got, so both see the same arithmetic.
-      const vjp = model.vjpPath ? await createSession(model.vjpPath, [provider, 'cpu']) : undefined;
-      return new OnnxDenoiser(model, { session: fwd, provider, fallbacks }, vjp, 'fp32', why, precisionFallback);
     }
-    throw new Error(`no execution provider could load ${model.forwardPath}: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+    // Every order ends on the CPU, which returns or throws above.
+    throw new Error(`no execution provider was tried for ${model.forwardPath}`);
   }
 
   /** The graphs in use (this.precision's). */
@@ -271,5 +283,138 @@ export class OnnxDenoiser implements Denoiser {
   async release(): Promise<void> {
     await this.fwd.session.release();
     await this.vjp?.session.release();
+  }
+}
+
+/**
+ * onnxruntime could not create or run one graph, or the probe's output was wrong. Whether that is
+ * the provider's fault (try the next) or the graph's (the CPU: a UserError) is the caller's call.
+ */
+class GraphFailure extends Error {
+  constructor(
+    /** The graph file, relative to the model folder. */
+    readonly file: string,
+    /** The line for the person, after "model DIR: ". */
+    readonly line: string,
+    /** Short reason for the provider fallback list. */
+    readonly reason: string,
+  ) {
+    super(line);
+  }
+}
+
+/** Sessions of one precision's graphs, each named and checked; the VJP may have landed on the CPU. */
+interface OpenGraphs {
+  fwd: ort.InferenceSession;
+  vjp?: { session: ort.InferenceSession; provider: string };
+}
+
+/**
+ * Opens one precision's graphs on a provider, checks their names against the manifest and probes
+ * them. Throws UserError for names that do not match (the model's fault on any provider) and
+ * GraphFailure for anything onnxruntime or the probe refused. Sessions opened are released on
+ * failure.
+ */
+async function openGraphs(model: ModelFolder, precision: Precision, provider: string): Promise<OpenGraphs> {
+  const { specs, paths } = graphSet(model, precision)!;
+  const where = precision === 'fp32' ? 'graphs' : 'variants.fp16';
+  const opened: ort.InferenceSession[] = [];
+  const open = async (path: string, spec: GraphSpec, on: string): Promise<ort.InferenceSession> => {
+    let session: ort.InferenceSession;
+    try {
+      session = await openSession(path, on);
+    } catch (e) {
+      // onnxruntime's line starts "Load model from <path> failed:"; the file is named already.
+      const why = reasonOf(e).replace(/^Load model from .* failed:\s*/, '');
+      throw new GraphFailure(spec.file, `${spec.file} is not a valid ONNX graph (${why})`, why);
+    }
+    opened.push(session);
+    return session;
+  };
+  try {
+    const fwd = await open(paths.forwardPath, specs.forward, provider);
+    checkNames(model, fwd, specs.forward, `${where}.forward`);
+    let vjp: OpenGraphs['vjp'];
+    if (paths.vjpPath && specs.vjp) {
+      try {
+        vjp = { session: await open(paths.vjpPath, specs.vjp, provider), provider };
+      } catch (e) {
+        // fp32 on a GPU provider: the VJP graph alone may run on the CPU (the forward graph, all
+        // that vml-fp uses, keeps the GPU). The fp16 pair stays on one provider.
+        if (!(e instanceof GraphFailure) || provider === 'cpu' || precision === 'fp16') throw e;
+        debugLog(`${specs.vjp.file} could not start on ${provider} (${e.reason}); it runs on the cpu provider`);
+        vjp = { session: await open(paths.vjpPath, specs.vjp, 'cpu'), provider: 'cpu' };
+      }
+      checkNames(model, vjp.session, specs.vjp, `${where}.vjp`);
+    }
+    await probeGraphs(model, specs, fwd, vjp?.session);
+    return { fwd, vjp };
+  } catch (e) {
+    for (const s of opened) await s.release().catch(() => undefined);
+    throw e;
+  }
+}
+
+const list = (names: readonly string[]): string => `[${names.join(', ')}]`;
+
+/** The graph's own input and output names against the manifest's: the same set of inputs, and the output among its outputs. */
+function checkNames(model: ModelFolder, session: ort.InferenceSession, spec: GraphSpec, which: string): void {
+  const expected = Object.values(spec.inputs);
+  const found = session.inputNames;
+  if (expected.length !== found.length || !expected.every((n) => found.includes(n))) {
+    const isVjp = which.endsWith('.vjp');
+    const set = which.slice(0, which.lastIndexOf('.'));
+    // A forward graph has 2 inputs (x, t), a VJP graph 3 (x, t, v): the count tells a swapped pair.
+    const swapped = found.length === (isVjp ? 2 : 3) ? ` (it looks like the ${isVjp ? 'forward' : 'VJP'} graph: are ${set}.forward and ${set}.vjp swapped?)` : '';
+    throw new UserError(`model ${model.dir}: ${spec.file} has inputs ${list(found)}, but manifest.json's ${which}.inputs names ${list(expected)}${swapped}`);
+  }
+  if (!session.outputNames.includes(spec.output))
+    throw new UserError(`model ${model.dir}: ${spec.file} has outputs ${list(session.outputNames)}, but manifest.json's ${which}.output names ${spec.output}`);
+}
+
+/**
+ * Runs each graph once at the smallest size the model accepts (fixedSize, or a sizeMultiple
+ * square) and checks the output: present, float32, the input's shape, finite. This is where a
+ * size multiple the graph cannot take (sizeMultiple 7 for a network that halves the image),
+ * a garbage graph that parses, or a graph that outputs NaN shows, rather than deep in a solve.
+ */
+async function probeGraphs(model: ModelFolder, specs: GraphSet, fwd: ort.InferenceSession, vjp: ort.InferenceSession | undefined): Promise<void> {
+  const m = model.manifest;
+  const k = m.sizeMultiple;
+  const [h, w] = m.fixedSize ?? [k, k];
+  const dims = [1, m.channels, h, w];
+  const n = m.channels * h * w;
+  const field = m.fixedSize ? `fixedSize ${list(m.fixedSize.map(String))}` : `sizeMultiple ${k}`;
+  const t = (m.schedule.timesteps - 1) / 2;
+  // A plausible x_t (a few units at most) and a v of max |v| = 1, as the engine sends them.
+  const x = Float32Array.from({ length: n }, (_, i) => 0.8 * Math.sin(0.618 * i + 0.3));
+  const v = Float32Array.from({ length: n }, (_, i) => Math.cos(1.3 * i));
+  const probe = async (session: ort.InferenceSession, spec: GraphSpec, feeds: Record<string, ort.Tensor>): Promise<void> => {
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await session.run(feeds);
+    } catch (e) {
+      throw new GraphFailure(
+        spec.file,
+        `${spec.file} fails on a ${m.channels}x${h}x${w} input, the smallest that manifest.json's ${field} allows (onnxruntime: ${reasonOf(e)})`,
+        reasonOf(e),
+      );
+    }
+    const y = out[spec.output];
+    const bad = (why: string): never => {
+      throw new GraphFailure(spec.file, `${spec.file}: output ${spec.output} ${why} on a ${m.channels}x${h}x${w} probe input`, `output ${spec.output} ${why}`);
+    };
+    if (!y) bad('is missing');
+    if (y.type !== 'float32' || !(y.data instanceof Float32Array)) bad(`is ${y.type}, not float32`);
+    if (y.dims.length !== 4 || y.dims.some((d, i) => d !== dims[i])) bad(`has shape ${list(y.dims.map(String))}, not the input's ${list(dims.map(String))}`);
+    const data = y.data as Float32Array;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad('holds NaN or Inf');
+  };
+  const xt = new ort.Tensor('float32', x, dims);
+  const tt = new ort.Tensor('float32', Float32Array.of(t), [1]);
+  await probe(fwd, specs.forward, { [specs.forward.inputs.x]: xt, [specs.forward.inputs.t]: tt });
+  if (vjp && specs.vjp) {
+    const g = specs.vjp;
+    await probe(vjp, g, { [g.inputs.x]: xt, [g.inputs.t]: tt, [g.inputs.v]: new ort.Tensor('float32', v, dims) });
   }
 }

@@ -3,7 +3,10 @@
  * throws when a provider cannot start (no silent fallback), so each is tried on its own and the
  * reason kept for the user.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
 // A provider that cannot start (no CUDA libraries, say) makes onnxruntime print a red error log
@@ -13,16 +16,110 @@ ort.env.logLevel = 'fatal';
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ProviderChoice = (typeof PROVIDERS)[number];
 
+/** The GPU providers 'auto' tries on each platform, best first (the CPU always comes last). */
+export function autoCandidates(platform: string): string[] {
+  if (platform === 'win32') return ['cuda', 'dml'];
+  if (platform === 'darwin') return ['coreml'];
+  return ['cuda'];
+}
+
 /**
- * 'auto' tries the platform's native GPU provider, then the CPU. WebGPU is tried only when asked
- * for: on a machine whose only Vulkan driver is a software rasteriser it runs, but far slower
- * than the CPU provider, and nothing in onnxruntime tells the two apart.
+ * The providers to try, in order. 'auto' tries the platform's native GPU providers that are
+ * installed here (`installed`, see providerPresence), then the CPU; trying one that is absent only
+ * fails, and its reason was noise on every run. WebGPU is tried only when asked for: on a machine
+ * whose only Vulkan driver is a software rasteriser it runs, but far slower than the CPU provider,
+ * and nothing in onnxruntime tells the two apart. An explicit choice is tried even when absent
+ * (OnnxDenoiser.load then records the presence reason rather than calling onnxruntime).
  */
-export function providerOrder(choice: ProviderChoice, platform = process.platform): string[] {
+export function providerOrder(choice: ProviderChoice, platform: string = process.platform, installed: ReadonlySet<string> = installedProviders()): string[] {
   if (choice !== 'auto') return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
-  if (platform === 'win32') return ['cuda', 'dml', 'cpu'];
-  if (platform === 'darwin') return ['coreml', 'cpu'];
-  return ['cuda', 'cpu'];
+  return [...autoCandidates(platform).filter((p) => installed.has(p)), 'cpu'];
+}
+
+export interface Presence {
+  present: boolean;
+  /** One line: why the provider is (or is not) taken to be present. */
+  reason: string;
+}
+
+/** The name of a provider's shared library as onnxruntime loads it, beside its own library. */
+export const providerLibrary = (name: string, platform: string): string =>
+  platform === 'win32' ? `onnxruntime_providers_${name}.dll` : platform === 'darwin' ? `libonnxruntime_providers_${name}.dylib` : `libonnxruntime_providers_${name}.so`;
+
+/** The folder of onnxruntime-node's native binding (and libonnxruntime) for this platform, if found. */
+export function bindingDir(platform: string = process.platform, arch: string = process.arch): string | undefined {
+  try {
+    const root = dirname(dirname(fileURLToPath(import.meta.resolve('onnxruntime-node'))));
+    // Packaged, the native files live in app.asar.unpacked beside the archive (electron-builder.yml).
+    const bin = join(root, 'bin').replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+    for (const napi of readdirSync(bin).filter((n) => /^napi-v\d+$/.test(n)).sort().reverse()) {
+      const dir = join(bin, napi, platform, arch);
+      if (existsSync(join(dir, 'onnxruntime_binding.node'))) return dir;
+    }
+  } catch {
+    // Not found: presence is then unknown, and the provider is tried.
+  }
+  return undefined;
+}
+
+/**
+ * Which execution providers exist here, without creating a session. onnxruntime-node lists its
+ * backends with `bundled`; a provider that is not bundled (CUDA, TensorRT on Linux and Windows) is
+ * a separate download, which onnxruntime loads from the folder of its own library along with
+ * onnxruntime_providers_shared (checked with strace on Linux: it opens exactly that path), so it
+ * exists only when those files are there. Where the backend list or that folder cannot be read
+ * (null), a provider counts as present and is simply tried. presenceHere() is this machine's.
+ */
+export function providerPresence(platform: string, backends: readonly { name: string; bundled: boolean }[] | null, libDir: string | null): Map<string, Presence> {
+  const out = new Map<string, Presence>();
+  for (const provider of PROVIDERS) {
+    if (provider === 'auto') continue;
+    const b = backends?.find((x) => x.name.toLowerCase() === provider);
+    if (!backends) out.set(provider, { present: true, reason: "onnxruntime-node's backend list is unavailable; tried" });
+    else if (!b) out.set(provider, { present: false, reason: `onnxruntime-node has no ${provider} execution provider on ${platform}` });
+    else if (b.bundled) out.set(provider, { present: true, reason: 'bundled with onnxruntime-node' });
+    else if (!libDir) out.set(provider, { present: true, reason: "not bundled, and onnxruntime-node's binding folder was not found; tried" });
+    else {
+      // The provider's own library is the one to name; onnxruntime_providers_shared comes with it.
+      const missing = [providerLibrary(provider, platform), providerLibrary('shared', platform)].find((f) => !existsSync(join(libDir, f)));
+      out.set(
+        provider,
+        missing
+          ? { present: false, reason: `its library is not installed: no ${missing} in ${libDir}` }
+          : { present: true, reason: `${providerLibrary(provider, platform)} installed in ${libDir}` },
+      );
+    }
+  }
+  return out;
+}
+
+function supportedBackends(): { name: string; bundled: boolean }[] | null {
+  try {
+    return ort.listSupportedBackends();
+  } catch {
+    return null;
+  }
+}
+
+let presenceCache: Map<string, Presence> | undefined;
+/** providerPresence on this machine, computed once per process (the installed files do not change under a run). */
+export function presenceHere(): Map<string, Presence> {
+  presenceCache ??= providerPresence(process.platform, supportedBackends(), bindingDir() ?? null);
+  return presenceCache;
+}
+
+/** The providers present on this machine (see providerPresence). */
+export function installedProviders(): Set<string> {
+  return new Set([...presenceHere()].filter(([, p]) => p.present).map(([name]) => name));
+}
+
+/**
+ * Debug lines (a provider that was tried and failed, a precision that fell back): written to
+ * stderr only with VMLMAP_DEBUG=1. The person sees the provider in use in the result line, and
+ * the reasons stay in the JSON's providerFallbacks.
+ */
+export function debugLog(line: string): void {
+  if (process.env.VMLMAP_DEBUG === '1') process.stderr.write(`debug: ${line}\n`);
 }
 
 export interface SessionResult {

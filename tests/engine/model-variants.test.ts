@@ -67,7 +67,7 @@ describe('manifest with external data and an fp16 variant', () => {
   it('refuses missing files, paths outside the folder and contradictory checksums', () => {
     const missing = copyOf(SHARED, 'missing');
     rmSync(join(missing, 'weights.fp16.bin'));
-    expect(() => readManifest(missing)).toThrow(/weights\.fp16\.bin is missing/);
+    expect(() => readManifest(missing)).toThrow(/weights\.fp16\.bin \(manifest\.json's variants\.fp16\.forward\.externalData\[0\]\.file\) is missing$/);
     const outside = copyOf(SHARED, 'outside', (m) => (m.graphs.forward.externalData[0].file = '../tiny/eps.onnx'));
     expect(() => readManifest(outside)).toThrow(/graphs\.forward\.externalData\[0\]\.file must be a file inside the model folder/);
     const twoSums = copyOf(SHARED, 'two-sums', (m) => (m.graphs.vjp.externalData[0].sha256 = '0'.repeat(64)));
@@ -76,6 +76,22 @@ describe('manifest with external data and an fp16 variant', () => {
     expect(() => readManifest(noSum)).toThrow(/variants\.fp16\.forward\.externalData\[0\]\.sha256 is missing/);
     const dropsVjp = copyOf(SHARED, 'drops-vjp', (m) => delete m.variants.fp16.vjp);
     expect(() => readManifest(dropsVjp)).toThrow(/variants\.fp16 lacks a vjp graph/);
+  });
+
+  it("the fp16 variant's names are checked when it is used; a broken fp16 graph falls back to fp32 with the reason", async () => {
+    const renamed = copyOf(SHARED, 'fp16-output', (m) => (m.variants.fp16.forward.output = 'noise'));
+    // 'auto' on the CPU runs fp32: the variant is never opened, and the model loads.
+    const d = await OnnxDenoiser.load(renamed, { provider: 'cpu', trustChecksums: true });
+    expect(d.precision).toBe('fp32');
+    await d.release();
+    await expect(OnnxDenoiser.load(renamed, { provider: 'cpu', precision: 'fp16', trustChecksums: true })).rejects.toThrow(
+      /: eps\.fp16\.onnx has outputs \[eps\], but manifest\.json's variants\.fp16\.forward\.output names noise$/,
+    );
+    const garbage = copyOf(SHARED, 'fp16-garbage');
+    writeFileSync(join(garbage, 'eps.fp16.onnx'), 'not a graph');
+    const g = await OnnxDenoiser.load(garbage, { provider: 'cpu', precision: 'fp16', trustChecksums: true });
+    expect([g.precision, g.precisionFallback]).toEqual(['fp32', 'the fp16 graphs could not start on cpu (Protobuf parsing failed.): running fp32']);
+    await g.release();
   });
 
   it('a folder without these fields (the tiny test model) still loads, as fp32', async () => {

@@ -6,17 +6,19 @@
  * (resources/models/default), else the tiny test model. The WebGPU tests skip, with the reason
  * logged, only when no WebGPU adapter can be created. The fp16 variant (default model, or
  * tests/.models/tiny-shared when the default model has none) on WebGPU agrees with the fp32 graphs
- * on the CPU to FP16_TOL, and 'auto' picks it there. Also: CUDA, DirectML and CoreML fall back to
- * the CPU with onnxruntime's reason kept.
+ * on the CPU to FP16_TOL, and 'auto' picks it there. Also the provider order: 'auto' tries only
+ * the providers installed here (onnxruntime-node's backend list and the provider libraries beside
+ * its binding), and an explicit provider that is absent falls back to the CPU with the reason kept.
  */
 import { relErr } from './helpers.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { readManifest } from '../../engine/model/manifest.js';
-import { createSession, providerOrder } from '../../engine/model/providers.js';
+import { autoCandidates, bindingDir, createSession, presenceHere, providerLibrary, providerOrder, providerPresence } from '../../engine/model/providers.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { probeDevices } from '../../service/probe.js';
 
@@ -195,20 +197,74 @@ describe('the device probe', () => {
 });
 
 describe('execution providers', () => {
-  it('auto tries the platform GPU provider first and always ends on the CPU', () => {
-    expect(providerOrder('auto', 'linux')).toEqual(['cuda', 'cpu']);
-    expect(providerOrder('auto', 'win32')).toEqual(['cuda', 'dml', 'cpu']);
-    expect(providerOrder('auto', 'darwin')).toEqual(['coreml', 'cpu']);
-    expect(providerOrder('webgpu')).toEqual(['webgpu', 'cpu']);
+  it("auto tries the platform's GPU providers that are installed, then the CPU", () => {
+    const all = new Set(['cpu', 'webgpu', 'cuda', 'dml', 'coreml']);
+    expect(providerOrder('auto', 'linux', all)).toEqual(['cuda', 'cpu']);
+    expect(providerOrder('auto', 'win32', all)).toEqual(['cuda', 'dml', 'cpu']);
+    expect(providerOrder('auto', 'darwin', all)).toEqual(['coreml', 'cpu']);
+    // Absent providers are left out: no failed attempt, no note.
+    expect(providerOrder('auto', 'linux', new Set(['cpu', 'webgpu']))).toEqual(['cpu']);
+    expect(providerOrder('auto', 'win32', new Set(['cpu', 'dml']))).toEqual(['dml', 'cpu']);
+    // An explicit choice is tried whatever is installed (load records why it was not used).
+    expect(providerOrder('webgpu', 'linux', new Set(['cpu']))).toEqual(['webgpu', 'cpu']);
+    expect(providerOrder('cpu', 'linux', all)).toEqual(['cpu']);
   });
 
-  it('an unavailable provider falls back to the CPU and keeps the reason', async () => {
+  it("presence: bundled backends exist; a non-bundled one only with its library beside onnxruntime's", () => {
+    const lib = mkdtempSync(join(tmpdir(), 'vmlmap-ortlib-'));
+    const linux = [
+      { name: 'cpu', bundled: true },
+      { name: 'webgpu', bundled: true },
+      { name: 'cuda', bundled: false },
+    ];
+    let p = providerPresence('linux', linux, lib);
+    expect([p.get('cpu')!.present, p.get('webgpu')!.present, p.get('cuda')!.present, p.get('dml')!.present]).toEqual([true, true, false, false]);
+    expect(p.get('cuda')!.reason).toBe(`its library is not installed: no libonnxruntime_providers_cuda.so in ${lib}`);
+    expect(p.get('dml')!.reason).toBe('onnxruntime-node has no dml execution provider on linux');
+    // onnxruntime loads the provider's library together with onnxruntime_providers_shared.
+    writeFileSync(join(lib, 'libonnxruntime_providers_cuda.so'), '');
+    expect(providerPresence('linux', linux, lib).get('cuda')!.present).toBe(false);
+    writeFileSync(join(lib, 'libonnxruntime_providers_shared.so'), '');
+    expect(providerPresence('linux', linux, lib).get('cuda')!.present).toBe(true);
+    // Where the backend list or the binding folder cannot be read, a provider is tried.
+    expect(providerPresence('linux', null, lib).get('coreml')!.present).toBe(true);
+    expect(providerPresence('linux', linux, null).get('cuda')!.present).toBe(true);
+    rmSync(lib, { recursive: true });
+  });
+
+  it("on this machine: onnxruntime-node's own list, and auto = the installed GPU providers, then the CPU", () => {
+    const dir = bindingDir();
+    expect(dir && existsSync(join(dir, 'onnxruntime_binding.node'))).toBe(true);
+    const here = presenceHere();
+    const backends = ort.listSupportedBackends();
+    for (const [name, p] of here) {
+      const b = backends.find((x) => x.name === name);
+      // Present exactly when bundled, or when not bundled and the library file is there.
+      const expected = !!b && (b.bundled || (existsSync(join(dir!, providerLibrary(name, process.platform))) && existsSync(join(dir!, providerLibrary('shared', process.platform)))));
+      expect(p.present, `${name}: ${p.reason}`).toBe(expected);
+      console.log(`${name}: ${p.present ? 'present' : 'absent'} (${p.reason})`);
+    }
+    const gpus = autoCandidates(process.platform).filter((p) => here.get(p)!.present);
+    expect(providerOrder('auto')).toEqual([...gpus, 'cpu']);
+  });
+
+  it("auto on this machine: no fallback from a provider that is not installed", async () => {
+    const m = await OnnxDenoiser.load(TINY, { trustChecksums: true });
+    const absent = autoCandidates(process.platform).filter((p) => !presenceHere().get(p)!.present);
+    expect(m.fallbacks.filter((f) => absent.includes(f.provider))).toEqual([]);
+    if (m.provider === 'cpu') expect(m.precisionFallback).toBeUndefined();
+    await m.release();
+  });
+
+  it('an explicit provider that is unavailable falls back to the CPU and keeps the reason', async () => {
     const others = { linux: ['cuda', 'dml', 'coreml'], win32: ['coreml'], darwin: ['cuda', 'dml'] }[process.platform as 'linux'] ?? [];
     for (const provider of others) {
-      const m = await OnnxDenoiser.load(TINY, { provider: provider as 'cuda' });
+      if (presenceHere().get(provider)?.present) continue;
+      const m = await OnnxDenoiser.load(TINY, { provider: provider as 'cuda', trustChecksums: true });
       expect(m.provider).toBe('cpu');
-      expect(m.fallbacks[0].provider).toBe(provider);
-      expect(m.fallbacks[0].reason.length).toBeGreaterThan(0);
+      expect(m.fallbacks).toEqual([{ provider, reason: presenceHere().get(provider)!.reason }]);
+      // The fp16 graphs are not tried on a provider that was never started: one reason, not two.
+      expect(m.precisionFallback).toBeUndefined();
       console.log(`${provider}: fell back to cpu (${m.fallbacks[0].reason})`);
       await m.release();
     }
