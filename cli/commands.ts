@@ -5,7 +5,8 @@ import { resultAlpha } from '../engine/io/alpha.js';
 import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/io/image.js';
 import { boxMask, scratchMask } from '../engine/masks.js';
 import { psnr, ssim } from '../engine/metrics.js';
-import { degrade, preflight, restore } from '../engine/restore.js';
+import type { Denoiser } from '../engine/model/denoiser.js';
+import { degrade, type Preflight, preflight, restore } from '../engine/restore.js';
 import { formatDuration, JobTooLongError } from '../engine/tiling/time-estimate.js';
 import type { TaskSpec } from '../engine/tasks.js';
 import type { TilingOptions } from '../engine/tiling/tiled.js';
@@ -20,6 +21,18 @@ async function maskFor(f: Flags, spec: TaskSpec, width: number, height: number):
   const mask = await readMask(f.mask, width, height);
   if (!mask.some((v) => v !== 0)) throw new UserError(`the mask ${f.mask} is empty: it marks no pixel to restore (white = restore)`);
   return mask;
+}
+
+/** preflight() with the --max-minutes limit; a refusal says how to lift it. */
+async function preflightWithin(f: Flags, model: Denoiser, job: Parameters<typeof preflight>[1]): Promise<Preflight> {
+  const limit = maxMinutes(f);
+  try {
+    return await preflight(model, { ...job, maxSeconds: 60 * limit });
+  } catch (e) {
+    if (!(e instanceof JobTooLongError)) throw e;
+    const need = Math.ceil((1.5 * e.estimate.seconds) / 60);
+    throw new UserError(`${e.message} (--max-minutes ${limit}); pass --max-minutes ${need} to run it anyway, or choose --preset fast or a smaller image`);
+  }
 }
 
 /** For callers that run the command in-process (tests, tools/bench-large.ts). */
@@ -42,13 +55,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   const mask = await maskFor(f, spec, opened.width, opened.height);
   const model = await loadModel(f.model, so.provider, precisionOption(f));
   // Refused before the photo is decoded when it would run for longer than --max-minutes.
-  const limit = maxMinutes(f);
-  const shape = { c: 3, h: opened.height, w: opened.width };
-  const { estimate } = await preflight(model, { shape, mask, spec, solver: so, tiling: hooks.tiling, maxSeconds: 60 * limit }).catch((e: unknown) => {
-    if (!(e instanceof JobTooLongError)) throw e;
-    const need = Math.ceil((1.5 * e.estimate.seconds) / 60);
-    throw new UserError(`${e.message} (--max-minutes ${limit}); pass --max-minutes ${need} to run it anyway, or choose --preset fast or a smaller image`);
-  });
+  const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, mask, spec, solver: so, tiling: hooks.tiling });
   if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
   const file = await opened.decode();
   // A note only for what was asked for by name and not given; what 'auto' tried and passed over
@@ -168,6 +175,7 @@ export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> 
     const seed = so.seed + i;
     const mask = spec.task === 'inpaint' ? makeMask(f, clean, seed) : undefined;
     const d = degrade(clean, spec, seed, mask);
+    await preflightWithin(f, model, { shape: d.image, mask, spec, solver: { ...so, seed } });
     const bar = progressBar(name, !f.json && process.stderr.isTTY === true);
     const res = await restore(model, { image: d.image, mask, spec, solver: { ...so, seed } }, { signal, onProgress: bar });
     bar.done();

@@ -23,9 +23,13 @@ An --output that is a symbolic link is written through: the file it points to is
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') {
+  if (command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 1;
+    return 0;
+  }
+  if (!command) {
+    process.stdout.write(`${USAGE}\n`);
+    throw new UserError('no command given (restore, degrade or eval)');
   }
   const flags = parse(rest);
   if (flags.help) {
@@ -49,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Control characters (a newline in a file name) are shown escaped: an error is always one line. */
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -58,7 +65,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write('\ncancelled; nothing was written\n');
       process.exitCode = 130;
     } else if (e instanceof UserError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`error: ${oneLine(e.message)}\n`);
       process.exitCode = 1;
     } else {
       process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);

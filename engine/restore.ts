@@ -90,7 +90,7 @@ export async function preflight(model: Denoiser, job: Omit<RestoreJob, 'image'> 
   // The memory preflight, and the choice between one solve, tiles and inpainting by region.
   const plan = await planJob(model, job, clean, settings, model.sizeMultiple, model.fixedSize !== null);
   if (job.maxSeconds === undefined) return { clean, settings, plan };
-  const estimate = await estimateJobTime(model, plan.report, settings);
+  const estimate = await estimateJobTime(model, spec, plan.report, settings);
   if (estimate.seconds > job.maxSeconds) throw new JobTooLongError(estimate, job.maxSeconds);
   return { clean, settings, plan, estimate };
 }

@@ -1,12 +1,16 @@
 /**
- * How long a planned job will take, before it starts: the network calls each solve makes (from the
- * solver's settings) times the pixels solved, at the cost per pixel of one call measured on this
- * model and provider at 128x128. It is an estimate for refusing jobs that would run for hours and
- * for telling people what to expect; the engine's own arithmetic between calls is not counted.
+ * How long a planned job will take, before it starts: a small solve of the same task with the same
+ * settings is timed at one and at three noise levels, which separates the cost of the start (the
+ * operator's estimate) from the cost per level, network calls and the engine's own arithmetic
+ * together; both scale with the pixels the plan solves. An estimate, for refusing jobs that would
+ * run for hours and for telling people what to expect.
  */
 import type { Denoiser } from '../model/denoiser.js';
 import { roundUp } from '../model/pad.js';
-import type { SolverSettings } from '../solvers/index.js';
+import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
+import { scratchMask } from '../masks.js';
+import { type SolverSettings, solve } from '../solvers/index.js';
+import type { TaskSpec } from '../tasks.js';
 import { UserError } from '../types.js';
 import type { TilingReport } from './tiled.js';
 
@@ -32,10 +36,10 @@ export function callsPerSolve(s: SolverSettings): CallCounts {
   }
 }
 
-export interface CallCost {
-  /** Milliseconds per megapixel of one forward call and of one VJP call. */
-  forwardMsPerMP: number;
-  vjpMsPerMP: number;
+/** Milliseconds per megapixel solved: once per solve (the start) and per noise level. */
+export interface SolveCost {
+  startMsPerMP: number;
+  levelMsPerMP: number;
 }
 
 export interface TimeEstimate extends CallCounts {
@@ -43,38 +47,57 @@ export interface TimeEstimate extends CallCounts {
   /** Pixels solved, summed over every solve (tiles overlap, regions are windows). */
   solvedPixels: number;
   solves: number;
-  cost: CallCost;
+  levels: number;
+  cost: SolveCost;
 }
 
-const costs = new WeakMap<Denoiser, Map<boolean, CallCost>>();
+/** The number of noise levels (steps) of a solve, and the same settings with another number. */
+export function levelsOf(s: SolverSettings): number {
+  return 'levels' in s.settings ? s.settings.levels : s.settings.steps;
+}
+
+function withLevels(s: SolverSettings, n: number): SolverSettings {
+  if (s.solver === 'vml-map' || s.solver === 'vml-fp') return { ...s, settings: { ...s.settings, levels: n } };
+  return { ...s, settings: { ...s.settings, steps: n } } as SolverSettings;
+}
+
+const costs = new WeakMap<Denoiser, Map<string, SolveCost>>();
+/** Side of the timed solve: large enough that per-pixel work dominates, small enough to cost well under a second. */
+const PROBE_SIDE = 96;
 
 /**
- * One call of each graph the solve uses, timed after a warm-up call, at 128x128 (or the model's
- * fixed size). The denoiser's counters are left as they were, so a job's statistics count only
- * its own calls.
+ * Times a PROBE_SIDE-square solve of the task with these settings at one and at three levels
+ * (after a warm-up run). The denoiser's counters are left as they were, so a job's statistics
+ * count only its own calls.
  */
-export async function measureCallCost(model: Denoiser, withVjp: boolean): Promise<CallCost> {
-  const known = costs.get(model)?.get(withVjp);
+export async function measureSolveCost(model: Denoiser, spec: TaskSpec, settings: SolverSettings): Promise<SolveCost> {
+  const key = JSON.stringify([spec, settings]);
+  const known = costs.get(model)?.get(key);
   if (known) return known;
-  const h = model.fixedSize ? model.fixedSize[0] : roundUp(128, model.sizeMultiple);
-  const w = model.fixedSize ? model.fixedSize[1] : roundUp(128, model.sizeMultiple);
-  const shape = { c: model.channels, h, w };
-  const z = new Float64Array(shape.c * h * w).fill(0.5);
-  const sigma = Math.min(model.sigmaMax, Math.max(model.sigmaMin, 0.1));
+  const k = spec.task === 'sr' ? (spec.scale ?? 2) : 1;
+  const step = k * model.sizeMultiple;
+  const [h, w] = model.fixedSize ?? [roundUp(PROBE_SIDE, step), roundUp(PROBE_SIDE, step)];
+  const clean = { c: 3, h, w };
+  const restoreMask = spec.task === 'inpaint' ? scratchMask(h, w, 1) : undefined;
+  const op = operatorFor(spec, clean, restoreMask && maskFromRestoreImage({ c: 1, h, w, data: restoreMask }));
+  const x = new Float64Array(3 * h * w);
+  for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.2 * Math.sin(i * 0.37);
+  const y = op.forward(x);
   const saved = { ...model.counters };
-  const timed = async (call: () => Promise<unknown>): Promise<number> => {
-    await call();
+  const timed = async (levels: number): Promise<number> => {
     const t0 = performance.now();
-    await call();
-    return ((performance.now() - t0) * 1e6) / (h * w);
+    await solve({ op, y, sigmaY: spec.sigmaY, model, seed: 0 }, withLevels(settings, levels));
+    return performance.now() - t0;
   };
   try {
-    const forwardMsPerMP = await timed(() => model.denoise(z, shape, sigma));
-    // Without an exact VJP graph a VJP is two forward calls (finite differences).
-    const vjpMsPerMP = !withVjp ? 0 : model.hasVjp ? await timed(() => model.jtv(z, shape, sigma, z)) : 2 * forwardMsPerMP;
-    const cost = { forwardMsPerMP, vjpMsPerMP };
+    await timed(1);
+    const one = await timed(1);
+    const three = await timed(3);
+    const mp = (h * w) / 1e6;
+    const level = Math.max(0, (three - one) / 2);
+    const cost = { startMsPerMP: Math.max(0, one - level) / mp, levelMsPerMP: level / mp };
     if (!costs.has(model)) costs.set(model, new Map());
-    costs.get(model)!.set(withVjp, cost);
+    costs.get(model)!.set(key, cost);
     return cost;
   } finally {
     Object.assign(model.counters, saved);
@@ -82,12 +105,12 @@ export async function measureCallCost(model: Denoiser, withVjp: boolean): Promis
 }
 
 /** The job's time from its plan. */
-export async function estimateJobTime(model: Denoiser, report: TilingReport, settings: SolverSettings): Promise<TimeEstimate> {
-  const calls = callsPerSolve(settings);
-  const cost = await measureCallCost(model, calls.vjps > 0);
+export async function estimateJobTime(model: Denoiser, spec: TaskSpec, report: TilingReport, settings: SolverSettings): Promise<TimeEstimate> {
+  const cost = await measureSolveCost(model, spec, settings);
+  const levels = levelsOf(settings);
   const mp = report.solvedPixels / 1e6;
-  const seconds = (mp * (calls.forwards * cost.forwardMsPerMP + calls.vjps * cost.vjpMsPerMP)) / 1000;
-  return { ...calls, seconds, solvedPixels: report.solvedPixels, solves: report.solves, cost };
+  const seconds = (mp * (cost.startMsPerMP + levels * cost.levelMsPerMP)) / 1000;
+  return { ...callsPerSolve(settings), seconds, levels, solvedPixels: report.solvedPixels, solves: report.solves, cost };
 }
 
 /** "2 h 5 min", "14 min", "40 s". */

@@ -123,7 +123,8 @@ describe('the time estimate', () => {
 
   it('leaves the denoiser counters as they were', async () => {
     const before = { ...model.counters };
-    await estimateJobTime(model, { mode: 'whole', solves: 1, solvedPixels: 1e6, memory: {} as never }, (await preflight(model, { shape: { c: 3, h: 8, w: 8 }, spec, solver: { solver: 'dps', preset: 'fast', seed: 0 } })).settings);
+    const { settings } = await preflight(model, { shape: { c: 3, h: 8, w: 8 }, spec, solver: { solver: 'dps', preset: 'fast', seed: 0 } });
+    await estimateJobTime(model, spec, { mode: 'whole', solves: 1, solvedPixels: 1e6, memory: {} as never }, settings);
     expect(model.counters.nfe).toBe(before.nfe);
     expect(model.counters.vjps).toBe(before.vjps);
   });
