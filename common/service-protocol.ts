@@ -60,6 +60,8 @@ export const toServiceSchema = s.tagged('type', {
   }),
   cancel: s.object({ type: s.literal('cancel'), jobId: id }),
   probe: s.object({ type: s.literal('probe'), requestId: id, dir: path }),
+  /** Loads a model folder as a job would (checksums, graph names, one probe run) and releases it. */
+  validate: s.object({ type: s.literal('validate'), requestId: id, dir: path }),
   export: s.object({
     type: s.literal('export'),
     requestId: id,

@@ -281,6 +281,9 @@ export class Backend implements Handlers {
     if (!dir) return null;
     const info = this.modelInfo(dir);
     if (info.problem) throw new UserError(info.problem);
+    // The service loads it as a job would (checksums, graph names, a probe run): the chooser
+    // refuses a folder with the same line the CLI gives for it.
+    await this.service.request<unknown>({ type: 'validate', dir });
     this.o.settings.setModelDir(dir);
     return info;
   }

@@ -6,6 +6,7 @@
  */
 import type { JobEvent, ServiceState } from '../common/api.js';
 import { safeParse } from '../common/schema.js';
+import { UserError } from '../engine/types.js';
 import {
   type ConfigureMessage,
   type FromService,
@@ -101,7 +102,7 @@ export class ServiceClient {
   }
 
   /** A request answered with a `reply` message: probe, export. Rejects if the service dies. */
-  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'export' }>, 'requestId'>): Promise<T> {
+  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' }>, 'requestId'>): Promise<T> {
     const requestId = `r${++this.nextRequest}`;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
@@ -172,7 +173,8 @@ export class ServiceClient {
         const p = this.pending.get(msg.requestId);
         this.pending.delete(msg.requestId);
         if (msg.ok) p?.resolve(msg.value);
-        else p?.reject(new Error(msg.error ?? 'the service failed'));
+        // The service has already made its error one line for a person (service.ts userMessage).
+        else p?.reject(new UserError(msg.error ?? 'the service failed'));
         return;
       }
       case 'memory-probe': {

@@ -46,14 +46,3 @@ export function toDisplay(img: Img, maxSide: number, maxPixels = Infinity, alpha
   const a = alpha && f === 1 ? alpha : undefined;
   return { width: small.w, height: small.h, data: toRgba8(small, a) };
 }
-
-/** Nearest-neighbour upscale of an alpha plane for super-resolution results. */
-export function upscaleAlpha(alpha: Float64Array, w: number, h: number, k: number): Float64Array {
-  const W = w * k;
-  const out = new Float64Array(W * h * k);
-  for (let y = 0; y < h * k; y++) {
-    const src = Math.floor(y / k) * w;
-    for (let x = 0; x < W; x++) out[y * W + x] = alpha[src + Math.floor(x / k)]!;
-  }
-  return out;
-}

@@ -4,6 +4,7 @@
  * model between jobs and the full-precision results for export, so only display copies ever
  * leave this process.
  */
+import { resultAlpha } from '../engine/io/alpha.js';
 import { readImage, writeImage } from '../engine/io/image.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { Precision } from '../engine/model/manifest.js';
@@ -12,7 +13,7 @@ import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/tiling/
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
 import { type FromService, memoryProbeRequestSchema, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
-import { toDisplay, upscaleAlpha } from './display.js';
+import { toDisplay } from './display.js';
 import { probeDevices } from './probe.js';
 
 export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;
@@ -78,6 +79,12 @@ export class InferenceService {
         return;
       case 'probe':
         return this.reply(msg.requestId, () => probeDevices(msg.dir));
+      case 'validate':
+        return this.reply(msg.requestId, async () => {
+          const model = await OnnxDenoiser.load(msg.dir, { provider: 'cpu' });
+          await model.release();
+          return null;
+        });
       case 'export':
         return this.reply(msg.requestId, async () => {
           const kept = this.results.get(msg.jobId);
@@ -218,13 +225,6 @@ export class InferenceService {
     this.results.set(jobId, kept);
     while (this.results.size > KEEP_RESULTS) this.results.delete(this.results.keys().next().value!);
   }
-}
-
-/** The photo's alpha carried over to the result (upscaled with it for super-resolution). */
-function resultAlpha(alpha: Float64Array, input: Img, output: Img): Float64Array | undefined {
-  if (output.w === input.w && output.h === input.h) return alpha;
-  const k = output.w / input.w;
-  return Number.isInteger(k) && output.h === input.h * k ? upscaleAlpha(alpha, input.w, input.h, k) : undefined;
 }
 
 export function userMessage(e: unknown): string {

@@ -53,7 +53,7 @@ from unet import UNet  # noqa: E402
 
 OPSET = 17
 # Version stamp of the generated files; bump when their content changes on purpose.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -420,14 +420,17 @@ def main():
                  description="tiny random UNet, shared external weights and an fp16 variant (test model, not trained)")
     share_weights(os.path.join(out, "tiny-shared"))
 
-    # A broken model whose eps is NaN everywhere: the CLI must refuse its result and write nothing.
+    # A broken model whose eps is NaN at low noise (t < 100) and finite above: it passes the load
+    # probe (mid-schedule t) and breaks during a solve, so the CLI must refuse its result.
     nan_dir = os.path.join(out, "nan")
     os.makedirs(nan_dir)
     g = Graph()
-    g.op("Mul", "x", g.const(np.float32("nan")), out="eps")
+    low = g.op("Less", "t", g.const(np.float32(100)))
+    scale = g.op("Where", low, g.const(np.float32("nan")), g.const(np.float32(0.5)))
+    g.op("Mul", "x", g.op("Reshape", scale, g.const(np.array([-1, 1, 1, 1]), dtype=np.int64)), out="eps")
     save(g.model([io("x", ["N", 3, "H", "W"]), io("t", ["N"])], [io("eps", ["N", 3, "H", "W"])], "nan"),
          os.path.join(nan_dir, "eps.onnx"))
-    write_manifest(nan_dir, name="nan", description="outputs NaN (test model for error handling)", channels=3,
+    write_manifest(nan_dir, name="nan", description="outputs NaN below t = 100 (test model for error handling)", channels=3,
                    size_multiple=1, fixed_size=None, vjp=False,
                    provenance={"kind": "broken on purpose, for tests",
                                "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"})

@@ -223,8 +223,9 @@ describe('the probe run at the smallest size the model accepts', () => {
   });
 
   it('a graph that outputs NaN is refused at load', async () => {
-    const dir = join(ROOT, 'tests', '.models', 'nan');
-    expect(await loadError(dir)).toMatch(/: eps\.onnx: output eps holds NaN or Inf on a 3x1x1 probe input$/);
+    // Log of the probe's x, which has negative entries. (tests/.models/nan is NaN only at low
+    // noise, past the probe: it tests the check of the result instead, in tests/cli/cli.test.ts.)
+    expect(await loadError(forwardOnly(onnxGraph('Log', 1)))).toMatch(/: eps\.onnx: output eps holds NaN or Inf on a 3x2x2 probe input$/);
   });
 
   it('an output of another shape or type than the input', async () => {

@@ -4,7 +4,8 @@
  * confirmation), masks in and out, the device probe, settings on disk, and recovery when the
  * service process is killed in the middle of a job.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -252,6 +253,27 @@ describe('backend with the real service', () => {
     writeFileSync(bad, '{not json');
     expect(new SettingsStore(bad).settings.theme).toBe('system');
     expect(existsSync(join(dir, 'settings.json'))).toBe(true);
+  });
+
+  it('the model chooser loads the folder as a job would, refusing a broken graph with the engine\'s line', async () => {
+    const broken = join(dir, 'broken-model');
+    cpSync(TINY_MODEL, broken, { recursive: true });
+    writeFileSync(join(broken, 'eps.onnx'), 'not a graph');
+    const m = JSON.parse(readFileSync(join(broken, 'manifest.json'), 'utf8'));
+    m.graphs.forward.sha256 = createHash('sha256').update('not a graph').digest('hex');
+    writeFileSync(join(broken, 'manifest.json'), JSON.stringify(m));
+    // The manifest alone is fine: only loading the graph finds the problem.
+    expect(backend.modelInfo(broken).problem).toBeUndefined();
+    const before = settings.modelDir;
+    dialogs.chooseModelDir.mockResolvedValueOnce(broken);
+    await expect(backend.chooseModel()).rejects.toThrow(/^model .*broken-model: eps\.onnx is not a valid ONNX graph \(/);
+    expect(settings.modelDir).toBe(before);
+    const intact = join(dir, 'intact-model');
+    cpSync(TINY_MODEL, intact, { recursive: true });
+    dialogs.chooseModelDir.mockResolvedValueOnce(intact);
+    expect((await backend.chooseModel())?.name).toBe('tiny');
+    expect(settings.modelDir).toBe(intact);
+    settings.setModelDir(before ?? TINY_MODEL);
   });
 
   it('reports a missing model instead of running', async () => {
