@@ -9,20 +9,11 @@ import * as ort from 'onnxruntime-node';
 import { safeParse } from '../common/schema.js';
 import { type FromProbe, toProbeSchema } from '../common/service-protocol.js';
 import { measurePeaks } from '../engine/tiling/memory.js';
+import { listenToParent, postToParent } from './parent.js';
 
 ort.env.logLevel = 'fatal';
 
-interface ParentPort {
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
-  postMessage(message: unknown): void;
-}
-
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-
-function post(msg: FromProbe): void {
-  if (parentPort) parentPort.postMessage(msg);
-  else process.send?.(msg);
-}
+const post = (msg: FromProbe): void => postToParent(msg);
 
 let started = false;
 
@@ -41,13 +32,6 @@ async function measure(raw: unknown): Promise<void> {
   setTimeout(() => process.exit(0), 5000);
 }
 
-if (parentPort) parentPort.on('message', (e) => void measure(e.data));
-else if (process.send) {
-  process.on('message', (m) => void measure(m));
-  process.on('disconnect', () => process.exit(0));
-} else {
-  console.error('the memory probe must be started by the app (no parent port or IPC channel)');
-  process.exit(2);
-}
+listenToParent('the memory probe', (m) => void measure(m));
 
 post({ type: 'ready' });

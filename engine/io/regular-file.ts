@@ -4,7 +4,7 @@
  * check and the read cannot slip a device or a pipe in; and never more than a size limit.
  */
 import { constants } from 'node:fs';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { UserError } from '../types.js';
 
@@ -40,37 +40,45 @@ export function fsReason(err: unknown, enoent = 'no such file'): string {
   return (msg.split('\n')[0] ?? '').trim() || 'unknown error';
 }
 
+type Fail = (reason: string) => never;
+
+const failer =
+  (what: string, path: string): Fail =>
+  (reason) => {
+    throw new UserError(`cannot read ${what} ${path}: ${reason}`);
+  };
+
+// O_NONBLOCK: opening a FIFO without a writer returns at once instead of hanging; it has no effect
+// on regular files. Windows has no such flag (and no FIFOs in the file system).
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Checks the opened file and returns a buffer one byte longer than it: reading stops at most one
+ * byte past the stated size, so a file that grows while being read is refused, not followed.
+ */
+function bufferFor(st: Stats, maxBytes: number, fail: Fail): Buffer {
+  if (!st.isFile()) fail(`it is ${kindOf(st)}, not a file`);
+  if (st.size > maxBytes) fail(`the file is ${bytes(st.size)}, above the ${bytes(maxBytes)} limit`);
+  return Buffer.alloc(st.size + 1);
+}
+
+function filled(buf: Buffer, n: number, fail: Fail): Buffer {
+  if (n === buf.length) fail('the file changed while it was read');
+  return buf.subarray(0, n);
+}
+
 /**
  * The whole content of a regular file. `what` names it in errors ("image", "kernel file"); every
  * error is one UserError line: "cannot read <what> <path>: <reason>".
  */
 export async function readRegularFile(path: string, what: string, maxBytes = MAX_FILE_BYTES): Promise<Buffer> {
-  const fail = (reason: string): never => {
-    throw new UserError(`cannot read ${what} ${path}: ${reason}`);
-  };
-  let handle;
+  const fail = failer(what, path);
+  const handle = await open(path, READ_FLAGS).catch((err: unknown) => fail(fsReason(err)));
   try {
-    // O_NONBLOCK: opening a FIFO without a writer returns at once instead of hanging; it has no
-    // effect on regular files. Windows has no such flag (and no FIFOs in the file system).
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (err) {
-    return fail(fsReason(err));
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) fail(`it is ${kindOf(st)}, not a file`);
-    if (st.size > maxBytes) fail(`the file is ${bytes(st.size)}, above the ${bytes(maxBytes)} limit`);
-    // Read at most one byte past the stated size: a file that grows while being read is refused,
-    // not followed without bound.
-    const buf = Buffer.alloc(st.size + 1);
+    const buf = bufferFor(await handle.stat(), maxBytes, fail);
     let n = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > st.size) fail('the file changed while it was read');
-    }
-    return buf.subarray(0, n);
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = (await handle.read(buf, n, buf.length - n, n)).bytesRead;
+    return filled(buf, n, fail);
   } catch (err) {
     if (err instanceof UserError) throw err;
     return fail(fsReason(err));
@@ -81,28 +89,18 @@ export async function readRegularFile(path: string, what: string, maxBytes = MAX
 
 /** readRegularFile for small files read while parsing arguments (a kernel file). */
 export function readRegularFileSync(path: string, what: string, maxBytes: number): Buffer {
-  const fail = (reason: string): never => {
-    throw new UserError(`cannot read ${what} ${path}: ${reason}`);
-  };
+  const fail = failer(what, path);
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    fd = openSync(path, READ_FLAGS);
   } catch (err) {
     return fail(fsReason(err));
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) fail(`it is ${kindOf(st)}, not a file`);
-    if (st.size > maxBytes) fail(`the file is ${bytes(st.size)}, above the ${bytes(maxBytes)} limit`);
-    const buf = Buffer.alloc(st.size + 1);
+    const buf = bufferFor(fstatSync(fd), maxBytes, fail);
     let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
-      n += got;
-      if (n > st.size) fail('the file changed while it was read');
-    }
-    return buf.subarray(0, n);
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, n);
+    return filled(buf, n, fail);
   } catch (err) {
     if (err instanceof UserError) throw err;
     return fail(fsReason(err));
