@@ -3,7 +3,7 @@
  * description. Every bad value is a UserError with one line saying what is wrong.
  */
 import { parseArgs } from 'node:util';
-import { readRegularFileSync } from '../engine/io/regular-file.js';
+import { readRegularFileSync } from '../engine/photo/regular-file.js';
 import { PRECISIONS, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
 import { PROVIDERS } from '../engine/model/providers.js';

@@ -1,15 +1,15 @@
 /** The three CLI commands: restore, degrade, eval. */
 import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { resultAlpha } from '../engine/io/alpha.js';
-import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/io/image.js';
-import { boxMask, scratchMask } from '../engine/masks.js';
+import { resultAlpha } from '../engine/photo/alpha.js';
+import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/photo/image.js';
+import { boxMask, scratchMask } from '../engine/photo/masks.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import type { Denoiser } from '../engine/model/denoiser.js';
-import { degrade, type Preflight, preflight, restore } from '../engine/restore.js';
-import { formatDuration, JobTooLongError } from '../engine/tiling/time-estimate.js';
+import { degrade, type Preflight, preflight, restore } from '../engine/job/restore.js';
+import { formatDuration, JobTooLongError } from '../engine/job/time-estimate.js';
 import type { TaskSpec } from '../engine/tasks.js';
-import type { TilingOptions } from '../engine/tiling/tiled.js';
+import type { TilingOptions } from '../engine/job/types.js';
 import { type Img, type Progress, UserError } from '../engine/types.js';
 import { type Flags, maxMinutes, number, precisionOption, required, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
@@ -39,7 +39,7 @@ async function preflightWithin(f: Flags, model: Denoiser, job: Parameters<typeof
 export interface RestoreHooks {
   /** Called with every progress event (after the progress bar). */
   onProgress?: (p: Progress) => void;
-  /** Tiling and memory options of the job (engine/tiling/tiled.ts); the engine's defaults otherwise. */
+  /** Tiling and memory options of the job (engine/job/run.ts); the engine's defaults otherwise. */
   tiling?: TilingOptions;
 }
 

@@ -20,7 +20,7 @@ export const modelRefSchema = s.object({ dir: path, provider: s.oneOf(PROVIDER_C
 const inputName = s.string({ min: 1, max: 256 });
 
 /**
- * One run of the engine's memory probe (engine/tiling/memory.ts, MemoryProbeRequest). The service
+ * One run of the engine's memory probe (engine/model/memory.ts, MemoryProbeRequest). The service
  * asks main for it, since under Electron only main can start the fresh process it needs. Only the
  * CPU is ever probed (device memory is not measured), so nothing else is accepted.
  */

@@ -1,6 +1,6 @@
 /**
  * What a user asks for, as plain data (it crosses IPC and the CLI): the task, its parameters and the
- * solver settings. engine/restore.ts turns it into an operator and runs a solver.
+ * solver settings. engine/job/restore.ts turns it into an operator and runs a solver.
  */
 
 export const TASKS = ['inpaint', 'sr', 'deblur', 'denoise', 'colorize'] as const;

@@ -23,7 +23,7 @@ import {
   type RequestOf,
 } from '../common/api.js';
 import * as s from '../common/schema.js';
-import { readMask, writeImage } from '../engine/io/image.js';
+import { readMask, writeImage } from '../engine/photo/image.js';
 import { readManifest } from '../engine/model/manifest.js';
 import { UserError } from '../engine/types.js';
 import { ImageRegistry, type Registered } from './images.js';

@@ -1,5 +1,5 @@
 /**
- * Main's side of the memory probe (engine/tiling/memory.ts). The packaged app's Electron binary
+ * Main's side of the memory probe (engine/model/memory.ts). The packaged app's Electron binary
  * has the RunAsNode fuse off, so the inference service cannot start a fresh Node for the probe;
  * it asks main, which starts service/memory-probe.ts as a process of its own (a utility process
  * in the app), hands it the request, and passes its answer back. The probe has no pixels.

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DEFAULT_SETTINGS, MAX_RECENT, type RecentFile, type Settings, type SettingsPatch, settingsShape } from '../common/api.js';
 import * as s from '../common/schema.js';
-import { writeFileAtomic } from '../engine/io/atomic.js';
+import { writeFileAtomic } from '../engine/photo/atomic.js';
 
 interface Stored {
   settings: Settings;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { safeParse } from '../common/schema.js';
 import { type FromProbe, toProbeSchema } from '../common/service-protocol.js';
-import { measurePeaks } from '../engine/tiling/memory.js';
+import { measurePeaks } from '../engine/model/memory.js';
 import { listenToParent, postToParent } from './parent.js';
 
 ort.env.logLevel = 'fatal';

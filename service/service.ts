@@ -4,16 +4,16 @@
  * model between jobs and the full-precision results for export, so only display copies ever
  * leave this process.
  */
-import { resultAlpha } from '../engine/io/alpha.js';
-import { readImage, writeImage } from '../engine/io/image.js';
+import { resultAlpha } from '../engine/photo/alpha.js';
+import { readImage, writeImage } from '../engine/photo/image.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { Precision } from '../engine/model/manifest.js';
-import { outputShape, restore } from '../engine/restore.js';
-import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/tiling/memory.js';
+import { outputShape, restore } from '../engine/job/restore.js';
+import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/model/memory.js';
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
 import { type FromService, memoryProbeRequestSchema, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
-import { toDisplay } from './display.js';
+import { toDisplay } from '../engine/photo/display.js';
 import { probeDevices } from './probe.js';
 
 export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;

@@ -12,7 +12,7 @@
  * The clean photo is --source (default: the largest development photo, data/dev/*aloeL.jpg, else
  * matplotlib's grace_hopper.jpg) resized to cover --width x --height (Lanczos) and centre-cropped.
  * Denoising: plus Gaussian noise of std --sigma (seeded), written as a 16-bit PNG. Inpainting:
- * engine/masks.ts scratchMask at --coverage, masked pixels black. --memory-mb is the job's memory
+ * engine/photo/masks.ts scratchMask at --coverage, masked pixels black. --memory-mb is the job's memory
  * budget (the preflight sizes the tiles to it); without it the preflight uses what the system has.
  */
 import { spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { restoreCommand } from '../cli/commands.js';
 import { packageRoot } from '../cli/model.js';
-import { scratchMask } from '../engine/masks.js';
+import { scratchMask } from '../engine/photo/masks.js';
 import { Rng } from '../engine/solvers/common.js';
 import type { Progress } from '../engine/types.js';
 

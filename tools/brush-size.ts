@@ -8,10 +8,10 @@
  *   npm run -s build:cli && node out/cli/tools/brush-size.js [--images 12] [--size 256]
  */
 import { parseArgs } from 'node:util';
-import { scratchMask } from '../engine/masks.js';
+import { scratchMask } from '../engine/photo/masks.js';
 import { psnr } from '../engine/metrics.js';
 import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { buildOperator } from '../engine/restore.js';
+import { buildOperator } from '../engine/job/restore.js';
 import { settingsFor, solve } from '../engine/solvers/index.js';
 import { DEFAULT_SOLVER } from '../engine/tasks.js';
 import { photoCrop, pickPhotos } from './bench/images.js';

@@ -5,8 +5,8 @@
  *   npm run -s build:cli && node out/cli/tools/cg-woodbury.js
  */
 import { performance } from 'node:perf_hooks';
-import { normalSolveByCg } from '../engine/operators/cg-solves.js';
-import type { CgStats } from '../engine/operators/cg.js';
+import { normalSolveByCg } from '../engine/linalg/cg-solves.js';
+import type { CgStats } from '../engine/linalg/cg.js';
 import { bicubicDownsample } from '../engine/operators/index.js';
 
 const shape = { c: 3, h: 128, w: 128 };

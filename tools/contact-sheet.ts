@@ -11,12 +11,12 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { readImage } from '../engine/io/image.js';
-import { toRgba8 } from '../engine/io/rgba.js';
-import { boxMask, paintedMask, scratchMask } from '../engine/masks.js';
+import { readImage } from '../engine/photo/image.js';
+import { toRgba8 } from '../engine/photo/rgba.js';
+import { boxMask, paintedMask, scratchMask } from '../engine/photo/masks.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { degrade, restore } from '../engine/restore.js';
+import { degrade, restore } from '../engine/job/restore.js';
 import { DEFAULT_SOLVER, type Preset, type SolverName, type TaskSpec } from '../engine/tasks.js';
 import type { Img } from '../engine/types.js';
 

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { OnnxDenoiser } from '../engine/model/denoiser.js';
 import { psnr } from '../engine/metrics.js';
 import { PROVIDERS, type ProviderChoice } from '../engine/model/providers.js';
-import { buildOperator, degrade } from '../engine/restore.js';
+import { buildOperator, degrade } from '../engine/job/restore.js';
 import { settingsFor, solve } from '../engine/solvers/index.js';
 import type { Task } from '../engine/tasks.js';
 import { TASKS } from './bench/config.js';

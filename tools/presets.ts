@@ -21,10 +21,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../engine/io/atomic.js';
+import { writeFileAtomic } from '../engine/photo/atomic.js';
 import { psnr } from '../engine/metrics.js';
 import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { buildOperator, degrade } from '../engine/restore.js';
+import { buildOperator, degrade } from '../engine/job/restore.js';
 import { Rng } from '../engine/solvers/common.js';
 import { settingsFor, solve } from '../engine/solvers/index.js';
 import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../engine/solvers/vmlmap.js';

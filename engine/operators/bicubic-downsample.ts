@@ -12,8 +12,8 @@
 import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
 import { backProjectedBicubic } from './back-projection.js';
 import { symmetricIndex } from './boundary.js';
-import type { CgOptions } from './cg.js';
-import { normalSolveByCg, pinvByCg } from './cg-solves.js';
+import type { CgOptions } from '../linalg/cg.js';
+import { normalSolveByCg, pinvByCg } from '../linalg/cg-solves.js';
 import { downsampledShape } from './downsample-shape.js';
 import {
   alongHeight,
@@ -22,7 +22,7 @@ import {
   alongWidthTransposed,
   sparseRows,
   type SparseRows,
-} from './sparse-rows.js';
+} from '../linalg/sparse-rows.js';
 import { checkLength } from './validate.js';
 
 /** Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom), support [-2, 2]. */

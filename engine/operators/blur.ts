@@ -16,10 +16,10 @@
  * exact-data tool, not a deblurring method.
  */
 import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
-import type { CgOptions } from './cg.js';
-import { conjugateGradient } from './cg.js';
-import { normalSolveByCg, pinvByCg } from './cg-solves.js';
-import { laplacian } from './laplacian.js';
+import type { CgOptions } from '../linalg/cg.js';
+import { conjugateGradient } from '../linalg/cg.js';
+import { normalSolveByCg, pinvByCg } from '../linalg/cg-solves.js';
+import { laplacian } from '../linalg/laplacian.js';
 import { convolveSymmetric, convolveSymmetricAdjoint } from './convolve.js';
 import type { Kernel } from './kernels.js';
 import { DctSpectrum, axisSymmetric } from './dct-spectrum.js';

@@ -5,8 +5,8 @@
  * with a single real operator keeps that operator's closed forms.
  */
 import { size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
-import type { CgOptions } from './cg.js';
-import { normalSolveByCg, pinvByCg } from './cg-solves.js';
+import type { CgOptions } from '../linalg/cg.js';
+import { normalSolveByCg, pinvByCg } from '../linalg/cg-solves.js';
 import { Identity } from './identity.js';
 import { checkLength } from './validate.js';
 

@@ -14,7 +14,7 @@
  * erases in one direction looks half observed), and a periodic one (no better than none, because of
  * the boundary band).
  */
-import { dctPlan } from './dct.js';
+import { dctPlan } from '../linalg/dct.js';
 import type { Kernel } from './kernels.js';
 
 export class DctSpectrum {

@@ -7,7 +7,7 @@
  * Solved by conjugate gradients on the missing pixels only, from a push-pull fill (a coarse-to-fine
  * average of the observed neighbours) so that large holes need few iterations.
  */
-import { conjugateGradient } from './cg.js';
+import { conjugateGradient } from '../linalg/cg.js';
 
 /**
  * values: c planes of h*w; known: h*w, true where the pixel is observed. Returns a copy of values

@@ -3,8 +3,8 @@ export { BicubicDownsample, bicubicDownsample, bicubicDownsampleMatrix, cubic, t
 export { Blur, blur, type BlurOptions } from './blur.js';
 export { symmetricIndex } from './boundary.js';
 export { BoxDownsample, boxDownsample } from './box-downsample.js';
-export { CG_DEFAULTS, conjugateGradient, leastSquaresCg, type CgOptions, type CgStats } from './cg.js';
-export { normalSolveByCg, pinvByCg } from './cg-solves.js';
+export { CG_DEFAULTS, conjugateGradient, leastSquaresCg, type CgOptions, type CgStats } from '../linalg/cg.js';
+export { normalSolveByCg, pinvByCg } from '../linalg/cg-solves.js';
 export { Composition, compose, type ComposeOptions } from './compose.js';
 export { convolveSymmetric, convolveSymmetricAdjoint } from './convolve.js';
 export { SCALES } from './downsample-shape.js';

@@ -4,7 +4,7 @@ import { UserError, type LinearOperator, type Shape } from '../types.js';
 import { BicubicDownsample } from './bicubic-downsample.js';
 import { Blur } from './blur.js';
 import { BoxDownsample } from './box-downsample.js';
-import type { CgOptions } from './cg.js';
+import type { CgOptions } from '../linalg/cg.js';
 import { Identity } from './identity.js';
 import { kernelFromSpec } from './kernels.js';
 import { Luma } from './luma.js';

@@ -18,7 +18,7 @@ export interface SolveInput {
   previewEvery?: number;
   /**
    * Where the solver's random draws come from. Default: one Rng(seed) stream, exactly what every
-   * solver drew before this field existed. Tiled jobs pass engine/tiling/noise.ts's FieldNoise,
+   * solver drew before this field existed. Tiled jobs pass engine/job/noise.ts's FieldNoise,
    * whose draws are functions of (seed, draw index, global pixel position).
    */
   noise?: NoiseSource;

@@ -4,7 +4,9 @@
  * says which command measured them and what each one trades.
  */
 import type { Preset, SolverName, Task } from '../tasks.js';
-import { ddnm, type DdnmSettings, diffpir, type DiffPirSettings, dps, type DpsSettings } from './baselines.js';
+import { ddnm, type DdnmSettings } from './ddnm.js';
+import { diffpir, type DiffPirSettings } from './diffpir.js';
+import { dps, type DpsSettings } from './dps.js';
 import type { SolveInput, SolveResult } from './common.js';
 import { VML_PRESETS } from './presets.js';
 import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from './vmlmap.js';

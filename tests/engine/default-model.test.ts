@@ -11,11 +11,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readImage } from '../../engine/io/image.js';
+import { readImage } from '../../engine/photo/image.js';
 import { psnr } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { Luma } from '../../engine/operators/luma.js';
-import { degrade, restore } from '../../engine/restore.js';
+import { degrade, restore } from '../../engine/job/restore.js';
 import type { Img } from '../../engine/types.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../engine/io/atomic.js';
-import { readImage, readMask, writeImage } from '../../engine/io/image.js';
-import { fromRgba8, toRgba8 } from '../../engine/io/rgba.js';
+import { writeFileAtomic } from '../../engine/photo/atomic.js';
+import { readImage, readMask, writeImage } from '../../engine/photo/image.js';
+import { fromRgba8, toRgba8 } from '../../engine/photo/rgba.js';
 import { UserError, type Img } from '../../engine/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'io-test-'));

@@ -1,5 +1,5 @@
 /**
- * The memory probe's runner and its cost cache (engine/tiling/memory.ts): the cache lives in the
+ * The memory probe's runner and its cost cache (engine/model/memory.ts): the cache lives in the
  * user's cache folder, is written atomically, and anything in it that is not a plausible cost
  * under a key the code writes is ignored, so the probe's own measurement is used instead.
  */
@@ -17,7 +17,7 @@ import {
   modelMemoryCost,
   nodeProbeRunner,
   readCostCache,
-} from '../../engine/tiling/memory.js';
+} from '../../engine/model/memory.js';
 
 const TINY = join(import.meta.dirname, '..', '.models', 'tiny');
 const KEY = `${'ab'.repeat(32)}/cpu/2/64x192`;

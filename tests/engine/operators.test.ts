@@ -29,7 +29,7 @@ import {
 } from '../../engine/operators/index.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type LinearOperator, type Shape } from '../../engine/types.js';
-import { dctPlan } from '../../engine/operators/dct.js';
+import { dctPlan } from '../../engine/linalg/dct.js';
 import { choleskySolve, denseOf, dot, normalMatrix, randn, relErr, rng } from './helpers.js';
 
 const n = (s: Shape): number => s.c * s.h * s.w;

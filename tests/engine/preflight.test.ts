@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImage, readImage, writeImage } from '../../engine/io/image.js';
-import { outputTarget } from '../../engine/io/output-path.js';
-import { readRegularFile, readRegularFileSync } from '../../engine/io/regular-file.js';
+import { openImage, readImage, writeImage } from '../../engine/photo/image.js';
+import { outputTarget } from '../../engine/photo/output-path.js';
+import { readRegularFile, readRegularFileSync } from '../../engine/photo/regular-file.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
-import { preflight, restore } from '../../engine/restore.js';
+import { preflight, restore } from '../../engine/job/restore.js';
 import { SOLVERS, type TaskSpec } from '../../engine/tasks.js';
-import { callsPerSolve, estimateJobTime, JobTooLongError } from '../../engine/tiling/time-estimate.js';
+import { callsPerSolve, estimateJobTime, JobTooLongError } from '../../engine/job/time-estimate.js';
 import { UserError } from '../../engine/types.js';
 
 const TINY = join(import.meta.dirname, '..', '.models', 'tiny');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { operatorFor } from '../../engine/operators/index.js';
 import { Rng } from '../../engine/solvers/common.js';
-import { ddnm } from '../../engine/solvers/baselines.js';
+import { ddnm } from '../../engine/solvers/ddnm.js';
 import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import type { LinearOperator, Shape } from '../../engine/types.js';

@@ -1,15 +1,15 @@
 /**
- * Inpainting by region (engine/tiling/regions.ts): connected regions and hole depths against brute
+ * Inpainting by region (engine/job/regions.ts): connected regions and hole depths against brute
  * force, the windows' coverage and cross-fade, cost in proportion to the scratches, and the
  * restored image equal to the input, bit for bit, at every pixel outside the mask.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { scratchMask } from '../../engine/masks.js';
+import { scratchMask } from '../../engine/photo/masks.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
-import { restore, type RestoreJob } from '../../engine/restore.js';
+import { restore, type RestoreJob } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
-import { holeDistance, maskRuns, planRegions } from '../../engine/tiling/index.js';
+import { holeDistance, maskRuns, planRegions } from '../../engine/job/index.js';
 
 const TINY = join(import.meta.dirname, '..', '.models', 'tiny');
 

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { restoreCommand } from '../../cli/commands.js';
-import { readImage } from '../../engine/io/image.js';
+import { readImage } from '../../engine/photo/image.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { BicubicDownsample, Blur, BoxDownsample, Identity, kernelFromSpec } from '../../engine/operators/index.js';
-import { restore, type RestoreJob } from '../../engine/restore.js';
+import { restore, type RestoreJob } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
-import { ddnm } from '../../engine/solvers/baselines.js';
+import { ddnm } from '../../engine/solvers/ddnm.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
 import { vmlMap, VMLMAP_DEFAULTS } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
@@ -28,7 +28,7 @@ import {
   splitAxis,
   tileGrid,
   windowProblem,
-} from '../../engine/tiling/index.js';
+} from '../../engine/job/index.js';
 import { CancelledError, type Img, type Progress, type Shape, UserError } from '../../engine/types.js';
 
 const MODELS = join(import.meta.dirname, '..', '.models');

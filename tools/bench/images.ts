@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { boxMask, paintedMask, scratchMask } from '../../engine/masks.js';
+import { boxMask, paintedMask, scratchMask } from '../../engine/photo/masks.js';
 import type { Img } from '../../engine/types.js';
 
 export const PHOTO = /\.(png|jpe?g|webp|tiff?)$/i;

@@ -377,7 +377,7 @@ export async function writeReport(
       `Each is cropped to its centred square of side min(h, w, 2N) and resized to N x N (Lanczos), a scale between 1/2 and 1 as in training; values in [0, 1]. N = ${matrixSize} for the quality matrix (${matrixImages} images).`,
   );
   p(`- **Seeds**: image k uses seed 1000 + k - 1 for the measurement noise, the scratch mask and the solver's noise.`);
-  p(`- **Measurements**: made by the engine's degrade() (engine/restore.ts), restored through the engine's solve() with the operator restore() builds; PSNR and SSIM (engine/metrics.ts, data range 1, SSIM with an 11-tap Gaussian window) against the clean crop.`);
+  p(`- **Measurements**: made by the engine's degrade() (engine/job/restore.ts), restored through the engine's solve() with the operator restore() builds; PSNR and SSIM (engine/metrics.ts, data range 1, SSIM with an 11-tap Gaussian window) against the clean crop.`);
   p(`- **Wall time** is the solver's own (stats.wallMs: from the first network call to the result), not the model loading, measured after a 3-step warm-up solve of the same solver on another measurement with the same operator in the same process: what a restoration costs in the app's long-lived inference service, without this fresh process's one-off costs (V8 compiling the engine's loops, onnxruntime's first allocations for the size); **in onnxruntime** is stats.onnxMs / stats.wallMs (time inside session.run); **peak RSS** is the child process's maxRSS (process.resourceUsage()): each run is a fresh \`node\` process, so it includes Node itself, the two onnxruntime sessions (${meta.hasVjp ? 'forward and VJP' : 'forward'}) and the solver.`);
   p();
   p(head(['task', 'measurement']));

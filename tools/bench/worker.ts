@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { psnr, ssim } from '../../engine/metrics.js';
-import { buildOperator, degrade } from '../../engine/restore.js';
+import { buildOperator, degrade } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { kernelFromSpec } from '../../engine/operators/kernels.js';
@@ -83,7 +83,7 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
   const clean = await photoCrop(job.image, job.size);
   const spec = task.spec;
   const mask = task.mask ? benchMask(task.mask, job.size, job.seed) : undefined;
-  // The measurement as restore() sees it (engine/restore.ts): the degraded image, then y from it.
+  // The measurement as restore() sees it (engine/job/restore.ts): the degraded image, then y from it.
   const d = degrade(clean, spec, job.seed, mask);
   const op = buildOperator(spec, clean, mask);
   const y = spec.task === 'inpaint' || spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;

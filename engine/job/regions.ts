@@ -14,7 +14,7 @@
  * Per region the cheaper of the two is taken (counted in solved pixels). The cost is then in
  * proportion to the length and width of the scratches, not to the photo.
  */
-import type { AxisTile, Interval } from './plan.js';
+import type { AxisTile, Interval } from './tiles.js';
 
 export interface Rect {
   y0: number;

@@ -163,7 +163,7 @@ function outputFormat(path: string): OutFormat {
 
 /**
  * Checks, before any work, that an image can be written at `path` (a known extension, a writable
- * folder, not one of `protect`); returns the file that will be replaced (engine/io/output-path.ts).
+ * folder, not one of `protect`); returns the file that will be replaced (engine/photo/output-path.ts).
  */
 export async function checkImageOutput(path: string, protect: readonly string[] = []): Promise<string> {
   outputFormat(path);

@@ -2,7 +2,7 @@
  * Synthetic inpainting masks for evaluation (restore-form: 1 = pixel to restore): thin random
  * scratches, like those on old prints, and a centred square hole.
  */
-import { Rng } from './solvers/common.js';
+import { Rng } from '../solvers/common.js';
 
 /** Random strokes of 1-3 px width until about `coverage` of the pixels are covered. */
 export function scratchMask(h: number, w: number, seed: number, coverage = 0.08): Float64Array {

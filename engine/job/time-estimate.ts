@@ -8,16 +8,13 @@
 import type { Denoiser } from '../model/denoiser.js';
 import { roundUp } from '../model/pad.js';
 import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
-import { scratchMask } from '../masks.js';
+import { scratchMask } from '../photo/masks.js';
 import { type SolverSettings, solve } from '../solvers/index.js';
 import type { TaskSpec } from '../tasks.js';
 import { UserError } from '../types.js';
-import type { TilingReport } from './tiled.js';
+import type { CallCounts, SolveCost, TilingReport, TimeEstimate } from './types.js';
 
-export interface CallCounts {
-  forwards: number;
-  vjps: number;
-}
+export type { CallCounts, SolveCost, TimeEstimate } from './types.js';
 
 /** Network calls one solve makes with these settings (what its stats.nfe and stats.vjps will say). */
 export function callsPerSolve(s: SolverSettings): CallCounts {
@@ -34,21 +31,6 @@ export function callsPerSolve(s: SolverSettings): CallCounts {
     case 'ddnm':
       return { forwards: s.settings.steps, vjps: 0 };
   }
-}
-
-/** Milliseconds per megapixel solved: once per solve (the start) and per noise level. */
-export interface SolveCost {
-  startMsPerMP: number;
-  levelMsPerMP: number;
-}
-
-export interface TimeEstimate extends CallCounts {
-  seconds: number;
-  /** Pixels solved, summed over every solve (tiles overlap, regions are windows). */
-  solvedPixels: number;
-  solves: number;
-  levels: number;
-  cost: SolveCost;
 }
 
 /** The number of noise levels (steps) of a solve, and the same settings with another number. */

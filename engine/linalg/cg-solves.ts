@@ -1,7 +1,7 @@
 /** pinv and normalSolve of any operator that has only forward and adjoint, by conjugate gradients. */
 import { size, type LinearOperator } from '../types.js';
 import { conjugateGradient, leastSquaresCg, type CgOptions } from './cg.js';
-import { checkLength, checkNormalSolveWeights } from './validate.js';
+import { checkLength, checkNormalSolveWeights } from '../operators/validate.js';
 
 type Forward = Pick<LinearOperator, 'forward' | 'adjoint' | 'inShape' | 'outShape'>;
 

@@ -3,9 +3,9 @@
  * larger than the renderer needs. Previews are shown small and often, so shrinking them keeps the
  * IPC traffic and the renderer's work per step low; exports never use these copies.
  */
-import { toRgba8 } from '../engine/io/rgba.js';
-import type { Img } from '../engine/types.js';
-import type { RgbaImage } from '../common/api.js';
+import { toRgba8 } from './rgba.js';
+import type { Img } from '../types.js';
+import type { RgbaImage } from '../../common/api.js';
 
 /** Integer factor that brings the image within both limits (1 = unchanged). */
 export function shrinkFactor(w: number, h: number, maxSide: number, maxPixels = Infinity): number {

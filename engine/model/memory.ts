@@ -20,11 +20,11 @@ import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { freemem, homedir } from 'node:os';
 import { dirname, join, posix, win32 } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { writeFileAtomic } from '../io/atomic.js';
-import type { Denoiser } from '../model/denoiser.js';
-import { OnnxDenoiser } from '../model/denoiser.js';
-import { roundUp } from '../model/pad.js';
-import { sessionOptions } from '../model/providers.js';
+import { writeFileAtomic } from '../photo/atomic.js';
+import type { Denoiser } from './denoiser.js';
+import { OnnxDenoiser } from './denoiser.js';
+import { roundUp } from './pad.js';
+import { sessionOptions } from './providers.js';
 
 export interface ModelMemoryCost {
   /** Bytes of host memory per (padded) pixel of one network call, forward and VJP graphs together. */

@@ -8,38 +8,15 @@
  * The tile size follows from the memory preflight (memory.ts).
  */
 import type { Denoiser } from '../model/denoiser.js';
-import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
-import type { RestoreJob, RestoreResult, RunOptions } from '../restore.js';
 import { clamp01 } from '../solvers/common.js';
 import { solve, type SolverSettings } from '../solvers/index.js';
-import type { TaskSpec } from '../tasks.js';
-import { CancelledError, type Img, type LinearOperator, type Progress, type Shape, type SolveStats, UserError } from '../types.js';
-import { ENGINE_BYTES_PER_PIXEL, mb, memoryBudget, MODEL_COST_SAFETY, modelMemoryCost, WRITE_BYTES_PER_PIXEL } from './memory.js';
+import { CancelledError, type Img, type Progress, type Shape, type SolveStats, UserError } from '../types.js';
+import { ENGINE_BYTES_PER_PIXEL, mb, memoryBudget, MODEL_COST_SAFETY, modelMemoryCost, WRITE_BYTES_PER_PIXEL } from '../model/memory.js';
 import { FieldNoise } from './noise.js';
-import { minTileSide, operatorReach, roundUpTo, type Tile, tileGrid } from './plan.js';
-import { planRegions, type RegionPlan, type Rect } from './regions.js';
-
-export interface TilingOptions {
-  /** 'auto' (default) picks by size and memory; 'whole' and 'tiles' force a mode. */
-  mode?: 'auto' | 'whole' | 'tiles';
-  /** Inpainting by region when it solves fewer pixels than the whole image (default true). */
-  regions?: boolean;
-  /** Bytes this process may hold while the job runs; default its resident set + 75% of available. */
-  memoryBudget?: number;
-  /** Largest tile in pixels of the restored image (default 768 x 768). */
-  maxTilePixels?: number;
-  /** Images up to this many pixels are solved whole when memory allows (default 2^21, about 1448 x 1448). */
-  maxWholePixels?: number;
-  /** Network context kept around each tile's kept area, beyond the operator's support (default 32). */
-  context?: number;
-  /** Cross-fade width between tiles (default 32). */
-  overlap?: number;
-  /** Inpainting: observed pixels around a region in its window (default 12). */
-  inpaintContext?: number;
-  /** Inpainting: grid cell that covers long regions (default 64), and their cross-fade (default 4). */
-  inpaintCell?: number;
-  inpaintOverlap?: number;
-}
+import { minTileSide, operatorReach, roundUpTo, type Tile, tileGrid } from './tiles.js';
+import { finite, windowProblem } from './problem.js';
+import { planRegions, type Rect } from './regions.js';
+import type { JobPlan, RestoreJob, RestoreResult, RunOptions } from './types.js';
 
 export const TILING_DEFAULTS = {
   maxTilePixels: 768 * 768,
@@ -50,37 +27,6 @@ export const TILING_DEFAULTS = {
   inpaintCell: 64,
   inpaintOverlap: 4,
 };
-
-export interface TilingReport {
-  mode: 'whole' | 'tiles' | 'regions';
-  /** Solves run (tiles or windows). */
-  solves: number;
-  /** Pixels of all solved windows together (overlaps counted each time). */
-  solvedPixels: number;
-  /** Tiles: the tile side limits (window height and width), margin and cross-fade width. */
-  tileH?: number;
-  tileW?: number;
-  margin?: number;
-  overlap?: number;
-  /** Inpainting by region: masked pixels and connected regions. */
-  maskedPixels?: number;
-  regions?: number;
-  memory: {
-    budget: number;
-    rss: number;
-    available: number;
-    /** Largest solve the memory allows, in pixels. */
-    maxSolvePixels: number;
-    modelBytesPerPixel: number;
-    how: string;
-  };
-}
-
-export interface JobPlan {
-  report: TilingReport;
-  tiles?: Tile[];
-  regions?: RegionPlan;
-}
 
 const solverUsesVjp = (s: SolverSettings): boolean => s.solver === 'dps' || (s.solver === 'vml-map' && s.settings.stepRule === 'gradient');
 
@@ -152,38 +98,6 @@ export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'm
   return { tiles, report: { mode: 'tiles', solves: tiles.length, solvedPixels, tileH, tileW, margin, overlap, memory } };
 }
 
-/** Rows y0..y1, columns x0..x1 of a planar image. */
-export function cropPlanar(data: Float64Array, s: Shape, r: Rect): Float64Array {
-  const h = r.y1 - r.y0;
-  const w = r.x1 - r.x0;
-  const out = new Float64Array(s.c * h * w);
-  for (let c = 0; c < s.c; c++)
-    for (let i = 0; i < h; i++) {
-      const src = (c * s.h + r.y0 + i) * s.w + r.x0;
-      out.set(data.subarray(src, src + w), (c * h + i) * w);
-    }
-  return out;
-}
-
-/** The task's operator on a window of the restored image, and the window's measurement. */
-export function windowProblem(job: RestoreJob, clean: Shape, r: Rect, scale: number): { op: LinearOperator; y: Float64Array } {
-  const spec: TaskSpec = job.spec;
-  const shape = { c: clean.c, h: r.y1 - r.y0, w: r.x1 - r.x0 };
-  const image = job.image;
-  if (spec.task === 'sr') {
-    const lr = { y0: r.y0 / scale, y1: r.y1 / scale, x0: r.x0 / scale, x1: r.x1 / scale };
-    return { op: operatorFor(spec, shape), y: cropPlanar(image.data, image, lr) };
-  }
-  const crop = cropPlanar(image.data, image, r);
-  if (spec.task === 'inpaint') {
-    const m = cropPlanar(job.mask!, { c: 1, h: clean.h, w: clean.w }, r);
-    const op = operatorFor(spec, shape, maskFromRestoreImage({ c: 1, h: shape.h, w: shape.w, data: m }));
-    return { op, y: op.forward(crop) };
-  }
-  const op = operatorFor(spec, shape);
-  return { op, y: spec.task === 'colorize' ? op.forward(crop) : crop };
-}
-
 function addStats(a: SolveStats, b: SolveStats): void {
   a.nfe += b.nfe;
   a.vjps += b.vjps;
@@ -213,10 +127,6 @@ class JobProgress {
       cb({ step, total, elapsedMs, etaMs: step > 0 ? (elapsedMs / step) * (total - step) : 0, preview: img });
     };
   }
-}
-
-function finite(x: Float64Array): void {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
 }
 
 /** Runs a job planned as 'tiles' or 'regions'. */
@@ -316,14 +226,4 @@ function blend(out: Float64Array, s: Shape, x: Float64Array, rect: Rect, rows: T
       const src = (c * h + y - rect.y0) * w - rect.x0;
       for (let j = cols.kept.start; j < cols.kept.end; j++) out[dst + j] += wy * cols.weights[j - cols.kept.start] * x[src + j];
     }
-}
-
-/** The operator's name as the untiled job would report it, without building it at full size. */
-export function operatorName(spec: TaskSpec, restoreMask?: Float64Array): string {
-  if (spec.task === 'inpaint') {
-    let kept = 0;
-    for (let p = 0; p < restoreMask!.length; p++) if (!(restoreMask![p] > 0.5)) kept++;
-    return `mask (${((100 * kept) / restoreMask!.length).toFixed(1)}% observed)`;
-  }
-  return operatorFor(spec, { c: 3, h: 12, w: 12 }).name;
 }

@@ -1,0 +1,82 @@
+/**
+ * The inverse problem of a job, or of one window of it: the output shape, the operator and the
+ * measurement y. The whole image is the window that covers it.
+ */
+import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
+import type { TaskSpec } from '../tasks.js';
+import { type LinearOperator, type Shape, UserError } from '../types.js';
+import type { Rect } from './regions.js';
+import type { RestoreJob } from './types.js';
+
+/** Shape of the restored image for a measurement of shape `s`. */
+export function outputShape(spec: TaskSpec, s: Shape): Shape {
+  if (spec.task === 'sr' && !spec.scale) throw new UserError('super-resolution needs a scale (2, 3 or 4)');
+  const k = spec.task === 'sr' ? spec.scale! : 1;
+  return { c: 3, h: s.h * k, w: s.w * k };
+}
+
+/** The operator for a job whose clean image has shape `clean`; the mask is in restore-form. */
+export function buildOperator(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): LinearOperator {
+  if (spec.task === 'inpaint') {
+    if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+    if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
+    return operatorFor(spec, clean, maskFromRestoreImage({ c: 1, h: clean.h, w: clean.w, data: restoreMask }));
+  }
+  return operatorFor(spec, clean);
+}
+
+/** buildOperator's checks of the mask, without building the (full-size) operator. */
+export function checkMask(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): void {
+  if (spec.task !== 'inpaint') return;
+  if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+  if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
+}
+
+/** Rows y0..y1, columns x0..x1 of a planar image. */
+export function cropPlanar(data: Float64Array, s: Shape, r: Rect): Float64Array {
+  const h = r.y1 - r.y0;
+  const w = r.x1 - r.x0;
+  const out = new Float64Array(s.c * h * w);
+  for (let c = 0; c < s.c; c++)
+    for (let i = 0; i < h; i++) {
+      const src = (c * s.h + r.y0 + i) * s.w + r.x0;
+      out.set(data.subarray(src, src + w), (c * h + i) * w);
+    }
+  return out;
+}
+
+/** The task's operator on a window of the restored image, and the window's measurement. */
+export function windowProblem(job: RestoreJob, clean: Shape, r: Rect, scale: number): { op: LinearOperator; y: Float64Array } {
+  const spec: TaskSpec = job.spec;
+  const shape = { c: clean.c, h: r.y1 - r.y0, w: r.x1 - r.x0 };
+  const image = job.image;
+  if (spec.task === 'sr') {
+    const lr = { y0: r.y0 / scale, y1: r.y1 / scale, x0: r.x0 / scale, x1: r.x1 / scale };
+    return { op: operatorFor(spec, shape), y: cropPlanar(image.data, image, lr) };
+  }
+  const crop = cropPlanar(image.data, image, r);
+  if (spec.task === 'inpaint') {
+    const m = cropPlanar(job.mask!, { c: 1, h: clean.h, w: clean.w }, r);
+    const op = operatorFor(spec, shape, maskFromRestoreImage({ c: 1, h: shape.h, w: shape.w, data: m }));
+    return { op, y: op.forward(crop) };
+  }
+  const op = operatorFor(spec, shape);
+  return { op, y: spec.task === 'colorize' ? op.forward(crop) : crop };
+}
+
+/** The whole image as a window. */
+export const wholeRect = (s: Shape): Rect => ({ y0: 0, y1: s.h, x0: 0, x1: s.w });
+
+export function finite(x: Float64Array): void {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new UserError('the result contains NaN or Inf; nothing was written');
+}
+
+/** The operator's name as the untiled job would report it, without building it at full size. */
+export function operatorName(spec: TaskSpec, restoreMask?: Float64Array): string {
+  if (spec.task === 'inpaint') {
+    let kept = 0;
+    for (let p = 0; p < restoreMask!.length; p++) if (!(restoreMask![p] > 0.5)) kept++;
+    return `mask (${((100 * kept) / restoreMask!.length).toFixed(1)}% observed)`;
+  }
+  return operatorFor(spec, { c: 3, h: 12, w: 12 }).name;
+}

@@ -1,6 +1,0 @@
-/** Large images in tiles, inpainting by region, memory preflight (docs/TILING.md). */
-export { ENGINE_BYTES_PER_PIXEL, memoryBudget, modelMemoryCost, type MemoryBudget, type ModelMemoryCost } from './memory.js';
-export { drawKey, fieldNormal, fieldNormals, FieldNoise, mix32, type TileRegion } from './noise.js';
-export { minTileSide, operatorReach, splitAxis, tileGrid, type AxisTile, type Interval, type OperatorReach, type Tile } from './plan.js';
-export { holeDistance, maskRuns, planRegions, uniformAxis, type RegionPlan, type Rect, type Runs } from './regions.js';
-export { operatorName, planJob, runPlanned, TILING_DEFAULTS, windowProblem, type JobPlan, type TilingOptions, type TilingReport } from './tiled.js';
