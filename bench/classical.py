@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Classical baselines for the benchmark, with scikit-image, on the measurements the benchmark's
-workers dumped (tools/bench/worker.ts, variant `estimate`): every method's parameter is tuned per
+workers dumped (bench/worker.ts, variant `estimate`): every method's parameter is tuned per
 image on the ground truth (an oracle that favours the baselines).
 
-  /usr/bin/python3 tools/bench/classical.py --dump DIR --out classical.json
+  /usr/bin/python3 bench/classical.py --dump DIR --out classical.json
 
 DIR/tasks.json describes each task (spec, kernel); DIR/<task>/<image>/ holds clean.npy (3, H, W),
 y.npy (the measurement, flat), mask.npy (H, W; 1 = restored) for inpainting and kernel.npy for

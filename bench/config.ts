@@ -2,7 +2,7 @@
  * What the benchmark measures: the tasks, the solver variants and the two plans (full and quick).
  * Everything here is plain data so that the parent process can hand one run to a child as JSON.
  */
-import type { Preset, SolverName, TaskSpec } from '../../engine/tasks.js';
+import type { Preset, SolverName, TaskSpec } from '../engine/tasks.js';
 
 export interface BenchTask {
   id: string;
@@ -238,7 +238,7 @@ export interface RooflineRecord {
 
 export type BenchRecord = RestoreRecord | ScalingRecord | RooflineRecord | ClassicalRecord;
 
-/** A scikit-image baseline on one measurement (tools/bench/classical.py), parameters tuned on the truth. */
+/** A scikit-image baseline on one measurement (bench/classical.py), parameters tuned on the truth. */
 export interface ClassicalRecord {
   kind: 'classical';
   task: string;

@@ -2,8 +2,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { boxMask, paintedMask, scratchMask } from '../../engine/photo/masks.js';
-import type { Img } from '../../engine/types.js';
+import { boxMask, paintedMask, scratchMask } from '../engine/photo/masks.js';
+import type { Img } from '../engine/types.js';
 
 export const PHOTO = /\.(png|jpe?g|webp|tiff?)$/i;
 
@@ -19,7 +19,7 @@ export function pickPhotos(folder: string, count: number): string[] {
 /**
  * The centred square of side min(h, w, 2 * size) of the (EXIF-oriented) photo, resized to size x
  * size (Lanczos): a scale between 1/2 and 1, inside the range of scales the model was trained on
- * (tools/photos.py: 1/4 to 1). sRGB values / 255, planar RGB.
+ * (model-training/photos.py: 1/4 to 1). sRGB values / 255, planar RGB.
  */
 export async function photoCrop(path: string, size: number): Promise<Img> {
   const img = sharp(path).rotate();

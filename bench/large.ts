@@ -5,7 +5,7 @@
  * peak resident set (VmHWM on Linux; process.resourceUsage().maxRSS elsewhere and as well, but on
  * Linux a spawned child's maxRSS starts at its parent's).
  *
- *   npm run -s build:cli && node out/cli/tools/bench-large.js [--model DIR] [--task denoise|inpaint|both]
+ *   npm run -s build:cli && node out/cli/bench/large.js [--model DIR] [--task denoise|inpaint|both]
  *        [--width 6000] [--height 4000] [--source PHOTO] [--sigma 0.05] [--coverage 0.01]
  *        [--memory-mb 3000] [--preset fast] [--out DIR] [--json]
  *

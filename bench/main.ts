@@ -8,7 +8,7 @@
  *   npm run bench -- --quick            a small plan (under 3 min there), written to bench-out/quick/
  *
  * Flags: --model DIR (default resources/models/default), --out FILE (the report; its plots go to
- * img/ beside it), --data DIR (development photos; fetched with tools/fetch_data.py when missing),
+ * img/ beside it), --data DIR (development photos; fetched with model-training/fetch_data.py when missing),
  * --list TSV (the photo list for fetching), --hires (add the 256x256 comparison of VML-MAP with
  * DPS), --resume (reuse the runs already in bench-out/<plan>/raw.json from an interrupted run with
  * the same model), --only REGEX (run only the runs whose description matches; with --resume the
@@ -23,14 +23,14 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modelFiles, readManifest, verifyChecksums } from '../../engine/model/manifest.js';
+import { modelFiles, readManifest, verifyChecksums } from '../engine/model/manifest.js';
 import { type BenchRecord, type Block, type ClassicalRecord, FULL, type Job, type Plan, QUICK, type ScalingRecord, TASKS, variantById } from './config.js';
 import { pickPhotos, PHOTO } from './images.js';
 import { type BenchMeta, writeReport } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** The repository root: out/cli/tools/bench -> four levels up. */
-const ROOT = resolve(HERE, '..', '..', '..', '..');
+/** The repository root: out/cli/bench -> three levels up. */
+const ROOT = resolve(HERE, '..', '..', '..');
 /** The worker runs from a private copy of the compiled code (see snapshotCode). */
 let worker = join(HERE, 'worker.js');
 
@@ -40,14 +40,14 @@ let worker = join(HERE, 'worker.js');
  * through a file write nor mix two versions of the engine in one report.
  */
 function snapshotCode(dir: string): void {
-  const cli = resolve(HERE, '..', '..');
+  const cli = resolve(HERE, '..');
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(cli, 'engine'), join(dir, 'engine'), { recursive: true });
-  cpSync(HERE, join(dir, 'tools', 'bench'), { recursive: true });
+  cpSync(HERE, join(dir, 'bench'), { recursive: true });
   // The copy may live outside the repository (--work in a temporary folder): without this link its
   // imports of onnxruntime-node and sharp would not resolve.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  worker = join(dir, 'tools', 'bench', 'worker.js');
+  worker = join(dir, 'bench', 'worker.js');
 }
 
 interface Args {
@@ -111,7 +111,7 @@ function ensureData(args: Args, needed: number): void {
   if (have >= needed) return;
   if (!existsSync(args.list)) throw new Error(`${args.data} has ${have} photos and the list ${args.list} to fetch them is missing`);
   process.stderr.write(`bench: fetching the development photos into ${args.data}\n`);
-  execFileSync('/usr/bin/python3', [join(ROOT, 'tools', 'fetch_data.py'), '--list', args.list, '--out', args.data], { stdio: 'inherit', cwd: ROOT });
+  execFileSync('/usr/bin/python3', [join(ROOT, 'model-training', 'fetch_data.py'), '--list', args.list, '--out', args.data], { stdio: 'inherit', cwd: ROOT });
 }
 
 /** A private copy of the model folder (someone may export a newer model during the run). */
@@ -180,14 +180,14 @@ function buildJobs(plan: Plan, model: string, fdModel: string, photos: string[],
   return jobs;
 }
 
-/** tools/bench/classical.py over the dumped measurements; its records, or why it failed. */
+/** bench/classical.py over the dumped measurements; its records, or why it failed. */
 function runClassical(dump: string): { records: ClassicalRecord[]; error?: string } {
   if (!existsSync(dump)) return { records: [] };
   const tasks = Object.fromEntries(TASKS.map((t) => [t.id, { spec: t.spec }]));
   writeFileSync(join(dump, 'tasks.json'), JSON.stringify(tasks));
   const out = join(dump, 'classical.json');
-  process.stderr.write('bench: scikit-image baselines (tools/bench/classical.py)\n');
-  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'tools', 'bench', 'classical.py'), '--dump', dump, '--out', out], { encoding: 'utf8' });
+  process.stderr.write('bench: scikit-image baselines (bench/classical.py)\n');
+  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'bench', 'classical.py'), '--dump', dump, '--out', out], { encoding: 'utf8' });
   if (r.status !== 0) return { records: [], error: `exit ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };
   const rows = JSON.parse(readFileSync(out, 'utf8')) as Omit<ClassicalRecord, 'kind'>[];
   return { records: rows.map((x) => ({ kind: 'classical', ...x })) };
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
 
   if (!existsSync(join(args.model, 'manifest.json')))
     usage(
-      `no model at ${args.model}. Export one (/usr/bin/python3 tools/export.py --checkpoint tools/checkpoint/latest.pt --out resources/models/default) or pass --model DIR`,
+      `no model at ${args.model}. Export one (/usr/bin/python3 model-training/export.py --checkpoint model-training/checkpoint/latest.pt --out resources/models/default) or pass --model DIR`,
     );
   const sourceSha = readManifest(args.model).manifest.graphs.forward.sha256;
   if (args.resume && existsSync(rawPath)) {
@@ -404,7 +404,7 @@ async function main(): Promise<void> {
   }
   // The scikit-image baselines on the measurements the `estimate` runs dumped.
   const classical = runClassical(join(scratch, 'measurements'));
-  if (classical.error) failures.push({ job: 'tools/bench/classical.py', error: classical.error });
+  if (classical.error) failures.push({ job: 'bench/classical.py', error: classical.error });
   records.push(...classical.records);
   keys.push(...classical.records.map((r) => `classical|${r.task}|${r.imageIndex}|${r.method}`));
   meta.finished = new Date().toISOString();

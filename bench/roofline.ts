@@ -12,8 +12,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { readManifest } from '../../engine/model/manifest.js';
-import { sessionOptions } from '../../engine/model/providers.js';
+import { readManifest } from '../engine/model/manifest.js';
+import { sessionOptions } from '../engine/model/providers.js';
 import type { Job, OpFlops, OpShare, RooflineRecord } from './config.js';
 import { matmulModel, readOnnxGraph } from './onnx-proto.js';
 

@@ -1,20 +1,20 @@
 /**
  * One benchmark measurement in a fresh process, so that its peak memory (maxRSS) belongs to it
- * alone: `node out/cli/tools/bench/worker.js '<Job as JSON>'`. Prints one JSON record (config.ts)
+ * alone: `node out/cli/bench/worker.js '<Job as JSON>'`. Prints one JSON record (config.ts)
  * as the last line of stdout.
  */
 import { performance } from 'node:perf_hooks';
-import { OnnxDenoiser } from '../../engine/model/denoiser.js';
-import { psnr, ssim } from '../../engine/metrics.js';
-import { buildOperator, degrade } from '../../engine/job/restore.js';
-import { Rng } from '../../engine/solvers/common.js';
+import { OnnxDenoiser } from '../engine/model/denoiser.js';
+import { psnr, ssim } from '../engine/metrics.js';
+import { buildOperator, degrade } from '../engine/job/restore.js';
+import { Rng } from '../engine/solvers/common.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { kernelFromSpec } from '../../engine/operators/kernels.js';
+import { kernelFromSpec } from '../engine/operators/kernels.js';
 import { join } from 'node:path';
-import { settingsFor, solve, type SolverSettings } from '../../engine/solvers/index.js';
-import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
-import { DEFAULT_SOLVER, type Task } from '../../engine/tasks.js';
-import type { Img, Shape, SolveStats } from '../../engine/types.js';
+import { settingsFor, solve, type SolverSettings } from '../engine/solvers/index.js';
+import type { VmlMapSettings } from '../engine/solvers/vmlmap.js';
+import { DEFAULT_SOLVER, type Task } from '../engine/tasks.js';
+import type { Img, Shape, SolveStats } from '../engine/types.js';
 import { type Job, type RestoreRecord, type ScalingRecord, taskById, type Variant, variantById } from './config.js';
 import { benchMask, photoCrop } from './images.js';
 import { roofline } from './roofline.js';
@@ -94,7 +94,7 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
     const t0 = performance.now();
     x = variant.solver === 'pinv' ? op.pinv(y) : op.estimate(y, spec.sigmaY).x;
     stats = { nfe: 0, vjps: 0, onnxMs: 0, wallMs: performance.now() - t0, approximateVjp: false };
-    // The measurement for tools/bench/classical.py (scikit-image's methods), once per task and image.
+    // The measurement for bench/classical.py (scikit-image's methods), once per task and image.
     if (variant.solver === 'estimate' && job.dump) dumpMeasurement(job.dump, task.id, job.imageIndex, clean, y, mask);
   } else if (variant.solver === 'one-call') {
     if (spec.task !== 'denoise') throw new Error('one-call is a denoiser: denoising only');

@@ -1,16 +1,16 @@
 #!/usr/bin/python3
 """The trained network as a one-call denoiser, against classical denoisers, on the development photos.
 
-    /usr/bin/python3 tools/eval_denoiser.py --checkpoint tools/checkpoint/latest.pt --out docs/denoiser.md
+    /usr/bin/python3 model-training/eval_denoiser.py --checkpoint model-training/checkpoint/latest.pt --out docs/denoiser.md
 
 For white Gaussian noise of standard deviation sigma in [0, 1] image units, the network's denoiser is
 Tweedie's posterior mean in one evaluation: in model space [-1, 1] the noise level is s = 2 sigma,
-t solves (1 - abar(t)) / abar(t) = s^2 (bisection on the fractional schedule of tools/schedule.py),
+t solves (1 - abar(t)) / abar(t) = s^2 (bisection on the fractional schedule of model-training/schedule.py),
 and with zm = 2 y - 1:
 
     D_m = zm - s * eps(sqrt(abar) zm, t),    D = (D_m + 1) / 2, clipped to [0, 1].
 
-Images: the development photos in data/dev (tools/fetch_data.py with dev-files.tsv), centre crops of
+Images: the development photos in data/dev (model-training/fetch_data.py with dev-files.tsv), centre crops of
 at most --crop x --crop pixels, padded by reflection to a multiple of the network's stride. Noise is
 seeded per photo and level. Baselines from scikit-image: denoise_tv_chambolle with the best weight
 of a small grid per level, CHOSEN ON THE SAME PHOTOS (an oracle choice that favours TV), and
@@ -95,7 +95,7 @@ def psnr(ref, x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default="tools/checkpoint/latest.pt")
+    ap.add_argument("--checkpoint", default="model-training/checkpoint/latest.pt")
     ap.add_argument("--data", default="data/dev")
     ap.add_argument("--sigmas", default="0.05,0.1,0.2", help="noise levels in [0, 1] image units")
     ap.add_argument("--crop", type=int, default=256, help="centre crop of at most this many pixels a side")
@@ -111,7 +111,7 @@ def main():
     sigmas = [float(s) for s in args.sigmas.split(",")]
     photos = load_crops(args.data, args.crop, args.limit)
     if not photos:
-        raise SystemExit(f"no photos in {args.data}: run tools/fetch_data.py --list datasets/dev-files.tsv --out data/dev")
+        raise SystemExit(f"no photos in {args.data}: run model-training/fetch_data.py --list datasets/dev-files.tsv --out data/dev")
 
     res = {}  # (sigma, method) -> list of PSNR per photo
     tv_all = {}  # sigma -> {factor: [psnr per photo]}

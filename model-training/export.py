@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Export a trained UNet (tools/unet.py) as a model folder of docs/MODEL_CONTRACT.md.
+"""Export a trained UNet (model-training/unet.py) as a model folder of docs/MODEL_CONTRACT.md.
 
-    /usr/bin/python3 tools/export.py --checkpoint tools/checkpoint/latest.pt --out resources/models/default
+    /usr/bin/python3 model-training/export.py --checkpoint model-training/checkpoint/latest.pt --out resources/models/default
 
 Loads the checkpoint's EMA weights, writes eps.onnx (x, t -> eps) and eps_vjp.onnx (x, t, v -> vjp,
 through unet.VJP's hand-written adjoint), both opset 17 with dynamic N, H, W, then manifest.json with
@@ -14,14 +14,14 @@ graphs carry no baked spatial shape.
 
 Then `share_weights` rewrites the folder so that the weights are stored once per precision: both
 graphs refer to weights.bin (ONNX external data; the VJP graph's initializers renamed to the
-forward graph's, arrays checked identical), and, unless --no-fp16, tools/fp16.py's float16 copies
+forward graph's, arrays checked identical), and, unless --no-fp16, model-training/fp16.py's float16 copies
 eps.fp16.onnx and eps_vjp.fp16.onnx refer to weights.fp16.bin. The manifest lists every file with
 its sha256. The float32 graphs are checked against PyTorch again, now reading weights.bin, and the
 float16 graphs against the float32 ones. Everything is written to a staging folder and moved into
 --out at the end. The export is deterministic: the same weights give byte-identical files.
 
 `export_model(net, out_dir, provenance, ...)` and `write_manifest(...)` are reused by
-tools/make_test_models.py.
+model-training/make_test_models.py.
 """
 import argparse
 import fnmatch
@@ -47,8 +47,8 @@ from unet import VJP, UNet  # noqa: E402
 
 OPSET = 17
 RUN_ONNX = os.path.join(ROOT, "tests", "python", "run_onnx.mjs")
-DEFAULT_TRAIN_COMMAND = ("/usr/bin/python3 tools/train.py --data data/train "
-                         "--checkpoint tools/checkpoint/latest.pt --samples 1000000")
+DEFAULT_TRAIN_COMMAND = ("/usr/bin/python3 model-training/train.py --data data/train "
+                         "--checkpoint model-training/checkpoint/latest.pt --samples 1000000")
 SCHEDULE = {"type": "vp-linear", "betaStart": schedule.BETA_START, "betaEnd": schedule.BETA_END,
             "timesteps": schedule.T}
 
@@ -103,7 +103,7 @@ def write_manifest(out_dir, name, description, channels, size_multiple, fixed_si
 
 
 def export_model(net, out_dir, provenance, name="default", description=None, vjp=True, example_hw=(32, 48)):
-    """Exports `net` (a tools/unet.py UNet, evaluated in float32) to out_dir: eps.onnx, eps_vjp.onnx
+    """Exports `net` (a model-training/unet.py UNet, evaluated in float32) to out_dir: eps.onnx, eps_vjp.onnx
     and manifest.json. Returns the manifest. Deterministic for given weights."""
     os.makedirs(out_dir, exist_ok=True)
     net = net.float().eval()
@@ -280,7 +280,7 @@ def _save_graph(model, path):
 def share_weights(out_dir, fp16=True):
     """Post-processing of an exported folder (eps.onnx and eps_vjp.onnx with embedded weights, as
     export_model writes them): both graphs of one precision refer to ONE external weights file,
-    weights.bin (float32); with `fp16`, tools/fp16.py's float16 graphs eps.fp16.onnx and
+    weights.bin (float32); with `fp16`, model-training/fp16.py's float16 graphs eps.fp16.onnx and
     eps_vjp.fp16.onnx refer to weights.fp16.bin. The VJP graph's initializers are renamed to the
     forward graph's (identical arrays, checked). The manifest gets each graph's externalData and
     the fp16 variant (docs/MODEL_CONTRACT.md). Deterministic. Returns the manifest."""
@@ -598,14 +598,14 @@ def load_ema(checkpoint):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default="tools/checkpoint/latest.pt")
+    ap.add_argument("--checkpoint", default="model-training/checkpoint/latest.pt")
     ap.add_argument("--out", default="resources/models/default")
     ap.add_argument("--name", default="default")
     ap.add_argument("--train-list", default=os.path.join(ROOT, "datasets", "train-files.tsv"))
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "debs"), help="where fetch_data.py left the .debs")
     ap.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND, help="recorded in the provenance")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime-node check at two sizes")
-    ap.add_argument("--no-fp16", action="store_true", help="no float16 variant (tools/fp16.py)")
+    ap.add_argument("--no-fp16", action="store_true", help="no float16 variant (model-training/fp16.py)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -615,16 +615,16 @@ def main():
     n_photos = sum(p["files"] for p in packages)
     provenance = {
         "trainedOn": (f"{n_photos} photos from {len(packages)} Debian 12 packages, listed with sha256 in "
-                      f"train-files.tsv and fetched by tools/fetch_data.py; random crops (tools/photos.py)"),
+                      f"train-files.tsv and fetched by model-training/fetch_data.py; random crops (model-training/photos.py)"),
         "samplesSeen": int(ckpt.get("samples", 0)),
         "step": int(ckpt.get("step", 0)),
         "weights": "EMA",
         "config": ckpt["config"],
         "trainingCommand": args.train_command,
-        # Segments ran on different machines (CPU threads, a lent GPU with tools/train-gpu.sh): the
+        # Segments ran on different machines (CPU threads, a lent GPU with model-training/train-gpu.sh): the
         # log records each one's command, hardware, batch size and losses.
         "trainingLog": "docs/training/train-log.txt",
-        "exportCommand": f"/usr/bin/python3 tools/export.py --checkpoint {repo_path(args.checkpoint)} "
+        "exportCommand": f"/usr/bin/python3 model-training/export.py --checkpoint {repo_path(args.checkpoint)} "
                          f"--out {repo_path(args.out)}",
         "packages": packages,
     }

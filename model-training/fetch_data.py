@@ -6,7 +6,7 @@ The photos are never committed: this script is the only way they enter the proje
 downloaded with `apt-get download` (no root needed for that, but `apt-get update` must have run)
 and unpacked with `dpkg-deb -x` into a cache; only the listed files are copied out.
 
-Usage: /usr/bin/python3 tools/fetch_data.py --list datasets/train-files.tsv --out data/train
+Usage: /usr/bin/python3 model-training/fetch_data.py --list datasets/train-files.tsv --out data/train
 """
 import argparse
 import hashlib

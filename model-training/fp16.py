@@ -1,6 +1,6 @@
 """Half-precision copies of the exported graphs, for GPU execution providers.
 
-    /usr/bin/python3 tools/fp16.py IN.onnx OUT.onnx
+    /usr/bin/python3 model-training/fp16.py IN.onnx OUT.onnx
 
 Every float tensor of the network runs in float16 except:
 - the timestep branch (everything computed from `t` and constants alone: the sinusoidal embedding

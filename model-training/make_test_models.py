@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the exact test priors and a tiny random UNet as model folders of docs/MODEL_CONTRACT.md.
 
-    /usr/bin/python3 tools/make_test_models.py --out tests/.models
+    /usr/bin/python3 model-training/make_test_models.py --out tests/.models
 
 Folders written under --out (each: manifest.json with sha256, eps.onnx, and eps_vjp.onnx unless
 said otherwise; the exact priors also get prior.json):
@@ -12,8 +12,8 @@ said otherwise; the exact priors also get prior.json):
 - gmm3/         the same kind of mixture on 3x4x4 images (d = 48), for tests with real operators.
 - tiny/         UNet(channels=(8, 16), blocks=1, mid=1, emb_dim=16), seeded random weights (the
                 zero-initialised layers re-randomised so the output is not trivial), exported with
-                tools/export.py's export_model; any size that is a multiple of 2.
-- tiny-shared/  the same network laid out as the bundled model is (tools/export.py's share_weights):
+                model-training/export.py's export_model; any size that is a multiple of 2.
+- tiny-shared/  the same network laid out as the bundled model is (model-training/export.py's share_weights):
                 both graphs read weights.bin (external data), and an fp16 variant (eps.fp16.onnx,
                 eps_vjp.fp16.onnx, weights.fp16.bin).
 
@@ -22,7 +22,7 @@ prior.json describes the prior in IMAGE space [0, 1], row-major over the C, H, W
   {"type": "gmm", "shape": [C, H, W], "weights": [K], "means": [[d] x K], "vars": [[d] x K]}
 The graphs work in model space [-1, 1]: x0m = 2 x0 - 1, so mu_m = 2 mu - 1, Sigma_m = 4 Sigma.
 
-Each prior graph computes abar(t) exactly as tools/schedule.py does (the log-abar table as an
+Each prior graph computes abar(t) exactly as model-training/schedule.py does (the log-abar table as an
 initializer; clip, floor, gather, linear interpolation of log abar, exp), then, with
 s2 = (1 - abar) / abar and z = x / sqrt(abar), the exact eps = (z - D(z)) / sqrt(s2) of the prior's
 MMSE denoiser D and the exact VJP (d eps / d x)^T v = (v - J^T v) / (sqrt(s2) sqrt(abar)). The graphs
@@ -156,7 +156,7 @@ class Graph:
 
 
 def schedule_nodes(g, t):
-    """From t [N]: (1/sqrt(abar), sqrt(s2), s2), each [N, 1]; abar as in tools/schedule.py."""
+    """From t [N]: (1/sqrt(abar), sqrt(s2), s2), each [N, 1]; abar as in model-training/schedule.py."""
     T = schedule.T
     table = g.const(schedule.log_abar_table().numpy(), "log_abar")
     tc = g.op("Clip", t, g.const(0.0), g.const(float(T - 1)))
@@ -246,7 +246,7 @@ def gmm_graph(weights, means_m, vars_m, shape, vjp):
 
 
 # ----------------------------------------------------------------------------------------------
-# float64 references (straight from prior.json and tools/schedule.py)
+# float64 references (straight from prior.json and model-training/schedule.py)
 
 
 def reference_eps(prior, x, t):
@@ -348,7 +348,7 @@ def write_prior_model(folder, name, description, prior, graphs, vjp=True, fixed_
     write_manifest(folder, name=name, description=description, channels=prior["shape"][0],
                    size_multiple=size_multiple, fixed_size=fixed_size, vjp=vjp,
                    provenance={"kind": "exact prior for tests", "prior": "prior.json (image space [0, 1])",
-                               "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"})
+                               "generator": f"model-training/make_test_models.py v{GENERATOR_VERSION}"})
 
 
 def randomise_zero_layers(net, seed=1):
@@ -411,11 +411,11 @@ def main():
     net = tiny_unet()
     export_model(net, os.path.join(out, "tiny"),
                  {"kind": "random weights for tests (not trained)", "seed": 0,
-                  "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"},
+                  "generator": f"model-training/make_test_models.py v{GENERATOR_VERSION}"},
                  name="tiny", description="tiny random UNet (test model, not trained)", example_hw=(8, 12))
     export_model(net, os.path.join(out, "tiny-shared"),
                  {"kind": "random weights for tests (not trained)", "seed": 0,
-                  "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"},
+                  "generator": f"model-training/make_test_models.py v{GENERATOR_VERSION}"},
                  name="tiny-shared", example_hw=(8, 12),
                  description="tiny random UNet, shared external weights and an fp16 variant (test model, not trained)")
     share_weights(os.path.join(out, "tiny-shared"))
@@ -433,7 +433,7 @@ def main():
     write_manifest(nan_dir, name="nan", description="outputs NaN below t = 100 (test model for error handling)", channels=3,
                    size_multiple=1, fixed_size=None, vjp=False,
                    provenance={"kind": "broken on purpose, for tests",
-                               "generator": f"tools/make_test_models.py v{GENERATOR_VERSION}"})
+                               "generator": f"model-training/make_test_models.py v{GENERATOR_VERSION}"})
 
     if not args.no_verify:
         for name in names[:4]:

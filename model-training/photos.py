@@ -19,7 +19,7 @@ def load_photos(folder):
         with Image.open(os.path.join(folder, name)) as im:
             photos.append(np.asarray(im.convert("RGB")))  # greyscale photos become 3 equal channels
     if not photos:
-        raise SystemExit(f"no photos in {folder}: run tools/fetch_data.py first")
+        raise SystemExit(f"no photos in {folder}: run model-training/fetch_data.py first")
     return photos
 
 

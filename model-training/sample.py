@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Unconditional samples from the trained network (EMA weights), as a PNG grid.
 
-    /usr/bin/python3 tools/sample.py --checkpoint tools/checkpoint/latest.pt --size 64 --n 16 \
+    /usr/bin/python3 model-training/sample.py --checkpoint model-training/checkpoint/latest.pt --size 64 --n 16 \
         --steps 50 --out docs/img/samples-64.png
 
-DDIM on the fractional schedule of tools/schedule.py: t runs over `--steps` values from T-1 down to
+DDIM on the fractional schedule of model-training/schedule.py: t runs over `--steps` values from T-1 down to
 0 (evenly spaced in t, or with --spacing karras evenly in sigma^(1/7)), one network call each. At
 each step the predicted x0 = (x - sqrt(1 - abar) eps) / sqrt(abar) is clipped to [-1, 1] (unless
 --no-clip), eps is recomputed from the clipped x0, and
@@ -89,7 +89,7 @@ def grid(images, cols, pad=2):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default="tools/checkpoint/latest.pt")
+    ap.add_argument("--checkpoint", default="model-training/checkpoint/latest.pt")
     ap.add_argument("--out", required=True, help="PNG path, e.g. docs/img/samples-64.png")
     ap.add_argument("--size", type=int, default=64, help="a multiple of the network's stride (8)")
     ap.add_argument("--n", type=int, default=16)

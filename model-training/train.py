@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train the default model (epsilon prediction, VP linear schedule), resumably.
 
-    /usr/bin/python3 tools/train.py --data data/train --checkpoint tools/checkpoint/latest.pt \
+    /usr/bin/python3 model-training/train.py --data data/train --checkpoint model-training/checkpoint/latest.pt \
         --samples 1000000
 
 Resumes from --checkpoint when it exists. Saves it (one file, replaced atomically) every
@@ -105,7 +105,7 @@ def validation_loss(net, val):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/train")
-    ap.add_argument("--checkpoint", default="tools/checkpoint/latest.pt")
+    ap.add_argument("--checkpoint", default="model-training/checkpoint/latest.pt")
     ap.add_argument("--samples", type=int, default=1_000_000, help="stop once this many samples are seen in total")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=64)

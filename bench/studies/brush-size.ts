@@ -5,16 +5,16 @@
  * photo (the scratched pixels must be restored at every width; unpainted pixels are kept exactly)
  * and over the painted pixels, and the harmonic fill (the solver's start) over the same pixels.
  *
- *   npm run -s build:cli && node out/cli/tools/brush-size.js [--images 12] [--size 256]
+ *   npm run -s build:cli && node out/cli/bench/studies/brush-size.js [--images 12] [--size 256]
  */
 import { parseArgs } from 'node:util';
-import { scratchMask } from '../engine/photo/masks.js';
-import { psnr } from '../engine/metrics.js';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { buildOperator } from '../engine/job/restore.js';
-import { settingsFor, solve } from '../engine/solvers/index.js';
-import { DEFAULT_SOLVER } from '../engine/tasks.js';
-import { photoCrop, pickPhotos } from './bench/images.js';
+import { scratchMask } from '../../engine/photo/masks.js';
+import { psnr } from '../../engine/metrics.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { buildOperator } from '../../engine/job/restore.js';
+import { settingsFor, solve } from '../../engine/solvers/index.js';
+import { DEFAULT_SOLVER } from '../../engine/tasks.js';
+import { photoCrop, pickPhotos } from '../images.js';
 
 const WIDTHS = [4, 8, 12, 16, 24, 32];
 

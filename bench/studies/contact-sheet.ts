@@ -2,7 +2,7 @@
  * VML-MAP with a model on development photos, per task: PSNR and SSIM (markdown table on stdout)
  * and a contact sheet PNG whose rows are clean / degraded / restored crops.
  *
- *   npm run -s build:cli && node out/cli/tools/contact-sheet.js --model resources/models/default \
+ *   npm run -s build:cli && node out/cli/bench/studies/contact-sheet.js --model resources/models/default \
  *       --data data/dev --out docs/img/contact-sheet.png [--crop 128] [--images 3] [--sheet 3] [--preset balanced]
  *       [--solver vml-fp] [--detail D] [--tasks painted,box]  (task labels starting with these words)
  * For inpainting the table adds the PSNR over the restored pixels alone.
@@ -11,14 +11,14 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { readImage } from '../engine/photo/image.js';
-import { toRgba8 } from '../engine/photo/rgba.js';
-import { boxMask, paintedMask, scratchMask } from '../engine/photo/masks.js';
-import { psnr, ssim } from '../engine/metrics.js';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { degrade, restore } from '../engine/job/restore.js';
-import { DEFAULT_SOLVER, type Preset, type SolverName, type TaskSpec } from '../engine/tasks.js';
-import type { Img } from '../engine/types.js';
+import { readImage } from '../../engine/photo/image.js';
+import { toRgba8 } from '../../engine/photo/rgba.js';
+import { boxMask, paintedMask, scratchMask } from '../../engine/photo/masks.js';
+import { psnr, ssim } from '../../engine/metrics.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { degrade, restore } from '../../engine/job/restore.js';
+import { DEFAULT_SOLVER, type Preset, type SolverName, type TaskSpec } from '../../engine/tasks.js';
+import type { Img } from '../../engine/types.js';
 
 const TASKS: [string, TaskSpec, 'scratches' | 'box' | 'painted' | undefined][] = [
   ['denoise 0.05', { task: 'denoise', sigmaY: 0.05 }, undefined],

@@ -3,27 +3,27 @@
  * (settingsFor('vml-map', 'fast')) on one execution provider with the fp32 graphs and with the fp16
  * variant, and prints the PSNR per task for both and their difference (fp16 - fp32).
  *
- *   npm run -s build:cli && node out/cli/tools/fp16-check.js [--provider webgpu] [--model DIR]
+ *   npm run -s build:cli && node out/cli/bench/studies/fp16-check.js [--provider webgpu] [--model DIR]
  *       [--data data/dev] [--images 3] [--size 64] [--tasks denoise,sr4,...] [--json FILE]
  *
- * The tasks are the benchmark's (tools/bench/config.ts), on crops made as the benchmark makes them
- * (tools/bench/images.ts: photoCrop, benchMask; seed 1000 + image index). The criterion of the
+ * The tasks are the benchmark's (bench/config.ts), on crops made as the benchmark makes them
+ * (bench/images.ts: photoCrop, benchMask; seed 1000 + image index). The criterion of the
  * issue: the fp16 variant ships only if every task's mean PSNR is within 0.1 dB of fp32's on the
  * same provider.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { psnr } from '../engine/metrics.js';
-import { PROVIDERS, type ProviderChoice } from '../engine/model/providers.js';
-import { buildOperator, degrade } from '../engine/job/restore.js';
-import { settingsFor, solve } from '../engine/solvers/index.js';
-import type { Task } from '../engine/tasks.js';
-import { TASKS } from './bench/config.js';
-import { benchMask, photoCrop, pickPhotos } from './bench/images.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { psnr } from '../../engine/metrics.js';
+import { PROVIDERS, type ProviderChoice } from '../../engine/model/providers.js';
+import { buildOperator, degrade } from '../../engine/job/restore.js';
+import { settingsFor, solve } from '../../engine/solvers/index.js';
+import type { Task } from '../../engine/tasks.js';
+import { TASKS } from '../config.js';
+import { benchMask, photoCrop, pickPhotos } from '../images.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -2,7 +2,7 @@
  * Chooses VML-MAP's presets by measurement on all development photos, per task and per step rule,
  * and writes docs/PRESETS.md (raw runs in docs/presets/sweep.json; an interrupted sweep resumes).
  *
- *   npm run -s build:cli && node out/cli/tools/presets.js [--data data/dev] [--images 12] [--size 128]
+ *   npm run -s build:cli && node out/cli/bench/studies/presets.js [--data data/dev] [--images 12] [--size 128]
  *
  * Per rule (fixed-point = vml-fp, gradient = vml-map) and task:
  *  A. the first noise level sigmaStart (the solve starts from the operator's estimate plus noise up
@@ -21,17 +21,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../engine/photo/atomic.js';
-import { psnr } from '../engine/metrics.js';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { buildOperator, degrade } from '../engine/job/restore.js';
-import { Rng } from '../engine/solvers/common.js';
-import { settingsFor, solve } from '../engine/solvers/index.js';
-import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../engine/solvers/vmlmap.js';
-import type { Task } from '../engine/tasks.js';
-import { ToyChecks } from './toy-checks.js';
-import { TASKS } from './bench/config.js';
-import { benchMask, photoCrop, pickPhotos } from './bench/images.js';
+import { writeFileAtomic } from '../../engine/photo/atomic.js';
+import { psnr } from '../../engine/metrics.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { buildOperator, degrade } from '../../engine/job/restore.js';
+import { Rng } from '../../engine/solvers/common.js';
+import { settingsFor, solve } from '../../engine/solvers/index.js';
+import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
+import type { Task } from '../../engine/tasks.js';
+import { ToyChecks } from '../../tests/oracles/toy-checks.js';
+import { TASKS } from '../config.js';
+import { benchMask, photoCrop, pickPhotos } from '../images.js';
 
 interface Config {
   rule: StepRule;
@@ -62,7 +62,7 @@ const STARTS = [0.03, 0.06, 0.12, 0.25, 0.5, 1];
  */
 const MAX_START: Partial<Record<Task, number>> = { colorize: 0.12 };
 const SCHEDULES: Array<[number, number]> = [[3, 2], [5, 2], [8, 2], [6, 4], [10, 3], [20, 3]];
-/** Schedules long enough to converge on the exact priors (tools/toy-checks.ts), tried from higher starts too. */
+/** Schedules long enough to converge on the exact priors (tests/oracles/toy-checks.ts), tried from higher starts too. */
 const CONVERGING: Array<[number, number]> = [[6, 4], [10, 3], [20, 3]];
 const GRADIENT_SCHEDULES: Array<[number, number]> = [[3, 2], [6, 4]];
 /** [sigmaEnd, sigmaEndPerSigmaY]: with noisy measurements the end can follow sigma_y. */
@@ -86,7 +86,7 @@ const settingsOf = (c: Config): Partial<VmlMapSettings> => ({
 /** engine/solvers/presets.ts for the measured choice. */
 function presetsModule(entries: unknown): string {
   return `/**
- * VML-MAP's presets, per step rule, preset and task: written by \`node out/cli/tools/presets.js
+ * VML-MAP's presets, per step rule, preset and task: written by \`node out/cli/bench/studies/presets.js
  * --write-engine\` from its measurement on the development photos (docs/PRESETS.md has every
  * configuration tried and why each was chosen; docs/presets/chosen.json the same table). Balanced and
  * best reach the MAP on the exact test priors (tests/engine/presets.test.ts) unless \`trades\` says
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
           why = converging
             ? `${f2(worst(top) - worst(converging))} dB of PSNR on its worst task on the development photos: the best configuration within ${budget} s that reaches the mode on the exact priors (${cfg(converging)}) scores ${members.map((t) => `${t.id} ${f2(score(converging!, t.id))}`).join(', ')} dB against ${members.map((t) => `${f2(score(choice, t.id))}`).join(', ')}`
             : Number.isFinite(cap)
-              ? `fidelity on colourless regions: starts above ${cap} tinted them (MAX_START in tools/presets.ts), and none of the ${fits.length} configurations measured from ${cap} or below within ${budget} s reaches the mode on the exact priors`
+              ? `fidelity on colourless regions: starts above ${cap} tinted them (MAX_START in bench/studies/presets.ts), and none of the ${fits.length} configurations measured from ${cap} or below within ${budget} s reaches the mode on the exact priors`
               : `time: ${fits.length ? `none of the ${fits.length} configurations measured within ${budget} s reaches` : `no configuration measured fits ${budget} s, and the cheapest (${cfg(choice)}, ${costS(choice).toFixed(1)} s) does not reach`} the mode on the exact priors${rule === 'gradient' ? ' (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)' : ''}`;
         }
         pick[preset] = choice;
@@ -291,12 +291,12 @@ async function main(): Promise<void> {
   const md: string[] = [
     '# VML-MAP presets',
     '',
-    `Generated by \`node out/cli/tools/presets.js --images ${photos.length} --size ${size}\` (tools/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
+    `Generated by \`node out/cli/bench/studies/presets.js --images ${photos.length} --size ${size}\` (bench/studies/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
     '',
     `- **Model**: \`${values.model}\` (${(model.model.manifest.provenance as { samplesSeen?: number } | undefined)?.samplesSeen ?? '?'} training samples).`,
-    `- **Images**: all ${photos.length} development photos (${names.map((n) => `\`${n}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index; the benchmark's seven tasks (tools/bench/config.ts).`,
+    `- **Images**: all ${photos.length} development photos (${names.map((n) => `\`${n}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index; the benchmark's seven tasks (bench/config.ts).`,
     `- **Cost**: a forward at ${SIZE_FOR_BUDGET}x${SIZE_FOR_BUDGET} took ${fwdMs.toFixed(0)} ms and a VJP ${vjpMs.toFixed(0)} ms on this machine (2-core CPU, onnxruntime CPU provider, idle but for this sweep; measured with the runs and kept in sweep.json); a configuration's time is levels x (inner + 1) forwards plus levels x inner VJPs for the gradient rule. Budgets: fast ${BUDGET_S.fast} s, balanced ${BUDGET_S.balanced} s, best ${BUDGET_S.best} s.`,
-    `- **Rule per preset**: presets are per engine task (deblur covers both blurs, inpaint the scratches and the box). Each takes the configuration whose worst benchmark task loses least against that task's best configuration, within its time budget. Balanced and best take one that converges on the exact priors (tools/toy-checks.ts: the Gaussian prior within 1e-2 of the closed-form MAP for the task's operator, the higher mode of the two-mode mixture on at least 18 of 20 seeds) unless that costs more than ${TRADE_DB} dB on the worst task; fast may trade convergence for time. Every trade is listed below. Configurations are written \`sigmaStart -> sigmaEnd, levels x inner\`; "toys" gives the Gaussian error and the seeds on the mode.`,
+    `- **Rule per preset**: presets are per engine task (deblur covers both blurs, inpaint the scratches and the box). Each takes the configuration whose worst benchmark task loses least against that task's best configuration, within its time budget. Balanced and best take one that converges on the exact priors (tests/oracles/toy-checks.ts: the Gaussian prior within 1e-2 of the closed-form MAP for the task's operator, the higher mode of the two-mode mixture on at least 18 of 20 seeds) unless that costs more than ${TRADE_DB} dB on the worst task; fast may trade convergence for time. Every trade is listed below. Configurations are written \`sigmaStart -> sigmaEnd, levels x inner\`; "toys" gives the Gaussian error and the seeds on the mode.`,
     '',
     '## The presets',
     '',

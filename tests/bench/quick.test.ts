@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const MAIN = join(ROOT, 'out', 'cli', 'tools', 'bench', 'main.js');
+const MAIN = join(ROOT, 'out', 'cli', 'bench', 'main.js');
 const TINY = join(ROOT, 'tests', '.models', 'tiny');
 const TASKS = ['denoise', 'sr4', 'deblur-gauss', 'deblur-motion', 'inpaint-scratch', 'inpaint-box', 'colorize'];
 

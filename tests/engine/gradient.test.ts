@@ -12,7 +12,7 @@ import { dot, Rng } from '../../engine/solvers/common.js';
 import type { Shape } from '../../engine/types.js';
 import { readFileSync } from 'node:fs';
 import { vmlStep } from '../../engine/solvers/vmlmap.js';
-import { type GaussPrior, inverse, matvec, relErr } from '../../tools/closed-form.js';
+import { type GaussPrior, inverse, matvec, relErr } from '../oracles/closed-form.js';
 
 const MODELS = join(import.meta.dirname, '..', '.models');
 

@@ -27,7 +27,7 @@ export function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-export { relErr } from '../../tools/closed-form.js';
+export { relErr } from '../oracles/closed-form.js';
 
 /** A dense m x n matrix, row-major. */
 export interface Dense {

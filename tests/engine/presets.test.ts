@@ -9,7 +9,7 @@ import { settingsFor } from '../../engine/solvers/index.js';
 import { VML_PRESETS } from '../../engine/solvers/presets.js';
 import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import { PRESETS, TASKS } from '../../engine/tasks.js';
-import { TOY_TARGETS, ToyChecks } from '../../tools/toy-checks.js';
+import { TOY_TARGETS, ToyChecks } from '../oracles/toy-checks.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

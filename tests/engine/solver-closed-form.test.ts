@@ -14,8 +14,8 @@ import { ddnm } from '../../engine/solvers/ddnm.js';
 import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import type { LinearOperator, Shape } from '../../engine/types.js';
-import { closedFormMap, type GaussPrior, type GmmPrior, posteriorModes, relErr } from '../../tools/closed-form.js';
-import { gaussianSample } from '../../tools/toy-checks.js';
+import { closedFormMap, type GaussPrior, type GmmPrior, posteriorModes, relErr } from '../oracles/closed-form.js';
+import { gaussianSample } from '../oracles/toy-checks.js';
 
 const MODELS = join(import.meta.dirname, '..', '.models');
 

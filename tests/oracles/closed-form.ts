@@ -1,9 +1,9 @@
 /**
  * Closed forms for checking solvers: small dense linear algebra, the exact MAP under a Gaussian
  * prior, and the posterior modes of a diagonal Gaussian mixture (docs/ALGORITHM.md). Used by the
- * tests and by tools/toy-study.ts.
+ * tests and by the convergence checks of toy-checks.ts.
  */
-import type { LinearOperator } from '../engine/types.js';
+import type { LinearOperator } from '../../engine/types.js';
 
 export type Mat = Float64Array[];
 

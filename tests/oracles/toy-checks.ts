@@ -2,15 +2,15 @@
  * Convergence on the two exact priors (docs/ALGORITHM.md, closed-form checks), for any VML-MAP
  * settings: the error to the closed-form MAP of a Gaussian prior, and how many seeds land on the
  * higher posterior mode of a two-mode mixture. The tests hold the shipped presets to these, and
- * tools/presets.ts lets only configurations that pass them become balanced or best.
+ * bench/studies/presets.ts lets only configurations that pass them become balanced or best.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OnnxDenoiser } from '../engine/model/denoiser.js';
-import { operatorFor } from '../engine/operators/index.js';
-import { Rng } from '../engine/solvers/common.js';
-import { vmlMap, type VmlMapSettings } from '../engine/solvers/vmlmap.js';
-import type { Task, TaskSpec } from '../engine/tasks.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { operatorFor } from '../../engine/operators/index.js';
+import { Rng } from '../../engine/solvers/common.js';
+import { vmlMap, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
+import type { Task, TaskSpec } from '../../engine/tasks.js';
 import { closedFormMap, type GaussPrior, type GmmPrior, matvec, posteriorModes, relErr } from './closed-form.js';
 
 /** What the checks demand of a converged configuration. */

@@ -1,4 +1,4 @@
-// Runs ONNX graphs under onnxruntime-node for the Python checks (tests/python, tools/export.py).
+// Runs ONNX graphs under onnxruntime-node for the Python checks (tests/python, model-training/export.py).
 //
 //   node tests/python/run_onnx.mjs spec.json
 //

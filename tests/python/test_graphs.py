@@ -4,7 +4,7 @@
 (b) The exported UNet graphs under onnxruntime-node (tests/python/run_onnx.mjs) equal PyTorch at two
     sizes: a seeded random UNet exported to a temporary folder, and resources/models/default when it
     exists (its weights read back from eps.onnx).
-(c) The exact test priors of tools/make_test_models.py equal a float64 evaluation of their formulas
+(c) The exact test priors of model-training/make_test_models.py equal a float64 evaluation of their formulas
     (eps) and torch.autograd of it (VJP); the generator is deterministic; the manifests follow
     docs/MODEL_CONTRACT.md.
 """
@@ -21,7 +21,7 @@ import torch
 from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "model-training"))
 import export  # noqa: E402
 import make_test_models as tm  # noqa: E402
 from unet import UNet  # noqa: E402
@@ -152,7 +152,7 @@ def test_bundled_default_graphs_match_pytorch():
 @pytest.fixture(scope="module")
 def test_models(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("test-models"))
-    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "make_test_models.py"), "--out", out,
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "model-training", "make_test_models.py"), "--out", out,
                     "--no-verify"], check=True, capture_output=True)
     return out
 
@@ -193,7 +193,7 @@ def test_tiny_model(test_models):
 
 
 def test_test_models_are_deterministic(test_models, tmp_path):
-    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "make_test_models.py"), "--out",
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "model-training", "make_test_models.py"), "--out",
                     str(tmp_path), "--no-verify"], check=True, capture_output=True)
     for dirpath, _dirs, files in os.walk(test_models):
         for f in files:

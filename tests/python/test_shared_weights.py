@@ -1,10 +1,10 @@
-"""The exported folder's layout (tools/export.py share_weights; run: /usr/bin/python3 -m pytest tests/python -q).
+"""The exported folder's layout (model-training/export.py share_weights; run: /usr/bin/python3 -m pytest tests/python -q).
 
 - Both graphs of one precision read ONE weights file (weights.bin, weights.fp16.bin): every large
   initializer is external, the VJP graph's under the forward graph's names and at the same offsets,
   so the weights are stored once per precision.
 - The float32 graphs, now reading weights.bin, still equal PyTorch under onnxruntime-node.
-- The fp16 graphs (tools/fp16.py) agree with the float32 ones under onnxruntime-node.
+- The fp16 graphs (model-training/fp16.py) agree with the float32 ones under onnxruntime-node.
 - share_weights is deterministic.
 - The bundled default model (when it has been exported this way) has the same layout, stays under
   20 MB, and its fp16 graphs agree with its fp32 graphs.
@@ -20,7 +20,7 @@ import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "model-training"))
 import export  # noqa: E402
 import make_test_models as tm  # noqa: E402
 from unet import UNet  # noqa: E402

@@ -1,5 +1,5 @@
-"""Checks of tools/eval_denoiser.py and tools/sample.py against an exact Gaussian prior, whose
-eps(x, t) is known in closed form (the prior of tools/make_test_models.py's gaussian/ model)."""
+"""Checks of model-training/eval_denoiser.py and model-training/sample.py against an exact Gaussian prior, whose
+eps(x, t) is known in closed form (the prior of model-training/make_test_models.py's gaussian/ model)."""
 import os
 import sys
 
@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "model-training"))
 import eval_denoiser  # noqa: E402
 import make_test_models as tm  # noqa: E402
 import sample  # noqa: E402
