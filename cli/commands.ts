@@ -35,7 +35,7 @@ async function preflightWithin(f: Flags, model: Denoiser, job: Parameters<typeof
   }
 }
 
-/** For callers that run the command in-process (tests, tools/bench-large.ts). */
+/** For callers that run the command in-process (tests, bench/large.ts). */
 export interface RestoreHooks {
   /** Called with every progress event (after the progress bar). */
   onProgress?: (p: Progress) => void;

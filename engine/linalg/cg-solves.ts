@@ -22,9 +22,7 @@ export function pinvByCg(op: Forward, y: Float64Array, options: CgOptions): Floa
  * When A has fewer rows than columns (downsampling), CG runs in the measurement space through
  * Woodbury's identity, (alpha A^T A + beta I)^-1 r = (r - alpha A^T (beta I + alpha A A^T)^-1 A r) / beta:
  * a smaller system whose conditioning is at worst that of A A^T, whatever alpha / beta is, and whose
- * vectors are scale^2 times shorter. Bicubic x4 at 128x128 (`node out/cli/tools/cg-woodbury.js`, idle
- * 2-core machine): 10-11 iterations at alpha/beta 1e3 to 1e8 against 12 to 23 in image space,
- * 14-15 ms against 27-28 ms, the same solution to 1e-7.
+ * vectors are scale^2 times shorter (measured: docs/ALGORITHM.md, under the table of M^-1).
  */
 export function normalSolveByCg(
   op: Forward,

@@ -1,7 +1,7 @@
 /**
  * The VP linear-beta schedule of docs/MODEL_CONTRACT.md, mapped to the variance-exploding noise
  * level sigma(t) = sqrt((1 - abar(t)) / abar(t)) (in the model's value range). Fractional t
- * interpolates log(abar) linearly, exactly as tools/schedule.py does at training time.
+ * interpolates log(abar) linearly, exactly as model-training/schedule.py does at training time.
  */
 
 export interface ScheduleSpec {

@@ -1,5 +1,5 @@
 /**
- * VML-MAP's presets, per step rule, preset and task: written by `node out/cli/tools/presets.js
+ * VML-MAP's presets, per step rule, preset and task: written by `node out/cli/bench/studies/presets.js
  * --write-engine` from its measurement on the development photos (docs/PRESETS.md has every
  * configuration tried and why each was chosen; docs/presets/chosen.json the same table). Balanced and
  * best reach the MAP on the exact test priors (tests/engine/presets.test.ts) unless `trades` says
@@ -58,7 +58,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 5,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 6 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 6 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
       }
     },
     "balanced": {
@@ -99,7 +99,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 5,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 13 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 13 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
       }
     },
     "best": {
@@ -140,7 +140,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 5,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 14 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 14 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
       }
     }
   },
@@ -186,7 +186,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 3,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 0 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 0 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
       }
     },
     "balanced": {
@@ -234,7 +234,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 3,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 2 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 2 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
       }
     },
     "best": {
@@ -280,7 +280,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 3,
           "inner": 2
         },
-        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in tools/presets.ts), and none of the 4 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
+        "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 4 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
       }
     }
   }

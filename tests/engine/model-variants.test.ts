@@ -1,7 +1,7 @@
 /**
  * Model folders with shared external weights and an fp16 variant (docs/MODEL_CONTRACT.md), on the
  * real onnxruntime CPU provider: tests/.models/tiny-shared is the tiny test UNet laid out as the
- * bundled model is (tools/export.py share_weights: eps.onnx and eps_vjp.onnx read weights.bin,
+ * bundled model is (model-training/export.py share_weights: eps.onnx and eps_vjp.onnx read weights.bin,
  * eps.fp16.onnx and eps_vjp.fp16.onnx read weights.fp16.bin). Checked: the manifest parses and every
  * file's sha256 is verified (a damaged weights file is refused with a clear message); folders
  * without these fields (tests/.models/tiny) keep working; the precision choice (the CPU runs fp32

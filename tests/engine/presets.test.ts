@@ -40,7 +40,7 @@ describe('shipped presets on the exact priors', () => {
 });
 
 describe('the presets that ship are the ones measured', () => {
-  it('engine/solvers/presets.ts holds docs/presets/chosen.json (written by tools/presets.ts)', () => {
+  it('engine/solvers/presets.ts holds docs/presets/chosen.json (written by bench/studies/presets.ts)', () => {
     const chosen = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'presets', 'chosen.json'), 'utf8'));
     expect(VML_PRESETS).toEqual(chosen);
   });

@@ -36,7 +36,7 @@ const F16_MODEL = readManifest(MODEL).fp16 ? MODEL : join(ROOT, 'tests', '.model
  * error, and the better the denoiser the more it cancels: the model at 1,078,368 samples gave 6.0e-2
  * there with the VJP graph itself at 3.1e-3. So J^T v's error is held to the scale of the terms that
  * cancel, |v| (the J^T v row of the log gives both). What this costs in restoration PSNR is measured
- * by tools/fp16-check.ts (docs/MODEL.md).
+ * by bench/studies/fp16-check.ts (docs/MODEL.md).
  */
 const FP16_TOL = { graph: 1e-2, denoise: 5e-3, jtvOfV: 1e-2 };
 const norm = (a: ArrayLike<number>): number => {

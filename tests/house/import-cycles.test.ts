@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const FOLDERS = ['engine', 'cli', 'common', 'service', 'main', 'preload', 'renderer/src', 'tools'];
+const FOLDERS = ['engine', 'cli', 'common', 'service', 'main', 'preload', 'renderer/src', 'bench', 'tests/oracles'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
