@@ -3,15 +3,13 @@
  * loopback transport (end-to-end tests) both implement RendererApi on top of these channels; the
  * main process validates every request against the schemas here before acting on it.
  */
-import { PRESETS, SOLVERS, TASKS, type SolverSpec, type TaskSpec } from '../engine/tasks.js';
+import { type ExecutionProvider, type GraphPrecision, type ProviderChoice, PROVIDER_CHOICES } from '../engine/model/choices.js';
+import { PRESETS, SOLVERS, SR_KERNELS, SR_SCALES, TASKS, type SolverSpec, type TaskSpec } from '../engine/tasks.js';
 import * as s from './schema.js';
 
-/** Mirrors engine/model/providers.ts (not imported: it loads onnxruntime, which the renderer must not). */
-export const PROVIDER_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
-export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
-/** Mirrors engine/model/manifest.ts's Precision, for the same reason. */
-export const PRECISIONS = ['fp32', 'fp16'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+// The engine's own lists and types: engine/model/choices.ts imports nothing, so the renderer's
+// bundle can load it (engine/model/providers.ts loads onnxruntime).
+export type { ExecutionProvider, GraphPrecision, ProviderChoice } from '../engine/model/choices.js';
 
 export const THEMES = ['system', 'light', 'dark'] as const;
 export type Theme = (typeof THEMES)[number];
@@ -39,8 +37,8 @@ const kernelSchema = s.tagged('type', {
 
 export const taskSpecSchema: s.Schema<TaskSpec> = s.object({
   task: s.oneOf(TASKS),
-  scale: s.optional(s.oneOf([2, 3, 4] as const)),
-  srKernel: s.optional(s.oneOf(['box', 'bicubic'] as const)),
+  scale: s.optional(s.oneOf(SR_SCALES)),
+  srKernel: s.optional(s.oneOf(SR_KERNELS)),
   kernel: s.optional(kernelSchema),
   sigmaY: s.number({ min: 0, max: 0.5 }),
 });
@@ -152,13 +150,13 @@ export interface AppState {
 }
 
 export interface DeviceReport {
-  provider: Exclude<ProviderChoice, 'auto'>;
+  provider: ExecutionProvider;
   label: string;
   ok: boolean;
   /** One forward pass on a small input, when the provider works. */
   ms?: number;
   /** The model's precision that ran (the one a restoration would use there), when it works. */
-  precision?: Precision;
+  precision?: GraphPrecision;
   /** Why that is not the precision a restoration would ask for, when it is not. */
   note?: string;
   reason?: string;
@@ -191,9 +189,9 @@ export type JobEvent =
   | { type: 'queued'; jobId: string; position: number }
   /** precision: the model's weights in use (fp16 on GPU providers when the model has that variant);
    *  precisionFallback: why it is not the one asked for, when it is not. */
-  | { type: 'started'; jobId: string; provider: string; fallbacks: { provider: string; reason: string }[]; precision: Precision; precisionFallback?: string }
+  | { type: 'started'; jobId: string; provider: string; fallbacks: { provider: string; reason: string }[]; precision: GraphPrecision; precisionFallback?: string }
   | { type: 'progress'; jobId: string; step: number; total: number; elapsedMs: number; etaMs: number; preview?: RgbaImage }
-  | { type: 'done'; jobId: string; image: RgbaImage; width: number; height: number; stats: SolveStatsView; operator: string; provider: string; precision: Precision }
+  | { type: 'done'; jobId: string; image: RgbaImage; width: number; height: number; stats: SolveStatsView; operator: string; provider: string; precision: GraphPrecision }
   | { type: 'failed'; jobId: string; message: string }
   | { type: 'cancelled'; jobId: string };
 

@@ -4,7 +4,8 @@
  * child_process channel with `serialization: 'advanced'` (tests, the loopback host), so typed
  * arrays cross as binary on both. Each side validates what it receives.
  */
-import { PRECISIONS, PROVIDER_CHOICES, solverSpecSchema, taskSpecSchema } from './api.js';
+import { GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
+import { MAX_PIXELS, solverSpecSchema, taskSpecSchema } from './api.js';
 import * as s from './schema.js';
 
 const id = s.string({ min: 1, max: 64 });
@@ -18,6 +19,11 @@ const rgba = s.object({
 export const modelRefSchema = s.object({ dir: path, provider: s.oneOf(PROVIDER_CHOICES) });
 
 const inputName = s.string({ min: 1, max: 256 });
+/** A device or inode number in decimal (common/file-identity.ts); stat's bigints do not fit a double. */
+const statNumber = s.string({ min: 1, max: 20, pattern: /^\d+$/ });
+const dim = s.int(1, 100_000);
+/** A 0/1 mask of one byte per pixel, at most the pixel limit every opened image passed. */
+const maskBytes = s.typed(Uint8Array, { max: MAX_PIXELS });
 
 /**
  * One run of the engine's memory probe (engine/model/memory.ts, MemoryProbeRequest). The service
@@ -72,6 +78,32 @@ export const toServiceSchema = s.tagged('type', {
     /** Paths writeImage must refuse to overwrite (the original, unless the user confirmed). */
     protect: s.array(path, { max: 8 }),
   }),
+  /**
+   * A PNG copy, for the page to show, of a registered photo Chromium cannot show (TIFF): the
+   * service opens `path`, checks on the open handle that it is still the file `identity` names,
+   * and decodes those bytes. Answered by 'display-copy'.
+   */
+  display: s.object({
+    type: s.literal('display'),
+    requestId: id,
+    path,
+    identity: s.object({ dev: statNumber, ino: statNumber }),
+    /** The name the person knows the photo by, for messages. */
+    name: s.string({ min: 1, max: 1024 }),
+    maxPixels: s.int(1, 400e6),
+  }),
+  /** The mask file the person chose, decoded to width x height (white = restore). Answered by 'mask'. */
+  'read-mask': s.object({ type: s.literal('read-mask'), requestId: id, path, width: dim, height: dim }),
+  /** Writes a painted mask (non-zero = restore) as a PNG; answered by 'reply' with the path. */
+  'write-mask': s.object({
+    type: s.literal('write-mask'),
+    requestId: id,
+    path,
+    width: dim,
+    height: dim,
+    mask: maskBytes,
+    protect: s.array(path, { max: 8 }),
+  }),
   /** Sent by main first, each time the service starts. */
   configure: s.object({
     type: s.literal('configure'),
@@ -91,6 +123,8 @@ export const toServiceSchema = s.tagged('type', {
 export type ToService = s.Infer<typeof toServiceSchema>;
 export type RunMessage = Extract<ToService, { type: 'run' }>;
 export type ConfigureMessage = Extract<ToService, { type: 'configure' }>;
+export type DisplayMessage = Extract<ToService, { type: 'display' }>;
+export type ReadMaskMessage = Extract<ToService, { type: 'read-mask' }>;
 
 const fallbacks = s.array(s.object({ provider: s.string({ max: 32 }), reason: s.string({ max: 4096 }) }), { max: 8 });
 const message = s.string({ max: 8192 });
@@ -102,7 +136,7 @@ export const fromServiceSchema = s.tagged('type', {
     jobId: id,
     provider: s.string({ max: 32 }),
     fallbacks,
-    precision: s.oneOf(PRECISIONS),
+    precision: s.oneOf(GRAPH_PRECISIONS),
     precisionFallback: s.optional(message),
   }),
   progress: s.object({
@@ -131,7 +165,7 @@ export const fromServiceSchema = s.tagged('type', {
     }),
     operator: s.string({ max: 1024 }),
     provider: s.string({ max: 32 }),
-    precision: s.oneOf(PRECISIONS),
+    precision: s.oneOf(GRAPH_PRECISIONS),
   }),
   failed: s.object({ type: s.literal('failed'), jobId: id, message }),
   cancelled: s.object({ type: s.literal('cancelled'), jobId: id }),
@@ -144,8 +178,20 @@ export const fromServiceSchema = s.tagged('type', {
     value: s.optional({ parse: (v: unknown) => v }),
   }),
   'memory-probe': s.object({ type: s.literal('memory-probe'), requestId: id, request: memoryProbeRequestSchema }),
+  /** Answers 'display': the PNG, or why not (`changed`: the path now leads to another file). */
+  'display-copy': s.object({
+    type: s.literal('display-copy'),
+    requestId: id,
+    png: s.optional(s.typed(Uint8Array, { max: 2 ** 31 - 1 })),
+    changed: s.optional(s.boolean()),
+    error: s.optional(message),
+  }),
+  /** Answers 'read-mask': one byte per pixel, 1 = restore, or why not. */
+  mask: s.object({ type: s.literal('mask'), requestId: id, mask: s.optional(maskBytes), error: s.optional(message) }),
 });
 export type FromService = s.Infer<typeof fromServiceSchema>;
+export type DisplayCopyMessage = Extract<FromService, { type: 'display-copy' }>;
+export type MaskMessage = Extract<FromService, { type: 'mask' }>;
 
 /** Between main and a memory-probe process (service/memory-probe.ts): one request, one answer. */
 export const toProbeSchema = s.object({ type: s.literal('measure'), request: memoryProbeRequestSchema });
@@ -157,9 +203,3 @@ export const fromProbeSchema = s.tagged('type', {
 });
 export type FromProbe = s.Infer<typeof fromProbeSchema>;
 
-/** The devices the service may try, per platform, most capable first. */
-export function candidateProviders(platform: string): ('cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu')[] {
-  if (platform === 'win32') return ['cuda', 'dml', 'webgpu', 'cpu'];
-  if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
-  return ['cuda', 'webgpu', 'cpu'];
-}

@@ -17,6 +17,12 @@ export const DEFAULT_SOLVER: SolverName = 'vml-fp';
 export const PRESETS = ['fast', 'balanced', 'best'] as const;
 export type Preset = (typeof PRESETS)[number];
 
+/** Super-resolution factors, and the downsampling kernels an SR measurement may have come from. */
+export const SR_SCALES = [2, 3, 4] as const;
+export type SrScale = (typeof SR_SCALES)[number];
+export const SR_KERNELS = ['box', 'bicubic'] as const;
+export type SrKernel = (typeof SR_KERNELS)[number];
+
 export type KernelSpec =
   | { type: 'gaussian'; std: number }
   | { type: 'motion'; length: number; angle: number }
@@ -26,8 +32,8 @@ export type KernelSpec =
 export interface TaskSpec {
   task: Task;
   /** Super-resolution factor. */
-  scale?: 2 | 3 | 4;
-  srKernel?: 'box' | 'bicubic';
+  scale?: SrScale;
+  srKernel?: SrKernel;
   /** Deblurring kernel. */
   kernel?: KernelSpec;
   /** Measurement noise standard deviation, in [0, 1] image units. */

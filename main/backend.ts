@@ -18,17 +18,16 @@ import {
   type ModelInfo,
   type OpenedImage,
   type ProbeResult,
-  PRECISIONS,
-  PROVIDER_CHOICES,
   type RequestOf,
 } from '../common/api.js';
+import { FileChangedError, identityToWire } from '../common/file-identity.js';
 import * as s from '../common/schema.js';
-import { readMask, writeImage } from '../engine/photo/image.js';
+import { EXECUTION_PROVIDERS, GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
 import { readManifest } from '../engine/model/manifest.js';
 import { UserError } from '../engine/types.js';
 import { ImageRegistry, type Registered } from './images.js';
 import { sameFile } from './paths.js';
-import { ServiceClient, type ServiceClientOptions, type SpawnService } from './service-client.js';
+import { ServiceClient, type ServiceClientOptions, ServiceStoppedError, type SpawnService } from './service-client.js';
 import type { SettingsStore } from './settings.js';
 
 export interface Dialogs {
@@ -70,11 +69,11 @@ const KEEP_JOBS = 32;
 const deviceReportsSchema = s.object({
   devices: s.array(
     s.object({
-      provider: s.oneOf(['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const),
+      provider: s.oneOf(EXECUTION_PROVIDERS),
       label: s.string({ max: 200 }),
       ok: s.boolean(),
       ms: s.optional(s.number({ min: 0 })),
-      precision: s.optional(s.oneOf(PRECISIONS)),
+      precision: s.optional(s.oneOf(GRAPH_PRECISIONS)),
       note: s.optional(s.string({ max: 4096 })),
       reason: s.optional(s.string({ max: 4096 })),
     }),
@@ -82,6 +81,17 @@ const deviceReportsSchema = s.object({
   ),
   recommended: s.oneOf(PROVIDER_CHOICES),
 });
+
+/** The same error toast is not repeated within this time (a page may load one image in several places). */
+const REPEAT_ERROR_MS = 5000;
+
+/** What a request to the service failed with, as one line: `doing` says what was being done. */
+function serviceFailure(what: string, doing: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof ServiceStoppedError) throw new UserError(`${what}: ${e.message} while ${doing}; try again`);
+    throw e;
+  };
+}
 
 interface JobRecord {
   image: Registered;
@@ -92,9 +102,10 @@ export class Backend implements Handlers {
   readonly images: ImageRegistry;
   readonly service: ServiceClient;
   private readonly jobs = new Map<string, JobRecord>();
+  private lastError = { message: '', at: 0 };
 
   constructor(private readonly o: BackendOptions) {
-    this.images = new ImageRegistry(o.imageUrl);
+    this.images = new ImageRegistry(o.imageUrl, (e) => this.displayCopy(e));
     this.service = new ServiceClient(o.spawn, {
       onJob: (event) => {
         const job = this.jobs.get(event.jobId);
@@ -246,13 +257,42 @@ export class Backend implements Handlers {
     return { path };
   }
 
+  /**
+   * A PNG copy of a photo Chromium cannot show (TIFF), for the image protocol. The service reads
+   * the file through a handle checked against the identity registered here, and decodes it; a
+   * failure also reaches the page as an error toast, since a broken image says nothing.
+   */
+  private async displayCopy(e: Registered): Promise<Uint8Array> {
+    try {
+      const answer = await this.service
+        .ask<'display'>({ type: 'display', path: e.path, identity: identityToWire(e.identity), name: e.name, maxPixels: MAX_PIXELS })
+        .catch(serviceFailure(`cannot show ${e.name}`, 'decoding it'));
+      if (answer.changed) throw new FileChangedError(answer.error ?? `${e.name} is no longer the file that was opened; open it again`);
+      if (!answer.png) throw new UserError(answer.error ?? `cannot show ${e.name}`);
+      return answer.png;
+    } catch (err) {
+      if (err instanceof UserError) this.emitError(err.message);
+      throw err;
+    }
+  }
+
+  private emitError(message: string): void {
+    const now = Date.now();
+    if (message === this.lastError.message && now - this.lastError.at < REPEAT_ERROR_MS) return;
+    this.lastError = { message, at: now };
+    this.o.emit({ kind: 'error', message });
+  }
+
   async importMask({ width, height }: RequestOf<'importMask'>): Promise<Uint8Array | null> {
     // No image above the limit can be open, so no mask for one is read (nor its dialog shown).
     if (width * height > MAX_PIXELS) throw new UserError(`cannot import a ${width}x${height} mask: above the ${MAX_PIXELS / 1e6} megapixel limit`);
     const path = await this.o.dialogs.openMask();
     if (!path) return null;
-    const mask = await readMask(path, width, height);
-    return Uint8Array.from(mask, (v) => (v >= 0.5 ? 1 : 0));
+    // Decoded in the service: main never decodes an image.
+    const answer = await this.service.ask<'read-mask'>({ type: 'read-mask', path, width, height }).catch(serviceFailure('cannot import the mask', 'reading it'));
+    if (!answer.mask) throw new UserError(answer.error ?? 'cannot import the mask');
+    if (answer.mask.length !== width * height) throw new UserError(`cannot import the mask: the service decoded ${answer.mask.length} pixels, not ${width}x${height}`);
+    return answer.mask;
   }
 
   async exportMask({ imageId, width, height, mask }: RequestOf<'exportMask'>): Promise<{ path: string } | null> {
@@ -263,8 +303,10 @@ export class Backend implements Handlers {
     const chosen = await this.o.dialogs.saveMask(image && !image.temporary ? join(dirname(image.path), suggested) : suggested);
     if (!chosen) return null;
     const path = extname(chosen).toLowerCase() === '.png' ? chosen : `${chosen}.png`;
-    const data = Float64Array.from(mask, (v) => (v ? 1 : 0));
-    await writeImage(path, { c: 1, h: height, w: width, data }, { protect: image ? [image.path] : [] });
+    // Encoded in the service, like every image.
+    await this.service
+      .request<string>({ type: 'write-mask', path, width, height, mask, protect: image ? [image.path] : [] })
+      .catch(serviceFailure('cannot export the mask', 'writing it'));
     return { path };
   }
 

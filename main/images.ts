@@ -3,14 +3,17 @@
  * tokens and the URL that serves a token; the image protocol serves registered files and nothing
  * else, so a compromised page cannot read arbitrary paths through it. A registered file is known
  * by its identity (device and inode) as well as its path: if the path later names another file
- * (the photo replaced by a symlink, say), it is no longer served (docs/SECURITY.md).
+ * (the photo replaced by a symlink, say), it is no longer served (docs/SECURITY.md). Main reads
+ * headers only; a photo Chromium cannot show (TIFF) is decoded by the inference service.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { MAX_PIXELS, type OpenedImage } from '../common/api.js';
+import { type FileIdentity, identityOf, readSameFile, sameIdentity } from '../common/file-identity.js';
+import { MAX_FILE_BYTES } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 
 export interface Registered extends OpenedImage {
@@ -22,31 +25,30 @@ export interface Registered extends OpenedImage {
   identity: FileIdentity;
 }
 
-/** Which file a path names: device and inode, as stat() reports them for the file it leads to. */
-export interface FileIdentity {
-  dev: bigint;
-  ino: bigint;
-}
+/**
+ * A PNG display copy of a registered photo Chromium cannot show (TIFF), made by the inference
+ * service after it has checked the file's identity itself. Throws FileChangedError when the path
+ * no longer leads to the file that was opened, a UserError (one line for a person) otherwise.
+ */
+export type DisplayCopy = (e: Registered) => Promise<Uint8Array>;
 
-const identityOf = (st: BigIntStats): FileIdentity => ({ dev: st.dev, ino: st.ino });
-const sameIdentity = (a: FileIdentity, b: FileIdentity): boolean => a.dev === b.dev && a.ino === b.ino;
-
-/** Why a registered image is not served; the protocol answers 403 with it. */
-export class ImageChangedError extends Error {}
-
-/** Formats Chromium shows as they are; anything else (TIFF) is converted to PNG to be shown. */
+/** Formats Chromium shows as they are; anything else (TIFF) is shown from a PNG display copy. */
 const SHOWN_AS_IS: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const READABLE = new Set(['png', 'jpeg', 'webp', 'tiff']);
-/** A photo file larger than this is refused before it is read (the pixel limit decides the rest). */
-const MAX_FILE_BYTES = 1024 * 1024 * 1024;
 /** Older registrations are forgotten; the renderer shows one image (and maybe a mask) at a time. */
 const KEEP = 16;
 
 export class ImageRegistry {
   private readonly byId = new Map<string, Registered>();
 
-  /** @param urlFor how the renderer addresses a token (app-image://image/<id> in Electron). */
-  constructor(private readonly urlFor: (id: string) => string) {}
+  /**
+   * @param urlFor how the renderer addresses a token (app-image://image/<id> in Electron).
+   * @param displayCopy how a TIFF gets shown (the backend asks the inference service).
+   */
+  constructor(
+    private readonly urlFor: (id: string) => string,
+    private readonly displayCopy: DisplayCopy = noDisplayCopy,
+  ) {}
 
   /** @param displayName shown instead of the file's name (pasted images live in temporary files). */
   async register(path: string, temporary = false, displayName?: string): Promise<Registered> {
@@ -111,16 +113,15 @@ export class ImageRegistry {
 
   /**
    * Bytes and type for the image protocol, or undefined for an unknown token. Throws
-   * ImageChangedError when the path no longer leads to the file that was opened.
+   * FileChangedError when the path no longer leads to the file that was opened, and a UserError
+   * when a display copy could not be made.
    */
   async serve(id: string): Promise<{ body: Uint8Array; type: string } | undefined> {
     const e = this.byId.get(id);
     if (!e) return undefined;
-    const body = await readSameFile(e);
     const type = SHOWN_AS_IS[e.format];
-    if (type) return { body, type };
-    const png = await sharp(body).rotate().png({ compressionLevel: 1 }).toBuffer();
-    return { body: png, type: 'image/png' };
+    if (type) return { body: await readSameFile(e.path, e.identity, e.name), type };
+    return { body: await this.displayCopy(e), type: 'image/png' };
   }
 
   /** Whether the entry's path still leads to the file that was opened (a job reads it by path). */
@@ -134,20 +135,8 @@ export class ImageRegistry {
   }
 }
 
-/**
- * The registered file's bytes, read through one handle whose identity is checked first, so the
- * file checked is the file read. Non-blocking open: a FIFO put in the photo's place must not hang.
- */
-async function readSameFile(e: Registered): Promise<Uint8Array> {
-  const handle = await open(e.path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  try {
-    const st = await handle.stat({ bigint: true });
-    if (!st.isFile() || !sameIdentity(e.identity, identityOf(st))) throw new ImageChangedError(`${e.name} is no longer the file that was opened; open it again`);
-    if (st.size > BigInt(MAX_FILE_BYTES)) throw new ImageChangedError(`${e.name} has grown larger than 1 GB`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+async function noDisplayCopy(e: Registered): Promise<never> {
+  throw new UserError(`cannot show ${e.name}: no service to decode it`);
 }
 
 /** Token from an image URL path such as "/<token>"; anything else is not a token. */

@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { ImageChangedError, type ImageRegistry, tokenFromPath } from './images.js';
+import { FileChangedError } from '../common/file-identity.js';
+import { UserError } from '../engine/types.js';
+import { type ImageRegistry, tokenFromPath } from './images.js';
 
 /** For protocol.registerSchemesAsPrivileged, before the app is ready. */
 export const PRIVILEGED_SCHEMES = [
@@ -60,8 +62,8 @@ export async function rendererResponse(root: string, requestUrl: string, csp: st
 }
 
 /**
- * An opened image by token; every other URL is not found, and a token whose path now leads to
- * another file (or to no regular file) is refused.
+ * An opened image by token; every other URL is not found, a token whose path now leads to
+ * another file (or to no regular file) is refused, and a failed display copy says why.
  */
 export async function imageResponse(images: ImageRegistry, requestUrl: string): Promise<Response> {
   let token: string | undefined;
@@ -80,7 +82,9 @@ export async function imageResponse(images: ImageRegistry, requestUrl: string): 
       headers: { 'content-type': served.type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' },
     });
   } catch (e) {
-    if (e instanceof ImageChangedError) return new Response('the file changed since it was opened', { status: 403, headers: { 'content-type': 'text/plain' } });
+    if (e instanceof FileChangedError) return new Response('the file changed since it was opened', { status: 403, headers: { 'content-type': 'text/plain' } });
+    // No display copy (the service failed or stopped while decoding): the reason, one line.
+    if (e instanceof UserError) return new Response(e.message, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     return notFound();
   }
 }

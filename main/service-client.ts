@@ -1,20 +1,31 @@
 /**
  * The main process's side of the inference service: a queue that hands the service one job at a
- * time, requests (device probe, export) answered out of band, and supervision. When the service
- * process dies, the running job fails with a message, pending requests are rejected, and a fresh
- * process is started for whatever is queued next.
+ * time, requests (device probe, export, display copies, masks) answered out of band, and
+ * supervision. When the service process dies, the running job fails with a message, pending
+ * requests are rejected, and a fresh process is started for whatever is queued next.
  */
 import type { JobEvent, ServiceState } from '../common/api.js';
 import { safeParse } from '../common/schema.js';
 import { UserError } from '../engine/types.js';
 import {
   type ConfigureMessage,
+  type DisplayCopyMessage,
   type FromService,
   fromServiceSchema,
+  type MaskMessage,
   type MemoryProbeRequestMessage,
   type RunMessage,
   type ToService,
 } from '../common/service-protocol.js';
+
+/** A request was pending when the service process stopped; the message says how it stopped. */
+export class ServiceStoppedError extends UserError {}
+
+/** Requests answered by a message of their own rather than by 'reply', and that message. */
+interface Answers {
+  display: DisplayCopyMessage;
+  'read-mask': MaskMessage;
+}
 
 /** A running service process, whatever hosts it (utility process, child process, a fake). */
 export interface ServiceProcess {
@@ -101,8 +112,20 @@ export class ServiceClient {
     return true;
   }
 
-  /** A request answered with a `reply` message: probe, export. Rejects if the service dies. */
-  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' }>, 'requestId'>): Promise<T> {
+  /**
+   * A request answered with a `reply` message (probe, validate, export, write-mask): its value, or
+   * a UserError with the service's line. Rejects with ServiceStoppedError if the service dies.
+   */
+  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' | 'write-mask' }>, 'requestId'>): Promise<T> {
+    return this.send<T>(msg);
+  }
+
+  /** A request answered by a message of its own (display, read-mask): that message, as validated. */
+  ask<K extends keyof Answers>(msg: Omit<Extract<ToService, { type: K }>, 'requestId'>): Promise<Answers[K]> {
+    return this.send<Answers[K]>(msg);
+  }
+
+  private send<T>(msg: object): Promise<T> {
     const requestId = `r${++this.nextRequest}`;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
@@ -177,6 +200,13 @@ export class ServiceClient {
         else p?.reject(new UserError(msg.error ?? 'the service failed'));
         return;
       }
+      case 'display-copy':
+      case 'mask': {
+        const p = this.pending.get(msg.requestId);
+        this.pending.delete(msg.requestId);
+        p?.resolve(msg);
+        return;
+      }
       case 'memory-probe': {
         const { requestId } = msg;
         const probe = this.opts.memoryProbe;
@@ -245,7 +275,7 @@ export class ServiceClient {
           message: `The restoration service ${why} before the job finished. ${restart ? 'It is being restarted; run the job again.' : 'It will be started again on the next run.'}`,
         });
     }
-    for (const p of this.pending.values()) p.reject(new Error(`the restoration service ${why}`));
+    for (const p of this.pending.values()) p.reject(new ServiceStoppedError(`the restoration service ${why}`));
     this.pending.clear();
     this.waiting.length = 0;
     if (!restart) {

@@ -8,12 +8,12 @@
  */
 import * as ort from 'onnxruntime-node';
 import { wantedPrecision } from '../engine/model/denoiser.js';
-import { graphSet, type ModelFolder, type Precision, readManifest } from '../engine/model/manifest.js';
+import { type ExecutionProvider, type GraphPrecision, probeCandidates } from '../engine/model/choices.js';
+import { graphSet, type ModelFolder, readManifest } from '../engine/model/manifest.js';
 import { sessionOptions } from '../engine/model/providers.js';
 import type { DeviceReport, ProbeResult } from '../common/api.js';
-import { candidateProviders } from '../common/service-protocol.js';
 
-const LABELS: Record<DeviceReport['provider'], string> = {
+const LABELS: Record<ExecutionProvider, string> = {
   cuda: 'NVIDIA GPU (CUDA)',
   dml: 'GPU (DirectML)',
   coreml: 'Apple Neural Engine / GPU (Core ML)',
@@ -31,11 +31,8 @@ function bundledBackends(): Map<string, boolean> {
   }
 }
 
-/** Names onnxruntime-node uses in listSupportedBackends for our provider names. */
-const BACKEND_NAME: Record<DeviceReport['provider'], string> = { cuda: 'cuda', dml: 'dml', coreml: 'coreml', webgpu: 'webgpu', cpu: 'cpu' };
-
 /** Times the second of two runs of the forward graph of one precision (the first compiles kernels on GPUs). */
-async function timeForward(model: ModelFolder, precision: Precision, provider: DeviceReport['provider']): Promise<number> {
+async function timeForward(model: ModelFolder, precision: GraphPrecision, provider: ExecutionProvider): Promise<number> {
   const m = model.manifest;
   const set = graphSet(model, precision)!;
   const g = set.specs.forward;
@@ -62,9 +59,10 @@ export async function probeDevices(modelDir: string, platform = process.platform
   const hasFp16 = graphSet(model, 'fp16') !== undefined;
   const backends = bundledBackends();
   const devices: DeviceReport[] = [];
-  for (const provider of candidateProviders(platform)) {
+  for (const provider of probeCandidates(platform)) {
     const label = LABELS[provider];
-    if (backends.size > 0 && !backends.has(BACKEND_NAME[provider])) {
+    // The provider names are onnxruntime-node's own (listSupportedBackends, lower-cased).
+    if (backends.size > 0 && !backends.has(provider)) {
       devices.push({ provider, label, ok: false, reason: `not included in onnxruntime for ${platform}` });
       continue;
     }

@@ -2,18 +2,29 @@
  * The inference service: runs restoration jobs with the engine, one at a time, in a process of its
  * own (onnxruntime's session.run blocks its thread for a whole network call). It keeps the loaded
  * model between jobs and the full-precision results for export, so only display copies ever
- * leave this process.
+ * leave this process. It also does the pixel work main asks for between jobs (service/photos.ts):
+ * display copies of TIFFs, masks read and written; main never decodes or encodes an image.
  */
 import { resultAlpha } from '../engine/photo/alpha.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
-import type { Precision } from '../engine/model/manifest.js';
+import type { GraphPrecision } from '../engine/model/choices.js';
 import { outputShape, restore } from '../engine/job/restore.js';
 import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/model/memory.js';
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
-import { type FromService, memoryProbeRequestSchema, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
+import { FileChangedError } from '../common/file-identity.js';
+import {
+  type DisplayMessage,
+  type FromService,
+  memoryProbeRequestSchema,
+  type ReadMaskMessage,
+  type RunMessage,
+  type ToService,
+  toServiceSchema,
+} from '../common/service-protocol.js';
 import { toDisplay } from '../engine/photo/display.js';
+import { displayCopy, maskOf, writeMask } from './photos.js';
 import { probeDevices } from './probe.js';
 
 export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;
@@ -22,7 +33,7 @@ export interface LoadedModel {
   model: Denoiser;
   provider: string;
   fallbacks: { provider: string; reason: string }[];
-  precision: Precision;
+  precision: GraphPrecision;
   precisionFallback?: string;
   release(): Promise<void>;
 }
@@ -92,6 +103,12 @@ export class InferenceService {
           await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect });
           return msg.path;
         });
+      case 'display':
+        return this.display(msg);
+      case 'read-mask':
+        return this.readMask(msg);
+      case 'write-mask':
+        return this.reply(msg.requestId, () => writeMask(msg));
       case 'configure':
         configureMemoryProbe({
           ...(msg.cacheDir ? { cacheDir: msg.cacheDir } : {}),
@@ -126,6 +143,28 @@ export class InferenceService {
       this.probes.set(requestId, { resolve: settle(resolve), reject: settle(reject) });
       this.post({ type: 'memory-probe', requestId, request: parsed.value });
     });
+  }
+
+  /** A display copy for main to serve, or why not; `changed` when the file is not the one opened. */
+  private async display(msg: DisplayMessage): Promise<void> {
+    const { requestId } = msg;
+    try {
+      const png = await displayCopy(msg);
+      this.post({ type: 'display-copy', requestId, png }, [png.buffer as ArrayBuffer]);
+    } catch (e) {
+      if (e instanceof FileChangedError) this.post({ type: 'display-copy', requestId, changed: true, error: e.message });
+      else this.post({ type: 'display-copy', requestId, error: userMessage(e) });
+    }
+  }
+
+  private async readMask(msg: ReadMaskMessage): Promise<void> {
+    const { requestId } = msg;
+    try {
+      const mask = await maskOf(msg);
+      this.post({ type: 'mask', requestId, mask }, [mask.buffer as ArrayBuffer]);
+    } catch (e) {
+      this.post({ type: 'mask', requestId, error: userMessage(e) });
+    }
   }
 
   private async reply(requestId: string, work: () => Promise<unknown>): Promise<void> {

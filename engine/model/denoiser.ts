@@ -9,6 +9,7 @@ import { UserError } from '../types.js';
 import { type GraphPaths, type GraphSet, type GraphSpec, graphSet, type ModelFolder, type Precision, readManifest, verifyChecksums } from './manifest.js';
 import { crop, pad, padAdjoint, roundUp, zeroPad } from './pad.js';
 import { debugLog, installedProviders, isGpuProvider, openSession, presenceHere, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
+import { PRECISION_CHOICES, type PrecisionChoice } from './choices.js';
 import { VpSchedule } from './schedule.js';
 
 export interface DenoiserCounters {
@@ -38,8 +39,9 @@ export interface Denoiser {
   jtv(z: Float64Array, s: Shape, sigma: number, v: Float64Array): Promise<Float64Array>;
 }
 
-export const PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
-export type PrecisionChoice = (typeof PRECISIONS)[number];
+export { PRECISION_CHOICES, type PrecisionChoice } from './choices.js';
+/** The CLI's name for PRECISION_CHOICES (choices.ts): what a person asks for, 'auto' included. */
+export const PRECISIONS = PRECISION_CHOICES;
 export type { Precision } from './manifest.js';
 
 export interface LoadOptions {

@@ -8,20 +8,15 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { autoCandidates, EXECUTION_PROVIDERS, GPU_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice } from './choices.js';
 
 // A provider that cannot start (no CUDA libraries, say) makes onnxruntime print a red error log
 // before it throws; the engine catches the throw and reports the reason itself, so the log is noise.
 ort.env.logLevel = 'fatal';
 
-export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
-export type ProviderChoice = (typeof PROVIDERS)[number];
-
-/** The GPU providers 'auto' tries on each platform, best first (the CPU always comes last). */
-export function autoCandidates(platform: string): string[] {
-  if (platform === 'win32') return ['cuda', 'dml'];
-  if (platform === 'darwin') return ['coreml'];
-  return ['cuda'];
-}
+export { autoCandidates, GPU_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice } from './choices.js';
+/** The CLI's and tools' name for PROVIDER_CHOICES (choices.ts). */
+export const PROVIDERS = PROVIDER_CHOICES;
 
 /**
  * The providers to try, in order. 'auto' tries the platform's native GPU providers that are
@@ -72,8 +67,7 @@ export function bindingDir(platform: string = process.platform, arch: string = p
  */
 export function providerPresence(platform: string, backends: readonly { name: string; bundled: boolean }[] | null, libDir: string | null): Map<string, Presence> {
   const out = new Map<string, Presence>();
-  for (const provider of PROVIDERS) {
-    if (provider === 'auto') continue;
+  for (const provider of EXECUTION_PROVIDERS) {
     const b = backends?.find((x) => x.name.toLowerCase() === provider);
     if (!backends) out.set(provider, { present: true, reason: "onnxruntime-node's backend list is unavailable; tried" });
     else if (!b) out.set(provider, { present: false, reason: `onnxruntime-node has no ${provider} execution provider on ${platform}` });
@@ -142,9 +136,7 @@ export function sessionOptions(provider: string): ort.InferenceSession.SessionOp
   };
 }
 
-/** GPU execution providers: the ones the fp16 variant of a model is for (the CPU always runs fp32). */
-export const GPU_PROVIDERS: readonly string[] = ['webgpu', 'cuda', 'dml', 'coreml'];
-export const isGpuProvider = (provider: string): boolean => GPU_PROVIDERS.includes(provider);
+export const isGpuProvider = (provider: string): boolean => (GPU_PROVIDERS as readonly string[]).includes(provider);
 
 /** First line of an onnxruntime error. */
 export const reasonOf = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0];

@@ -2,7 +2,8 @@
  * End to end in real Chromium: the built renderer, wired through the loopback transport to the
  * main process's handlers and the real inference service (tiny test model). A person opens a
  * photo, chooses inpainting, paints a stroke, runs with the fast preset, sees progress, cancels
- * one run, completes another, uses the before/after views, switches theme and exports.
+ * one run, completes another, uses the before/after views, switches theme and exports, and opens
+ * a TIFF and imports a mask (both decoded by the service).
  * Screenshots go to test-results/e2e/.
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
@@ -267,6 +268,36 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('image.png');
     const natural = await page.getByTestId('original').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth));
     expect(natural).toBe(W);
+  });
+
+  it('shows a TIFF and imports a mask for it, both decoded by the inference service', async () => {
+    const tiffPath = join(dir, 'scan.tif');
+    await sharp(photoPath).tiff({ compression: 'deflate' }).toFile(tiffPath);
+    dialogs.openImage.mockResolvedValueOnce(tiffPath);
+    await page.getByTestId('open').click();
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('scan.tif');
+    const natural = await page.getByTestId('original').evaluate((img: HTMLImageElement) => img.decode().then(() => [img.naturalWidth, img.naturalHeight]));
+    expect(natural).toEqual([W, H]);
+    // The left half white: restore there.
+    const maskPath = join(dir, 'imported-mask.png');
+    const px = Buffer.alloc(W * H);
+    for (let y = 0; y < H; y++) px.fill(255, y * W, y * W + W / 2);
+    await sharp(px, { raw: { width: W, height: H, channels: 1 } }).png().toFile(maskPath);
+    dialogs.openMask.mockResolvedValueOnce(maskPath);
+    await page.getByTestId('mask-import').click();
+    // Read from a copy: repeated readbacks of the page's own canvas make Chromium warn.
+    const painted = () =>
+      page.getByTestId('mask-canvas').evaluate((c: HTMLCanvasElement) => {
+        const copy = Object.assign(document.createElement('canvas'), { width: c.width, height: c.height });
+        const ctx = copy.getContext('2d', { willReadFrequently: true })!;
+        ctx.drawImage(c, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) n += d[i]! > 0 ? 1 : 0;
+        return n;
+      });
+    await expect.poll(painted).toBe((W / 2) * H);
+    await shot('10-tiff-mask');
   });
 
   it('ran without console errors, CSP violations or failed requests', () => {

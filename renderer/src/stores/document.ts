@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
-import type { OpenedImage, Precision, RgbaImage, SolveStatsView } from '../../../common/api';
+import type { GraphPrecision as Precision, OpenedImage, RgbaImage, SolveStatsView } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useMaskStore } from './mask';

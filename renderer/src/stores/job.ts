@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { JobEvent, Precision } from '../../../common/api';
+import type { GraphPrecision as Precision, JobEvent } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useDocumentStore } from './document';

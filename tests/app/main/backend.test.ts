@@ -1,8 +1,9 @@
 /**
  * The main process's request handlers against the real inference service (forked under Node with
  * the tiny test model): open, run with progress, cancel, export (never over the original without
- * confirmation), masks in and out, the device probe, settings on disk, and recovery when the
- * service process is killed in the middle of a job.
+ * confirmation), masks in and out and TIFFs shown (decoded by the service, never by main), the
+ * device probe, settings on disk, and recovery when the service process is killed in the middle of
+ * a job or of a decode.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppEvent, JobEvent } from '../../../common/api.js';
 import { Backend, type Dialogs } from '../../../main/backend.js';
+import { imageResponse } from '../../../main/protocol.js';
 import { forkService } from '../../../main/service-fork.js';
 import { SettingsStore } from '../../../main/settings.js';
 import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeTestPhoto } from '../helpers.js';
@@ -194,6 +196,53 @@ describe('backend with the real service', () => {
     await expect(backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).rejects.toThrow(/refusing to overwrite/);
   });
 
+  it('reads an imported mask in the service, at the image size, as 0/1 bytes', async () => {
+    // Grey levels and transparency: white over 50% luma x alpha is restore, the rest keep.
+    const px = Buffer.alloc(32 * 24 * 2);
+    for (let p = 0; p < 32 * 24; p++) {
+      px[2 * p] = p % 3 === 0 ? 255 : p % 3 === 1 ? 100 : 200;
+      px[2 * p + 1] = p % 5 === 0 ? 0 : 255;
+    }
+    const grey = join(dir, 'grey-mask.png');
+    await sharp(px, { raw: { width: 32, height: 24, channels: 2 } }).png().toFile(grey);
+    dialogs.openMask.mockResolvedValueOnce(grey);
+    const mask = (await backend.importMask({ width: 32, height: 24 }))!;
+    expect(mask).toBeInstanceOf(Uint8Array);
+    expect(mask.length).toBe(32 * 24);
+    expect([...new Set(mask)].sort()).toEqual([0, 1]);
+    for (let p = 0; p < mask.length; p++) expect(mask[p], `pixel ${p}`).toBe(p % 5 !== 0 && p % 3 !== 1 ? 1 : 0);
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+    dialogs.openMask.mockResolvedValueOnce(join(dir, 'notes.txt'));
+    await expect(backend.importMask({ width: 32, height: 24 })).rejects.toThrow(/^cannot read mask .*notes\.txt: not an image/);
+  });
+
+  it('shows a TIFF from a PNG display copy the service decodes, checking the file it reads', async () => {
+    const { renameSync, rmSync, symlinkSync } = await import('node:fs');
+    const original = await sharp(await writeTestPhoto(join(dir, 'for-tiff.png'), 32, 24)).raw().toBuffer();
+    const tiff = join(dir, 'photo.tif');
+    await sharp(original, { raw: { width: 32, height: 24, channels: 3 } }).tiff({ compression: 'deflate' }).toFile(tiff);
+    const img = await openPhoto(tiff);
+    expect(img).toMatchObject({ name: 'photo.tif', width: 32, height: 24 });
+    const shown = await imageResponse(backend.images, img.url);
+    expect([shown.status, shown.headers.get('content-type')]).toEqual([200, 'image/png']);
+    const png = sharp(Buffer.from(await shown.arrayBuffer()));
+    expect((await png.metadata()).format).toBe('png');
+    expect((await png.removeAlpha().raw().toBuffer()).equals(original)).toBe(true);
+
+    // Rewritten in place (same file, an edit): still shown.
+    const edited = join(dir, 'edited.tif');
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: '#0000ff' } }).tiff().toFile(edited);
+    writeFileSync(tiff, readFileSync(edited));
+    expect((await imageResponse(backend.images, img.url)).status).toBe(200);
+    // Another file in its place: the service refuses it on its own open handle (403).
+    renameSync(edited, tiff);
+    const refused = await imageResponse(backend.images, img.url);
+    expect([refused.status, await refused.text()]).toEqual([403, 'the file changed since it was opened']);
+    rmSync(tiff);
+    symlinkSync(photo, tiff);
+    expect((await imageResponse(backend.images, img.url)).status).toBe(403);
+  });
+
   it('refuses a mask size above the pixel limit before showing the dialog or reading a file', async () => {
     dialogs.openMask.mockClear();
     await expect(backend.importMask({ width: 100_000, height: 100_000 })).rejects.toThrow(
@@ -274,6 +323,65 @@ describe('backend with the real service', () => {
     expect((await backend.chooseModel())?.name).toBe('tiny');
     expect(settings.modelDir).toBe(intact);
     settings.setModelDir(before ?? TINY_MODEL);
+  });
+
+  describe('a service that stops while it decodes for main', () => {
+    /** Kills the service right after handing it a message of this type. */
+    let killOn: string | undefined;
+    const seen: AppEvent[] = [];
+    let b: Backend;
+    beforeAll(() => {
+      b = new Backend({
+        spawn: () => {
+          const p = forkService(SERVICE_ENTRY);
+          return {
+            ...p,
+            send: (msg) => {
+              p.send(msg);
+              if (msg.type === killOn) {
+                killOn = undefined;
+                p.kill();
+              }
+            },
+          };
+        },
+        dialogs,
+        settings: new SettingsStore(join(dir, 'crash-settings.json')),
+        imageUrl: (id) => `app-image://image/${id}`,
+        emit: (e) => seen.push(e),
+        defaultModelDir: TINY_MODEL,
+        tempDir: dir,
+        restartDelayMs: 10,
+      });
+    });
+    afterAll(() => b.dispose());
+
+    it('fails the TIFF request with a message (500 and an error toast), and the next one is served', async () => {
+      const tiff = join(dir, 'crash.tif');
+      await sharp(photo).tiff().toFile(tiff);
+      dialogs.openImage.mockResolvedValueOnce(tiff);
+      const img = (await b.openDialog())!;
+      killOn = 'display';
+      const r = await imageResponse(b.images, img.url);
+      const message = 'cannot show crash.tif: the restoration service stopped (signal SIGKILL) while decoding it; try again';
+      expect([r.status, await r.text()]).toEqual([500, message]);
+      expect(seen).toContainEqual({ kind: 'error', message });
+      expect(seen.some((e) => e.kind === 'service' && e.state === 'restarting')).toBe(true);
+      const again = await imageResponse(b.images, img.url);
+      expect([again.status, again.headers.get('content-type')]).toEqual([200, 'image/png']);
+    });
+
+    it('fails the mask import with a message, and the next import works', async () => {
+      const maskFile = join(dir, 'crash-mask.png');
+      await sharp({ create: { width: 32, height: 24, channels: 3, background: '#ffffff' } }).png().toFile(maskFile);
+      killOn = 'read-mask';
+      dialogs.openMask.mockResolvedValueOnce(maskFile);
+      await expect(b.importMask({ width: 32, height: 24 })).rejects.toThrow(
+        /^cannot import the mask: the restoration service stopped \(signal SIGKILL\) while reading it; try again$/,
+      );
+      dialogs.openMask.mockResolvedValueOnce(maskFile);
+      expect(await b.importMask({ width: 32, height: 24 })).toEqual(new Uint8Array(32 * 24).fill(1));
+    });
   });
 
   it('reports a missing model instead of running', async () => {

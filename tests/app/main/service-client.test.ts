@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { JobEvent, ServiceState } from '../../../common/api.js';
 import type { FromService, RunMessage, ToService } from '../../../common/service-protocol.js';
-import { ServiceClient, type ServiceProcess } from '../../../main/service-client.js';
+import { ServiceClient, type ServiceProcess, ServiceStoppedError } from '../../../main/service-client.js';
 import { until } from '../helpers.js';
 
 class FakeProcess implements ServiceProcess {
@@ -139,6 +139,28 @@ describe('ServiceClient', () => {
     procs[0]!.crash();
     procs[0]!.reply(done('a0000001'));
     expect(events.map((e) => e.type)).toEqual(['queued', 'failed']);
+    spy.mockRestore();
+    client.dispose();
+  });
+
+  it('answers display and mask requests with their own validated messages, and fails them when the service dies', async () => {
+    const { client, procs } = setup();
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const identity = { dev: '2049', ino: '131' };
+    const shown = client.ask<'display'>({ type: 'display', path: '/p/a.tif', identity, name: 'a.tif', maxPixels: 1e8 });
+    const mask = client.ask<'read-mask'>({ type: 'read-mask', path: '/p/m.png', width: 2, height: 1 });
+    await until(() => (procs[0]?.sent.length ?? 0) === 2, 1000, 'requests');
+    const [d, m] = procs[0]!.sent as Extract<ToService, { type: 'display' | 'read-mask' }>[];
+    expect(d).toEqual({ type: 'display', requestId: d!.requestId, path: '/p/a.tif', identity, name: 'a.tif', maxPixels: 1e8 });
+    // Malformed answers are dropped: a PNG that is not bytes, a mask that is not a Uint8Array.
+    procs[0]!.reply({ type: 'display-copy', requestId: d!.requestId, png: 'not bytes' });
+    procs[0]!.reply({ type: 'mask', requestId: m!.requestId, mask: [1, 0] });
+    procs[0]!.reply({ type: 'mask', requestId: m!.requestId, mask: new Uint8Array([1, 0]) });
+    expect(await mask).toEqual({ type: 'mask', requestId: m!.requestId, mask: new Uint8Array([1, 0]) });
+    procs[0]!.crash(134);
+    await expect(shown).rejects.toThrow(ServiceStoppedError);
+    await expect(shown).rejects.toThrow(/^the restoration service stopped \(exit code 134\)$/);
+    expect(spy).toHaveBeenCalledTimes(2);
     spy.mockRestore();
     client.dispose();
   });

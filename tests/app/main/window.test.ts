@@ -39,6 +39,8 @@ const { createMainWindow, guardWebContents, windowOptions } = await import('../.
 const { contentSecurityPolicy, isAllowedRequest, RENDERER_URL } = await import('../../../main/security.js');
 const { rendererResponse, imageResponse, PRIVILEGED_SCHEMES } = await import('../../../main/protocol.js');
 const { ImageRegistry } = await import('../../../main/images.js');
+const { FileChangedError } = await import('../../../common/file-identity.js');
+const { UserError } = await import('../../../engine/types.js');
 const { menuTemplate } = await import('../../../main/menu.js');
 
 describe('window options', () => {
@@ -172,9 +174,9 @@ describe('app:// and app-image:// protocols', () => {
   });
 
   describe('a registered photo whose path later leads elsewhere', () => {
-    const sharpImage = async (path: string, colour: string, format: 'png' | 'tiff' = 'png'): Promise<string> => {
+    const sharpImage = async (path: string, colour: string): Promise<string> => {
       const sharp = (await import('sharp')).default;
-      await sharp({ create: { width: 4, height: 3, channels: 3, background: colour } })[format]().toFile(path);
+      await sharp({ create: { width: 4, height: 3, channels: 3, background: colour } }).png().toFile(path);
       return path;
     };
 
@@ -217,15 +219,50 @@ describe('app:// and app-image:// protocols', () => {
     });
 
     it('is still served when the same file is rewritten in place (an edit, not another file)', async () => {
-      const photo = await sharpImage(join(root, 'edit.tif'), '#808080', 'tiff');
+      const photo = await sharpImage(join(root, 'edit.png'), '#808080');
       const images = new ImageRegistry((id) => `app-image://image/${id}`);
       const e = await images.register(photo);
       const first = await imageResponse(images, e.url);
       expect([first.status, first.headers.get('content-type')]).toEqual([200, 'image/png']);
       const sharp = (await import('sharp')).default;
-      writeFileSync(photo, await sharp({ create: { width: 4, height: 3, channels: 3, background: '#0000ff' } }).tiff().toBuffer());
-      expect((await imageResponse(images, e.url)).status).toBe(200);
+      writeFileSync(photo, await sharp({ create: { width: 4, height: 3, channels: 3, background: '#0000ff' } }).png().toBuffer());
+      const second = await imageResponse(images, e.url);
+      expect(second.status).toBe(200);
+      expect(Buffer.from(await second.arrayBuffer()).equals(readFileSync(photo))).toBe(true);
     });
+  });
+
+  // The service's side (decoding, its identity check, a crash) is tested in backend.test.ts.
+  it('shows a TIFF from the display copy it is given, never decoding it itself', async () => {
+    const sharp = (await import('sharp')).default;
+    const tiff = join(root, 'photo.tif');
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).tiff().toFile(tiff);
+    const png = new Uint8Array([137, 80, 78, 71]);
+    const asked: string[] = [];
+    let fail: Error | undefined;
+    const images = new ImageRegistry(
+      (id) => `app-image://image/${id}`,
+      async (e) => {
+        asked.push(e.path);
+        if (fail) throw fail;
+        return png;
+      },
+    );
+    const e = await images.register(tiff);
+    expect([e.width, e.height]).toEqual([4, 3]);
+    const ok = await imageResponse(images, e.url);
+    expect([ok.status, ok.headers.get('content-type')]).toEqual([200, 'image/png']);
+    expect(new Uint8Array(await ok.arrayBuffer())).toEqual(png);
+    expect(asked).toEqual([tiff]);
+    fail = new UserError('cannot show photo.tif: the restoration service stopped while decoding it; try again');
+    const failed = await imageResponse(images, e.url);
+    expect([failed.status, await failed.text()]).toEqual([500, fail.message]);
+    fail = new FileChangedError('photo.tif is no longer the file that was opened; open it again');
+    expect((await imageResponse(images, e.url)).status).toBe(403);
+    // Without a display copy (no service), a TIFF is not shown, and says so.
+    const bare = new ImageRegistry((id) => id);
+    const r = await imageResponse(bare, `app-image://image/${(await bare.register(tiff)).id}`);
+    expect([r.status, await r.text()]).toEqual([500, 'cannot show photo.tif: no service to decode it']);
   });
 
   it('refuses to register what is not an image', async () => {
