@@ -8,6 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { callsPerSolve } from '../../engine/job/time-estimate.js';
+import { settingsFor } from '../../engine/solvers/index.js';
+import { TASKS as BENCH_TASKS } from '../../bench/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -103,6 +106,25 @@ describe('npm run bench -- --quick (tiny model)', () => {
       const meta = await sharp(png).metadata();
       expect(meta.format).toBe('png');
       expect(meta.width).toBeGreaterThan(400);
+    }
+  });
+
+  it('its numbers hold what the methods guarantee: the estimate at least pinv, network calls as the presets say', () => {
+    const headings = report.split('\n').filter((l) => l.startsWith('### ') && /sigma_y/.test(l));
+    expect(headings).toHaveLength(TASKS.length);
+    for (const h of headings) {
+      // The task of the table, by its label in the benchmark's own configuration.
+      const task = BENCH_TASKS.find((t) => h.includes(t.label))!.spec.task;
+      const rows = new Map(tableAfter(h).map((r) => [r[0]!, r]));
+      const psnr = (name: string): number => Number.parseFloat(rows.get(name)![2]!);
+      // The operator's estimate is pinv y or a regularised improvement of it (docs/ALGORITHM.md).
+      expect(psnr('estimate'), h).toBeGreaterThanOrEqual(psnr('pinv') - 0.05);
+      const fast = callsPerSolve(settingsFor('vml-fp', 'fast', task));
+      expect([Number(rows.get('vml-fp-fast')![4]), Number(rows.get('vml-fp-fast')![5])], h).toEqual([fast.forwards, fast.vjps]);
+      for (const solver of ['diffpir', 'ddnm'] as const) {
+        const calls = callsPerSolve(settingsFor(solver, 'fast', task));
+        expect(Number(rows.get(`${solver}-fast`)![4]), `${h} ${solver}`).toBe(calls.forwards);
+      }
     }
   });
 
