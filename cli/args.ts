@@ -4,10 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { readRegularFileSync } from '../engine/photo/regular-file.js';
-import { PRECISIONS, type PrecisionChoice } from '../engine/model/denoiser.js';
 import type { ProviderChoice } from '../engine/model/providers.js';
-import { PROVIDERS } from '../engine/model/providers.js';
-import { DEFAULT_SOLVER, type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, type TaskSpec, TASKS } from '../engine/tasks.js';
+import { PRECISION_CHOICES, type PrecisionChoice, PROVIDER_CHOICES } from '../engine/model/choices.js';
+import { DEFAULT_SOLVER, type KernelSpec, type Preset, PRESETS, type SolverName, SOLVERS, SR_KERNELS, type TaskSpec, TASKS } from '../engine/tasks.js';
 import { UserError } from '../engine/types.js';
 
 export const FLAGS = {
@@ -99,7 +98,7 @@ export function taskSpec(f: Flags): TaskSpec {
   if (task === 'sr') {
     const s = number('scale', f.scale, 2, (v) => v === 2 || v === 3 || v === 4, 'must be 2, 3 or 4');
     spec.scale = s as 2 | 3 | 4;
-    spec.srKernel = oneOf('sr-kernel', f['sr-kernel'], ['box', 'bicubic'] as const, 'bicubic');
+    spec.srKernel = oneOf('sr-kernel', f['sr-kernel'], SR_KERNELS, 'bicubic');
   }
   if (task === 'deblur') spec.kernel = parseKernel(f.kernel);
   return spec;
@@ -112,7 +111,7 @@ export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; s
     steps: f.steps === undefined ? undefined : number('steps', f.steps, 0, (v) => Number.isInteger(v) && v >= 1 && v <= 5000, 'must be an integer in [1, 5000]'),
     detail: f.detail === undefined ? undefined : number('detail', f.detail, 0, (v) => v >= 0 && v <= 1, 'must be a number in [0, 1]'),
     seed: number('seed', f.seed, 0, (v) => Number.isInteger(v) && v >= 0, 'must be a non-negative integer'),
-    provider: oneOf('provider', f.provider, PROVIDERS, 'auto'),
+    provider: oneOf('provider', f.provider, PROVIDER_CHOICES, 'auto'),
   };
 }
 
@@ -126,7 +125,7 @@ export function maxMinutes(f: Flags): number {
 
 /** --precision: auto (fp16 variant on a GPU provider when the model has one), fp32 or fp16. */
 export function precisionOption(f: Flags): PrecisionChoice {
-  return oneOf('precision', f.precision, PRECISIONS, 'auto');
+  return oneOf('precision', f.precision, PRECISION_CHOICES, 'auto');
 }
 
 export function required(f: Flags, name: 'input' | 'output'): string {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { psnr } from '../../engine/metrics.js';
-import { PROVIDERS, type ProviderChoice } from '../../engine/model/providers.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../../engine/model/choices.js';
 import { buildOperator, degrade } from '../../engine/job/restore.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
 import type { Task } from '../../engine/tasks.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     },
   });
   const provider = values.provider as ProviderChoice;
-  if (!PROVIDERS.includes(provider)) throw new Error(`--provider must be one of ${PROVIDERS.join(', ')}`);
+  if (!PROVIDER_CHOICES.includes(provider)) throw new Error(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}`);
   const size = Number(values.size);
   const tasks = TASKS.filter((t) => !t.probeOnly && !t.size && (!values.tasks || values.tasks.split(',').includes(t.id)));
   const photos = pickPhotos(values.data!, Number(values.images));

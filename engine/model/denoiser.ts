@@ -9,7 +9,7 @@ import { UserError } from '../types.js';
 import { type GraphPaths, type GraphSet, type GraphSpec, graphSet, type ModelFolder, type Precision, readManifest, verifyChecksums } from './manifest.js';
 import { crop, pad, padAdjoint, roundUp, zeroPad } from './pad.js';
 import { debugLog, installedProviders, isGpuProvider, openSession, presenceHere, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
-import { PRECISION_CHOICES, type PrecisionChoice } from './choices.js';
+import type { PrecisionChoice } from './choices.js';
 import { VpSchedule } from './schedule.js';
 
 export interface DenoiserCounters {
@@ -40,8 +40,6 @@ export interface Denoiser {
 }
 
 export { PRECISION_CHOICES, type PrecisionChoice } from './choices.js';
-/** The CLI's name for PRECISION_CHOICES (choices.ts): what a person asks for, 'auto' included. */
-export const PRECISIONS = PRECISION_CHOICES;
 export type { Precision } from './manifest.js';
 
 export interface LoadOptions {

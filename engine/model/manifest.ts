@@ -7,6 +7,7 @@ import { accessSync, closeSync, constants as fsConstants, fstatSync, lstatSync, 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../types.js';
+import type { GraphPrecision } from './choices.js';
 import { type ScheduleSpec, VpSchedule } from './schedule.js';
 
 /** A file a graph reads besides itself: ONNX external data (the weights), checksummed like the graph. */
@@ -25,7 +26,7 @@ export interface GraphSpec {
 }
 
 /** Numeric precision of a set of graphs. Inputs and outputs are float32 in every variant. */
-export type Precision = 'fp32' | 'fp16';
+export type Precision = GraphPrecision;
 
 export interface GraphSet {
   forward: GraphSpec;

@@ -8,15 +8,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { autoCandidates, EXECUTION_PROVIDERS, GPU_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice } from './choices.js';
+import { autoCandidates, EXECUTION_PROVIDERS, GPU_PROVIDERS, type ProviderChoice } from './choices.js';
 
 // A provider that cannot start (no CUDA libraries, say) makes onnxruntime print a red error log
 // before it throws; the engine catches the throw and reports the reason itself, so the log is noise.
 ort.env.logLevel = 'fatal';
 
 export { autoCandidates, GPU_PROVIDERS, PROVIDER_CHOICES, type ProviderChoice } from './choices.js';
-/** The CLI's and tools' name for PROVIDER_CHOICES (choices.ts). */
-export const PROVIDERS = PROVIDER_CHOICES;
 
 /**
  * The providers to try, in order. 'auto' tries the platform's native GPU providers that are
