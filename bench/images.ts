@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { boxMask, paintedMask, scratchMask } from '../engine/photo/masks.js';
+import { holeObserved, paintedObserved, scratchesObserved } from '../engine/photo/masks.js';
 import type { Img } from '../engine/types.js';
 
 export const PHOTO = /\.(png|jpe?g|webp|tiff?)$/i;
@@ -49,7 +49,7 @@ export function boxSide(size: number): number {
   return size >= 128 ? 48 : Math.round((3 * size) / 8);
 }
 
-export function benchMask(kind: 'scratches' | 'box' | 'painted', size: number, seed: number): Float64Array {
-  if (kind === 'painted') return paintedMask(size, size, seed);
-  return kind === 'box' ? boxMask(size, size, boxSide(size)) : scratchMask(size, size, seed, 0.08);
+export function benchObserved(kind: 'scratches' | 'box' | 'painted', size: number, seed: number): Float64Array {
+  if (kind === 'painted') return paintedObserved(size, size, seed);
+  return kind === 'box' ? holeObserved(size, size, boxSide(size)) : scratchesObserved(size, size, seed, 0.08);
 }

@@ -12,7 +12,7 @@
  * The clean photo is --source (default: the largest development photo, data/dev/*aloeL.jpg, else
  * matplotlib's grace_hopper.jpg) resized to cover --width x --height (Lanczos) and centre-cropped.
  * Denoising: plus Gaussian noise of std --sigma (seeded), written as a 16-bit PNG. Inpainting:
- * engine/photo/masks.ts scratchMask at --coverage, masked pixels black. --memory-mb is the job's memory
+ * engine/photo/masks.ts scratchesObserved at --coverage, masked pixels black. --memory-mb is the job's memory
  * budget (the preflight sizes the tiles to it); without it the preflight uses what the system has.
  */
 import { spawn } from 'node:child_process';
@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { restoreCommand } from '../cli/commands.js';
 import { packageRoot } from '../cli/model.js';
-import { scratchMask } from '../engine/photo/masks.js';
+import { scratchesObserved } from '../engine/photo/masks.js';
+import { isMissing } from '../engine/photo/user-mask.js';
 import { Rng } from '../engine/solvers/common.js';
 import type { Progress } from '../engine/types.js';
 
@@ -192,12 +193,12 @@ async function main(): Promise<void> {
       await sharp(noisy, { raw: { width, height, channels: 3 } }).toColourspace('rgb16').png({ compressionLevel: 1 }).toFile(input);
       Object.assign(flags, { input, 'sigma-y': String(sigma) });
     } else {
-      const mask = scratchMask(height, width, 2, coverage);
+      const observed = scratchesObserved(height, width, 2, coverage);
       const scratched = Buffer.from(clean);
       const maskPx = Buffer.alloc(pixels);
       let masked = 0;
       for (let p = 0; p < pixels; p++)
-        if (mask[p] > 0.5) {
+        if (isMissing(observed[p]!)) {
           masked++;
           maskPx[p] = 255;
           scratched[3 * p] = scratched[3 * p + 1] = scratched[3 * p + 2] = 0;

@@ -16,18 +16,19 @@ import type { VmlMapSettings } from '../engine/solvers/vmlmap.js';
 import { DEFAULT_SOLVER, type Task } from '../engine/tasks.js';
 import type { Img, Shape, SolveStats } from '../engine/types.js';
 import { type Job, type RestoreRecord, type ScalingRecord, taskById, type Variant, variantById } from './config.js';
-import { benchMask, photoCrop } from './images.js';
+import { isMissing, restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
+import { benchObserved, photoCrop } from './images.js';
 import { roofline } from './roofline.js';
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 
-/** PSNR over the pixels a restore-form mask marks (1 = restored), all channels. */
-function maskedPsnr(x: Float64Array, clean: Float64Array, mask: Float64Array): number {
-  const hw = mask.length;
+/** PSNR over the pixels the mask leaves missing (the restored ones), all channels. */
+function maskedPsnr(x: Float64Array, clean: Float64Array, observed: Float64Array): number {
+  const hw = observed.length;
   let se = 0;
   let n = 0;
   for (let i = 0; i < x.length; i++)
-    if (mask[i % hw]) {
+    if (isMissing(observed[i % hw]!)) {
       const d = Math.min(Math.max(x[i]!, 0), 1) - clean[i]!;
       se += d * d;
       n++;
@@ -47,12 +48,13 @@ function npy(path: string, data: Float64Array, shape: number[]): void {
   writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
-function dumpMeasurement(root: string, task: string, imageIndex: number, clean: Img, y: Float64Array, mask?: Float64Array): void {
+function dumpMeasurement(root: string, task: string, imageIndex: number, clean: Img, y: Float64Array, observed?: Float64Array): void {
   const dir = join(root, task, String(imageIndex));
   mkdirSync(dir, { recursive: true });
   npy(join(dir, 'clean.npy'), clean.data, [clean.c, clean.h, clean.w]);
   npy(join(dir, 'y.npy'), y, [y.length]);
-  if (mask) npy(join(dir, 'mask.npy'), mask, [clean.h, clean.w]);
+  // classical.py takes the mask as scikit-image does: 1 = to restore.
+  if (observed) npy(join(dir, 'mask.npy'), Float64Array.from(restoreFlagsFromObserved(observed)), [clean.h, clean.w]);
   const kernel = taskById(task).spec.kernel;
   if (kernel) {
     const k = kernelFromSpec(kernel);
@@ -82,10 +84,10 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
 
   const clean = await photoCrop(job.image, job.size);
   const spec = task.spec;
-  const mask = task.mask ? benchMask(task.mask, job.size, job.seed) : undefined;
+  const observed = task.mask ? benchObserved(task.mask, job.size, job.seed) : undefined;
   // The measurement as restore() sees it (engine/job/restore.ts): the degraded image, then y from it.
-  const d = degrade(clean, spec, job.seed, mask);
-  const op = buildOperator(spec, clean, mask);
+  const d = degrade(clean, spec, job.seed, observed);
+  const op = buildOperator(spec, clean, observed);
   const y = spec.task === 'inpaint' || spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
 
   let x: Float64Array;
@@ -95,7 +97,7 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
     x = variant.solver === 'pinv' ? op.pinv(y) : op.estimate(y, spec.sigmaY).x;
     stats = { nfe: 0, vjps: 0, onnxMs: 0, wallMs: performance.now() - t0, approximateVjp: false };
     // The measurement for bench/classical.py (scikit-image's methods), once per task and image.
-    if (variant.solver === 'estimate' && job.dump) dumpMeasurement(job.dump, task.id, job.imageIndex, clean, y, mask);
+    if (variant.solver === 'estimate' && job.dump) dumpMeasurement(job.dump, task.id, job.imageIndex, clean, y, observed);
   } else if (variant.solver === 'one-call') {
     if (spec.task !== 'denoise') throw new Error('one-call is a denoiser: denoising only');
     const before = { ...model.counters };
@@ -124,7 +126,7 @@ async function restoreJob(job: Extract<Job, { kind: 'restore' }>): Promise<Resto
     imageIndex: job.imageIndex,
     size: job.size,
     psnr: finite ? psnr(x, clean.data) : NaN,
-    maskedPsnr: finite && mask ? maskedPsnr(x, clean.data, mask) : undefined,
+    maskedPsnr: finite && observed ? maskedPsnr(x, clean.data, observed) : undefined,
     ssim: finite ? ssim(out, clean) : NaN,
     nfe: stats.nfe,
     vjps: stats.vjps,

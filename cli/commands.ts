@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { resultAlpha } from '../engine/photo/alpha.js';
 import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/photo/image.js';
-import { boxMask, scratchMask } from '../engine/photo/masks.js';
+import { holeObserved, scratchesObserved } from '../engine/photo/masks.js';
+import { countMissing, restoreImageFromObserved } from '../engine/photo/user-mask.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import type { Denoiser } from '../engine/model/denoiser.js';
 import { degrade, type Preflight, preflight, restore } from '../engine/job/restore.js';
@@ -18,9 +19,9 @@ import { progressBar } from './progress.js';
 async function maskFor(f: Flags, spec: TaskSpec, width: number, height: number): Promise<Float64Array | undefined> {
   if (spec.task !== 'inpaint') return undefined;
   if (!f.mask) throw new UserError('inpainting needs --mask MASK.png (white = pixels to restore)');
-  const mask = await readMask(f.mask, width, height);
-  if (!mask.some((v) => v !== 0)) throw new UserError(`the mask ${f.mask} is empty: it marks no pixel to restore (white = restore)`);
-  return mask;
+  const observed = await readMask(f.mask, width, height);
+  if (countMissing(observed) === 0) throw new UserError(`the mask ${f.mask} is empty: it marks no pixel to restore (white = restore)`);
+  return observed;
 }
 
 /** preflight() with the --max-minutes limit; a refusal says how to lift it. */
@@ -52,10 +53,10 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   // The output is checked before any work: a bad path is not found after a long restore.
   await checkImageOutput(output, inputs);
   const opened = await openImage(input);
-  const mask = await maskFor(f, spec, opened.width, opened.height);
+  const observed = await maskFor(f, spec, opened.width, opened.height);
   const model = await loadModel(f.model, so.provider, precisionOption(f));
   // Refused before the photo is decoded when it would run for longer than --max-minutes.
-  const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, mask, spec, solver: so, tiling: hooks.tiling });
+  const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, observed, spec, solver: so, tiling: hooks.tiling });
   if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
   const file = await opened.decode();
   // A note only for what was asked for by name and not given; what 'auto' tried and passed over
@@ -70,7 +71,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     bar(p);
     hooks.onProgress?.(p);
   };
-  const res = await restore(model, { image: file.image, mask, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
+  const res = await restore(model, { image: file.image, observed, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
   const alpha = file.alpha && resultAlpha(file.alpha, file.image, res.image);
   await writeImage(output, res.image, { alpha, bitDepth: file.bitDepth, protect: inputs });
@@ -99,8 +100,9 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   await model.release();
 }
 
-function makeMask(f: Flags, image: Img, seed: number): Float64Array {
-  return f.mask === 'box' ? boxMask(image.h, image.w) : scratchMask(image.h, image.w, seed);
+/** --mask box | scratches (the default): synthetic damage, as observed weights. */
+function makeDamage(f: Flags, image: Img, seed: number): Float64Array {
+  return f.mask === 'box' ? holeObserved(image.h, image.w) : scratchesObserved(image.h, image.w, seed);
 }
 
 export async function degradeCommand(f: Flags): Promise<void> {
@@ -119,14 +121,14 @@ export async function degradeCommand(f: Flags): Promise<void> {
     if (maskTarget === target || resolve(maskOut) === resolve(output)) throw new UserError(`--mask-out ${maskOut} is the same file as --output`);
   }
   const file = await readImage(input);
-  let mask: Float64Array | undefined;
+  let observed: Float64Array | undefined;
   if (spec.task === 'inpaint') {
-    mask = maskIn ? await readMask(maskIn, file.image.w, file.image.h) : makeMask(f, file.image, seed);
-    if (!mask.some((v) => v !== 0)) throw new UserError(`the mask ${maskIn ?? f.mask} is empty: it marks no pixel to degrade (white = damaged)`);
+    observed = maskIn ? await readMask(maskIn, file.image.w, file.image.h) : makeDamage(f, file.image, seed);
+    if (countMissing(observed) === 0) throw new UserError(`the mask ${maskIn ?? f.mask} is empty: it marks no pixel to degrade (white = damaged)`);
   }
-  const d = degrade(file.image, spec, seed, mask);
+  const d = degrade(file.image, spec, seed, observed);
   await writeImage(output, d.image, { bitDepth: 16, protect: inputs });
-  if (mask && maskOut) await writeImage(maskOut, { c: 1, h: file.image.h, w: file.image.w, data: mask }, { protect: [...inputs, output] });
+  if (observed && maskOut) await writeImage(maskOut, restoreImageFromObserved(observed, file.image.h, file.image.w), { protect: [...inputs, output] });
   const summary = { output: resolve(output), mask: maskOut ? resolve(maskOut) : undefined, task: spec.task, width: d.image.w, height: d.image.h };
   process.stdout.write(f.json ? `${JSON.stringify(summary)}\n` : `wrote ${output}${maskOut ? ` and ${maskOut}` : ''}\n`);
 }
@@ -173,11 +175,11 @@ export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> 
     const full = (await readImage(join(folder, name))).image;
     const clean = crop ? centreCrop(full, crop, multiple) : centreCrop(full, Math.max(full.h, full.w), spec.task === 'sr' ? (spec.scale ?? 2) : 1);
     const seed = so.seed + i;
-    const mask = spec.task === 'inpaint' ? makeMask(f, clean, seed) : undefined;
-    const d = degrade(clean, spec, seed, mask);
-    await preflightWithin(f, model, { shape: d.image, mask, spec, solver: { ...so, seed } });
+    const observed = spec.task === 'inpaint' ? makeDamage(f, clean, seed) : undefined;
+    const d = degrade(clean, spec, seed, observed);
+    await preflightWithin(f, model, { shape: d.image, observed, spec, solver: { ...so, seed } });
     const bar = progressBar(name, !f.json && process.stderr.isTTY === true);
-    const res = await restore(model, { image: d.image, mask, spec, solver: { ...so, seed } }, { signal, onProgress: bar });
+    const res = await restore(model, { image: d.image, observed, spec, solver: { ...so, seed } }, { signal, onProgress: bar });
     bar.done();
     rows.push({
       image: name,

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { FileChangedError, identityFromWire, readSameFile } from '../common/file-identity.js';
 import type { ToService } from '../common/service-protocol.js';
 import { readMask, writeImage } from '../engine/photo/image.js';
+import { restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
 import { fsReason } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 
@@ -35,10 +36,9 @@ export async function displayCopy(msg: Message<'display'>): Promise<Uint8Array> 
   }
 }
 
-/** The chosen mask file at the image's size: one byte per pixel, 1 = restore (white), 0 = keep. */
+/** The chosen mask file at the image's size, as the page paints it: one byte per pixel, 1 = restore. */
 export async function maskOf(msg: Message<'read-mask'>): Promise<Uint8Array> {
-  const mask = await readMask(msg.path, msg.width, msg.height);
-  return Uint8Array.from(mask, (v) => (v >= 0.5 ? 1 : 0));
+  return restoreFlagsFromObserved(await readMask(msg.path, msg.width, msg.height));
 }
 
 /** Writes a painted mask (non-zero = restore) as a black and white PNG; returns the path. */

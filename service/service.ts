@@ -7,6 +7,7 @@
  */
 import { resultAlpha } from '../engine/photo/alpha.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
+import { observedFromRestoreFlags } from '../engine/photo/user-mask.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { GraphPrecision } from '../engine/model/choices.js';
 import { outputShape, restore } from '../engine/job/restore.js';
@@ -198,12 +199,13 @@ export class InferenceService {
     try {
       const file = await readImage(msg.imagePath, { maxPixels: msg.maxPixels });
       const { image } = file;
-      let mask: Float64Array | undefined;
+      let observed: Float64Array | undefined;
       if (msg.mask) {
+        // The service's trust boundary: the painted flags must match the photo as it is now.
         if (msg.mask.length !== image.h * image.w) {
           throw new UserError(`the mask is ${msg.mask.length} pixels but the image has ${image.h * image.w}; open the image again`);
         }
-        mask = Float64Array.from(msg.mask, (v) => (v ? 1 : 0));
+        observed = observedFromRestoreFlags(msg.mask);
       }
       const loaded = await this.model(msg.model);
       if (abort.signal.aborted) throw new CancelledError();
@@ -218,7 +220,7 @@ export class InferenceService {
       let lastPreview = 0;
       const result = await restore(
         loaded.model,
-        { image, mask, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
+        { image, observed, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
         {
           signal: abort.signal,
           onProgress: (p) => {

@@ -8,7 +8,8 @@
  *   npm run -s build:cli && node out/cli/bench/studies/brush-size.js [--images 12] [--size 256]
  */
 import { parseArgs } from 'node:util';
-import { scratchMask } from '../../engine/photo/masks.js';
+import { scratchesObserved } from '../../engine/photo/masks.js';
+import { observedFromRestoreFlags, restoreFlagsFromObserved } from '../../engine/photo/user-mask.js';
 import { psnr } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { buildOperator } from '../../engine/job/restore.js';
@@ -49,11 +50,12 @@ async function main(): Promise<void> {
   const rows = WIDTHS.map((w) => ({ w, whole: [] as number[], painted: [] as number[], start: [] as number[], share: [] as number[] }));
   for (const [i, p] of photos.entries()) {
     const clean = await photoCrop(p, size);
-    const scratches = scratchMask(size, size, 3000 + i, 0.02);
+    // The scratches as a person's mask (1 = to restore), which the brush widens.
+    const scratches = Float64Array.from(restoreFlagsFromObserved(scratchesObserved(size, size, 3000 + i, 0.02)));
     for (const row of rows) {
       const mask = dilate(scratches, size, size, row.w / 2);
       const spec = { task: 'inpaint' as const, sigmaY: 0 };
-      const op = buildOperator(spec, clean, mask);
+      const op = buildOperator(spec, clean, observedFromRestoreFlags(mask));
       const y = op.forward(clean.data);
       const res = await solve({ op, y, sigmaY: 0, model, seed: i }, settingsFor(DEFAULT_SOLVER, 'balanced', 'inpaint'));
       row.whole.push(psnr(res.x, clean.data));

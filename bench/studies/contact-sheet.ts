@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { readImage } from '../../engine/photo/image.js';
 import { toRgba8 } from '../../engine/photo/rgba.js';
-import { boxMask, paintedMask, scratchMask } from '../../engine/photo/masks.js';
+import { holeObserved, paintedObserved, scratchesObserved } from '../../engine/photo/masks.js';
+import { isMissing } from '../../engine/photo/user-mask.js';
 import { psnr, ssim } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { degrade, restore } from '../../engine/job/restore.js';
@@ -84,13 +85,13 @@ async function main(): Promise<void> {
     let secs = 0;
     for (const [i, f] of files.entries()) {
       const clean = centreCrop((await readImage(join(a.data!, f))).image, size);
-      const mask = maskKind === 'box' ? boxMask(size, size) : maskKind === 'scratches' ? scratchMask(size, size, i) : maskKind === 'painted' ? paintedMask(size, size, i) : undefined;
-      const d = degrade(clean, spec, i, mask);
+      const observed = maskKind === 'box' ? holeObserved(size, size) : maskKind === 'scratches' ? scratchesObserved(size, size, i) : maskKind === 'painted' ? paintedObserved(size, size, i) : undefined;
+      const d = degrade(clean, spec, i, observed);
       const solver = { solver: a.solver as SolverName, preset: a.preset as Preset, seed: i, detail: Number(a.detail) || undefined };
-      const res = await restore(model, { image: d.image, mask, spec, solver });
+      const res = await restore(model, { image: d.image, observed, spec, solver });
       p += psnr(res.image.data, clean.data);
-      if (mask) {
-        const keep = (_: number, k: number) => mask[k % mask.length] === 1;
+      if (observed) {
+        const keep = (_: number, k: number) => isMissing(observed[k % observed.length]!);
         pm += psnr(res.image.data.filter(keep), clean.data.filter(keep));
       }
       s += ssim(res.image, clean);

@@ -7,7 +7,7 @@
  *       [--data data/dev] [--images 3] [--size 64] [--tasks denoise,sr4,...] [--json FILE]
  *
  * The tasks are the benchmark's (bench/config.ts), on crops made as the benchmark makes them
- * (bench/images.ts: photoCrop, benchMask; seed 1000 + image index). The criterion of the
+ * (bench/images.ts: photoCrop, benchObserved; seed 1000 + image index). The criterion of the
  * issue: the fp16 variant ships only if every task's mean PSNR is within 0.1 dB of fp32's on the
  * same provider.
  */
@@ -21,7 +21,7 @@ import { buildOperator, degrade } from '../../engine/job/restore.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
 import type { Task } from '../../engine/tasks.js';
 import { TASKS } from '../config.js';
-import { benchMask, photoCrop, pickPhotos } from '../images.js';
+import { benchObserved, photoCrop, pickPhotos } from '../images.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 
@@ -60,9 +60,9 @@ async function main(): Promise<void> {
     for (const [i, image] of photos.entries()) {
       const seed = 1000 + i;
       const clean = await photoCrop(image, size);
-      const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
-      const d = degrade(clean, task.spec, seed, mask);
-      const op = buildOperator(task.spec, clean, mask);
+      const observed = task.mask ? benchObserved(task.mask, size, seed) : undefined;
+      const d = degrade(clean, task.spec, seed, observed);
+      const op = buildOperator(task.spec, clean, observed);
       const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
       const out: Record<string, { psnr: number; ms: number }> = {};
       for (const [p, model] of Object.entries(models)) {

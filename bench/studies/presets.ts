@@ -31,7 +31,7 @@ import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engin
 import type { Task } from '../../engine/tasks.js';
 import { ToyChecks } from '../../tests/oracles/toy-checks.js';
 import { TASKS } from '../config.js';
-import { benchMask, photoCrop, pickPhotos } from '../images.js';
+import { benchObserved, photoCrop, pickPhotos } from '../images.js';
 
 interface Config {
   rule: StepRule;
@@ -160,9 +160,9 @@ async function main(): Promise<void> {
   const problem = (task: (typeof tasks)[number], i: number) => {
     const seed = 2000 + i;
     const clean = crops[i]!;
-    const mask = task.mask ? benchMask(task.mask, size, seed) : undefined;
-    const d = degrade(clean, task.spec, seed, mask);
-    const op = buildOperator(task.spec, clean, mask);
+    const observed = task.mask ? benchObserved(task.mask, size, seed) : undefined;
+    const d = degrade(clean, task.spec, seed, observed);
+    const op = buildOperator(task.spec, clean, observed);
     const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
     return { seed, clean, op, y };
   };

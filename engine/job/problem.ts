@@ -2,7 +2,8 @@
  * The inverse problem of a job, or of one window of it: the output shape, the operator and the
  * measurement y. The whole image is the window that covers it.
  */
-import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
+import { operatorFor } from '../operators/index.js';
+import { countMissing } from '../photo/user-mask.js';
 import type { TaskSpec } from '../tasks.js';
 import { type LinearOperator, type Shape, UserError } from '../types.js';
 import type { Rect } from './regions.js';
@@ -15,21 +16,17 @@ export function outputShape(spec: TaskSpec, s: Shape): Shape {
   return { c: 3, h: s.h * k, w: s.w * k };
 }
 
-/** The operator for a job whose clean image has shape `clean`; the mask is in restore-form. */
-export function buildOperator(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): LinearOperator {
-  if (spec.task === 'inpaint') {
-    if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
-    if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
-    return operatorFor(spec, clean, maskFromRestoreImage({ c: 1, h: clean.h, w: clean.w, data: restoreMask }));
-  }
-  return operatorFor(spec, clean);
+/** The operator for a job whose clean image has shape `clean`; `observed` is its mask's weights (1 = observed). */
+export function buildOperator(spec: TaskSpec, clean: Shape, observed?: Float64Array): LinearOperator {
+  checkMask(spec, clean, observed);
+  return operatorFor(spec, clean, spec.task === 'inpaint' ? observed : undefined);
 }
 
-/** buildOperator's checks of the mask, without building the (full-size) operator. */
-export function checkMask(spec: TaskSpec, clean: Shape, restoreMask?: Float64Array): void {
+/** buildOperator's checks of the mask, without building the (full-size) operator: the engine's one size check. */
+export function checkMask(spec: TaskSpec, clean: Shape, observed?: Float64Array): void {
   if (spec.task !== 'inpaint') return;
-  if (!restoreMask) throw new UserError('inpainting needs a mask (white = pixels to restore)');
-  if (restoreMask.length !== clean.h * clean.w) throw new UserError(`mask has ${restoreMask.length} pixels but the image has ${clean.h * clean.w}`);
+  if (!observed) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+  if (observed.length !== clean.h * clean.w) throw new UserError(`mask has ${observed.length} pixels but the image has ${clean.h * clean.w}`);
 }
 
 /** Rows y0..y1, columns x0..x1 of a planar image. */
@@ -56,8 +53,7 @@ export function windowProblem(job: RestoreJob, clean: Shape, r: Rect, scale: num
   }
   const crop = cropPlanar(image.data, image, r);
   if (spec.task === 'inpaint') {
-    const m = cropPlanar(job.mask!, { c: 1, h: clean.h, w: clean.w }, r);
-    const op = operatorFor(spec, shape, maskFromRestoreImage({ c: 1, h: shape.h, w: shape.w, data: m }));
+    const op = operatorFor(spec, shape, cropPlanar(job.observed!, { c: 1, h: clean.h, w: clean.w }, r));
     return { op, y: op.forward(crop) };
   }
   const op = operatorFor(spec, shape);
@@ -72,11 +68,7 @@ export function finite(x: Float64Array): void {
 }
 
 /** The operator's name as the untiled job would report it, without building it at full size. */
-export function operatorName(spec: TaskSpec, restoreMask?: Float64Array): string {
-  if (spec.task === 'inpaint') {
-    let kept = 0;
-    for (let p = 0; p < restoreMask!.length; p++) if (!(restoreMask![p] > 0.5)) kept++;
-    return `mask (${((100 * kept) / restoreMask!.length).toFixed(1)}% observed)`;
-  }
+export function operatorName(spec: TaskSpec, observed?: Float64Array): string {
+  if (spec.task === 'inpaint') return `mask (${((100 * (observed!.length - countMissing(observed!))) / observed!.length).toFixed(1)}% observed)`;
   return operatorFor(spec, { c: 3, h: 12, w: 12 }).name;
 }

@@ -29,7 +29,7 @@ export async function preflight(model: Denoiser, job: Omit<RestoreJob, 'image'> 
     steps: job.solver.steps,
     vml: job.solver.detail ? { detail: job.solver.detail } : undefined,
   });
-  checkMask(spec, clean, job.mask);
+  checkMask(spec, clean, job.observed);
   model.check(clean);
   // The memory preflight, and the choice between one solve, tiles and inpainting by region.
   const plan = await planJob(model, job, clean, settings, model.sizeMultiple, model.fixedSize !== null);
@@ -42,7 +42,7 @@ export async function preflight(model: Denoiser, job: Omit<RestoreJob, 'image'> 
 export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions = {}): Promise<RestoreResult> {
   const { image, spec } = job;
   const { clean, settings, plan, estimate } = await preflight(model, { ...job, shape: image });
-  if (plan.report.mode !== 'whole') return { ...(await runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.mask))), estimate };
+  if (plan.report.mode !== 'whole') return { ...(await runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.observed))), estimate };
   // The whole image is the window that covers it; its noise is one Rng(seed) stream, as before tiling.
   const { op, y } = windowProblem(job, clean, wholeRect(clean), spec.task === 'sr' ? spec.scale! : 1);
   const { x, stats } = await solve(
@@ -56,16 +56,16 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
 export interface Degraded {
   /** The measurement as a 3-channel image a person (and restore()) can read. */
   image: Img;
-  /** Inpainting: the restore-form mask. */
-  mask?: Float64Array;
+  /** Inpainting: the mask's observed weights (1 = observed). */
+  observed?: Float64Array;
 }
 
 /**
  * Synthetic measurement y = A x + sigma_y n of a clean image, shown as an image: for inpainting the
  * missing pixels are black, for colourisation the luma is copied to all three channels.
  */
-export function degrade(clean: Img, spec: TaskSpec, seed: number, restoreMask?: Float64Array): Degraded {
-  const op = buildOperator(spec, clean, restoreMask);
+export function degrade(clean: Img, spec: TaskSpec, seed: number, observed?: Float64Array): Degraded {
+  const op = buildOperator(spec, clean, observed);
   const y = op.forward(clean.data);
   if (spec.sigmaY > 0) {
     const rng = new Rng(seed);
@@ -77,5 +77,5 @@ export function degrade(clean: Img, spec: TaskSpec, seed: number, restoreMask?: 
     for (let c = 0; c < 3; c++) data.set(y, c * o.h * o.w);
     return { image: { c: 3, h: o.h, w: o.w, data } };
   }
-  return { image: { ...o, data: y }, mask: restoreMask };
+  return { image: { ...o, data: y }, observed };
 }

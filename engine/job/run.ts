@@ -14,6 +14,7 @@ import { CancelledError, type Img, type Progress, type Shape, type SolveStats, U
 import { ENGINE_BYTES_PER_PIXEL, mb, memoryBudget, MODEL_COST_SAFETY, modelMemoryCost, WRITE_BYTES_PER_PIXEL } from '../model/memory.js';
 import { FieldNoise } from './noise.js';
 import { minTileSide, operatorReach, roundUpTo, type Tile, tileGrid } from './tiles.js';
+import { isMissing } from '../photo/user-mask.js';
 import { finite, windowProblem } from './problem.js';
 import { planRegions, type Rect } from './regions.js';
 import type { JobPlan, RestoreJob, RestoreResult, RunOptions } from './types.js';
@@ -36,7 +37,7 @@ const lcm = (a: number, b: number): number => {
 };
 
 /** Decides how to run a job; throws a UserError when not even the smallest tile fits in memory. */
-export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'mask' | 'tiling'>, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
+export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'observed' | 'tiling'>, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
   const o = { ...TILING_DEFAULTS, ...job.tiling };
   const mode = job.tiling?.mode ?? 'auto';
   const pixels = clean.h * clean.w;
@@ -66,11 +67,11 @@ export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'm
     );
   };
   if (job.spec.task === 'inpaint' && job.tiling?.regions !== false) {
-    const restoreMask = job.mask!;
+    const observed = job.observed!;
     const minWin = (2 * o.inpaintContext + 8) ** 2;
     if (maxSolvePixels < minWin) refuse(minWin * perPixel, `the smallest inpainting window (${2 * o.inpaintContext + 8} px square)`);
     const cap = Math.min(maxSolvePixels, Math.max(minWin, o.maxTilePixels));
-    const rp = planRegions(clean.h, clean.w, (p) => restoreMask[p] > 0.5, { context: o.inpaintContext, cell: o.inpaintCell, overlap: o.inpaintOverlap, maxPixels: cap });
+    const rp = planRegions(clean.h, clean.w, (p) => isMissing(observed[p]!), { context: o.inpaintContext, cell: o.inpaintCell, overlap: o.inpaintOverlap, maxPixels: cap });
     const beneficial = rp.solvedPixels <= 0.5 * pixels || pixels > Math.min(maxSolvePixels, o.maxWholePixels);
     if (mode === 'tiles' || beneficial) {
       return {

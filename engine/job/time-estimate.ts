@@ -7,8 +7,8 @@
  */
 import type { Denoiser } from '../model/denoiser.js';
 import { roundUp } from '../model/pad.js';
-import { maskFromRestoreImage, operatorFor } from '../operators/index.js';
-import { scratchMask } from '../photo/masks.js';
+import { operatorFor } from '../operators/index.js';
+import { scratchesObserved } from '../photo/masks.js';
 import { type SolverSettings, solve } from '../solvers/index.js';
 import type { TaskSpec } from '../tasks.js';
 import { UserError } from '../types.js';
@@ -60,8 +60,7 @@ export async function measureSolveCost(model: Denoiser, spec: TaskSpec, settings
   const step = k * model.sizeMultiple;
   const [h, w] = model.fixedSize ?? [roundUp(PROBE_SIDE, step), roundUp(PROBE_SIDE, step)];
   const clean = { c: 3, h, w };
-  const restoreMask = spec.task === 'inpaint' ? scratchMask(h, w, 1) : undefined;
-  const op = operatorFor(spec, clean, restoreMask && maskFromRestoreImage({ c: 1, h, w, data: restoreMask }));
+  const op = operatorFor(spec, clean, spec.task === 'inpaint' ? scratchesObserved(h, w, 1) : undefined);
   const x = new Float64Array(3 * h * w);
   for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.2 * Math.sin(i * 0.37);
   const y = op.forward(x);

@@ -8,8 +8,8 @@ import type { Tile } from './tiles.js';
 export interface RestoreJob {
   /** The photo to restore, 3 channels in [0, 1]: the measurement y (its luma for colourisation). */
   image: Img;
-  /** Inpainting: h*w, 1 = pixel to restore (white in the user's mask), 0 = keep. */
-  mask?: Float64Array;
+  /** Inpainting: h*w observed weights, 1 = observed, 0 = missing (engine/photo/user-mask.ts converts a person's mask). */
+  observed?: Float64Array;
   spec: TaskSpec;
   solver: SolverSpec;
   previewEvery?: number;

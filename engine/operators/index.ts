@@ -12,5 +12,4 @@ export { Identity, identity } from './identity.js';
 export { MAX_KERNEL_SIDE, gaussianKernel, kernelFromSpec, motionKernel, type Kernel } from './kernels.js';
 export { LUMA_WEIGHTS, Luma, luma } from './luma.js';
 export { Mask, mask } from './mask.js';
-export { maskFromRestoreImage, type Interleaved8 } from './mask-image.js';
 export { operatorFor, type OperatorOptions } from './operator-for.js';

@@ -17,8 +17,8 @@ export interface OperatorOptions {
 
 /**
  * inShape is the shape of the unknown image: for super-resolution the high-resolution one, i.e. the
- * low-resolution input times the scale. The mask (inpainting only) is h*w with 1 = observed; see
- * maskFromRestoreImage for the app's white-means-restore images. Super-resolution uses the bicubic
+ * low-resolution input times the scale. The mask (inpainting only) is h*w observed weights, 1 =
+ * observed (engine/photo/user-mask.ts converts a person's mask). Super-resolution uses the bicubic
  * kernel unless the spec asks for box.
  */
 export function operatorFor(

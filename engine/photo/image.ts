@@ -15,6 +15,7 @@ import { writeFileAtomic } from './atomic.js';
 import { outputTarget } from './output-path.js';
 import { allFinite, deinterleave, interleave, luma } from './pixels.js';
 import { fsReason, readRegularFile } from './regular-file.js';
+import { maskFromRestoreImage } from './user-mask.js';
 
 export interface ReadOptions {
   /** Refuse images with more pixels than this (decompression bombs). Default 100e6. */
@@ -104,8 +105,8 @@ function checkDecodeMemory(path: string, meta: Metadata, available: number): voi
 }
 
 /**
- * Reads a mask: 1 (white) marks a pixel to restore, 0 a pixel to keep. The luma is thresholded at
- * 0.5 after compositing over black, so transparent areas count as black (keep).
+ * Reads a person's mask image (white = restore; transparent counts as black, keep) as the engine's
+ * observed weights, 1 = observed, 0 = to restore (maskFromRestoreImage: one threshold rule).
  */
 export async function readMask(path: string, width: number, height: number): Promise<Float64Array> {
   const { buffer, meta } = await probe(path, 'mask');
@@ -115,11 +116,14 @@ export async function readMask(path: string, width: number, height: number): Pro
     throw new UserError(`mask is ${mw}x${mh} but the image is ${width}x${height}`);
   }
   const { image, alpha } = await decode(path, buffer, meta, 1, width * height);
-  const mask = new Float64Array(width * height);
-  for (let p = 0; p < mask.length; p++) {
-    mask[p] = image.data[p]! * (alpha ? alpha[p]! : 1) >= 0.5 ? 1 : 0;
+  // Luma and alpha as one planar grey+alpha image.
+  let planes = image.data;
+  if (alpha) {
+    planes = new Float64Array(2 * alpha.length);
+    planes.set(image.data);
+    planes.set(alpha, alpha.length);
   }
-  return mask;
+  return maskFromRestoreImage({ c: alpha ? 2 : 1, h: height, w: width, data: planes });
 }
 
 export async function writeImage(

@@ -1,11 +1,12 @@
 /**
- * Synthetic inpainting masks for evaluation (restore-form: 1 = pixel to restore): thin random
- * scratches, like those on old prints, and a centred square hole.
+ * Synthetic damage for evaluation, as the engine's observed weights (1 = observed, 0 = missing):
+ * thin random scratches like those on old prints, strokes as a person paints them, and a centred
+ * square hole. engine/photo/user-mask.ts turns them into mask images a person would paint.
  */
 import { Rng } from '../solvers/common.js';
 
 /** Random strokes of 1-3 px width until about `coverage` of the pixels are covered. */
-export function scratchMask(h: number, w: number, seed: number, coverage = 0.08): Float64Array {
+export function scratchesObserved(h: number, w: number, seed: number, coverage = 0.08): Float64Array {
   return strokes(h, w, new Rng(seed), coverage, (rng) => 0.5 + rng.uniform());
 }
 
@@ -13,14 +14,14 @@ export function scratchMask(h: number, w: number, seed: number, coverage = 0.08)
  * Strokes as a person paints over damage with a brush: 12 to 28 px wide, random gently curving paths,
  * until 8 to 18% of the pixels (drawn per seed) are covered.
  */
-export function paintedMask(h: number, w: number, seed: number): Float64Array {
+export function paintedObserved(h: number, w: number, seed: number): Float64Array {
   const rng = new Rng(seed);
   const coverage = 0.08 + 0.1 * rng.uniform();
   return strokes(h, w, rng, coverage, (r) => 6 + 8 * r.uniform());
 }
 
 function strokes(h: number, w: number, rng: Rng, coverage: number, radius: (rng: Rng) => number): Float64Array {
-  const m = new Float64Array(h * w);
+  const m = new Float64Array(h * w).fill(1);
   let covered = 0;
   const target = coverage * h * w;
   for (let guard = 0; covered < target && guard < 10_000; guard++) {
@@ -37,8 +38,8 @@ function strokes(h: number, w: number, rng: Rng, coverage: number, radius: (rng:
         for (let dx = Math.floor(x - r); dx <= Math.ceil(x + r); dx++) {
           if (dy < 0 || dy >= h || dx < 0 || dx >= w) continue;
           if ((dy - y) ** 2 + (dx - x) ** 2 > r * r) continue;
-          if (m[dy * w + dx] === 0) {
-            m[dy * w + dx] = 1;
+          if (m[dy * w + dx] === 1) {
+            m[dy * w + dx] = 0;
             covered++;
           }
         }
@@ -47,10 +48,10 @@ function strokes(h: number, w: number, rng: Rng, coverage: number, radius: (rng:
   return m;
 }
 
-export function boxMask(h: number, w: number, size = 48): Float64Array {
-  const m = new Float64Array(h * w);
+export function holeObserved(h: number, w: number, size = 48): Float64Array {
+  const m = new Float64Array(h * w).fill(1);
   const y0 = Math.max(0, Math.floor((h - size) / 2));
   const x0 = Math.max(0, Math.floor((w - size) / 2));
-  for (let y = y0; y < Math.min(h, y0 + size); y++) for (let x = x0; x < Math.min(w, x0 + size); x++) m[y * w + x] = 1;
+  for (let y = y0; y < Math.min(h, y0 + size); y++) for (let x = x0; x < Math.min(w, x0 + size); x++) m[y * w + x] = 0;
   return m;
 }

@@ -272,7 +272,7 @@ describe('refusals', () => {
 });
 
 describe('readMask', () => {
-  it('thresholds luma at 0.5 and counts transparent pixels as black', async () => {
+  it('reads white as to restore (observed weight 0): luma times alpha above 0.5, transparent counting as black', async () => {
     // white, black, 127, 128, white with alpha 0, white with alpha 200, red (luma 76)
     const rgba = [
       [255, 255, 255, 255],
@@ -284,7 +284,7 @@ describe('readMask', () => {
       [255, 0, 0, 255],
     ].flat();
     const path = await fixture('mask.png', new Uint8Array(rgba), 7, 1, 4, (s) => s.png());
-    expect(Array.from(await readMask(path, 7, 1))).toEqual([1, 0, 0, 1, 0, 1, 0]);
+    expect(Array.from(await readMask(path, 7, 1))).toEqual([0, 1, 1, 0, 1, 0, 1]);
   });
 });
 

@@ -3,7 +3,8 @@
  * the operator each task gets, and the transforms' identities.
  */
 import { describe, expect, it } from 'vitest';
-import { BicubicDownsample, Blur, BoxDownsample, Identity, Luma, Mask, bicubicDownsample, blur, boxDownsample, convolveSymmetric, gaussianKernel, kernelFromSpec, luma, mask, maskFromRestoreImage, motionKernel, operatorFor, symmetricIndex, type Kernel } from '../../engine/operators/index.js';
+import { BicubicDownsample, Blur, BoxDownsample, Identity, Luma, Mask, bicubicDownsample, blur, boxDownsample, convolveSymmetric, gaussianKernel, kernelFromSpec, luma, mask, motionKernel, operatorFor, symmetricIndex, type Kernel } from '../../engine/operators/index.js';
+import { maskFromRestoreImage } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';

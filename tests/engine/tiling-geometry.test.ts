@@ -11,6 +11,7 @@ import { Rng } from '../../engine/solvers/common.js';
 import { ddnm } from '../../engine/solvers/ddnm.js';
 import { solve } from '../../engine/solvers/index.js';
 import { vmlMap, VMLMAP_DEFAULTS } from '../../engine/solvers/vmlmap.js';
+import { observedFromRestoreFlags } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { fieldNormals, FieldNoise, minTileSide, operatorReach, splitAxis, tileGrid, windowProblem } from '../../engine/job/index.js';
 import { type Img, type Shape } from '../../engine/types.js';
@@ -133,7 +134,7 @@ function jobFor(spec: TaskSpec, x: Img, restoreMask?: Float64Array): RestoreJob 
     const op = spec.srKernel === 'box' ? new BoxDownsample(x, spec.scale!) : new BicubicDownsample(x, spec.scale!);
     image = { ...op.outShape, data: op.forward(x.data) };
   }
-  return { image, mask: restoreMask, spec, solver: { solver: 'vml-map', preset: 'fast', seed: 0 } };
+  return { image, observed: restoreMask && observedFromRestoreFlags(restoreMask), spec, solver: { solver: 'vml-map', preset: 'fast', seed: 0 } };
 }
 
 describe('tile operators', () => {

@@ -5,13 +5,17 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { scratchMask } from '../../engine/photo/masks.js';
+import { scratchesObserved } from '../../engine/photo/masks.js';
+import { observedFromRestoreFlags, restoreFlagsFromObserved } from '../../engine/photo/user-mask.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { restore, type RestoreJob } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { holeDistance, maskRuns, planRegions } from '../../engine/job/index.js';
 
 const TINY = join(import.meta.dirname, '..', '.models', 'tiny');
+
+/** Synthetic scratches as a person's mask (1 = to restore), which these tests draw on. */
+const scratchMask = (h: number, w: number, seed: number, coverage: number): Float64Array => Float64Array.from(restoreFlagsFromObserved(scratchesObserved(h, w, seed, coverage)));
 
 /** 8-connected labels by flood fill (-1 = observed). */
 function floodLabels(h: number, w: number, m: Uint8Array): Int32Array {
@@ -177,7 +181,7 @@ describe('inpainting by region', () => {
     // Masked pixels are black in the measurement, as `vmlmap degrade` writes them.
     const image = Float64Array.from(data);
     for (let c = 0; c < 3; c++) for (let p = 0; p < h * w; p++) if (mask[p] > 0.5) image[c * h * w + p] = 0;
-    const job: RestoreJob = { image: { c: 3, h, w, data: image }, mask, spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 3, seed: 2 } };
+    const job: RestoreJob = { image: { c: 3, h, w, data: image }, observed: observedFromRestoreFlags(mask), spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 3, seed: 2 } };
     const res = await restore(model, { ...job, tiling: { mode: 'tiles' } });
     const t = res.tiling!;
     console.log(`inpainting ${w}x${h}: ${t.mode}, ${t.regions} regions, ${t.solves} windows, ${t.solvedPixels} of ${h * w} pixels solved, ${t.maskedPixels} masked`);
@@ -208,7 +212,7 @@ describe('inpainting by region', () => {
     ])
       for (let y = cy - 3; y <= cy + 3; y++) for (let x = cx - 4; x <= cx + 4; x++) mask[y * w + x] = 1;
     const image = new Float64Array(3 * h * w).fill(0.25);
-    const res = await restore(model, { image: { c: 3, h, w, data: image }, mask, spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 2, seed: 0 } });
+    const res = await restore(model, { image: { c: 3, h, w, data: image }, observed: observedFromRestoreFlags(mask), spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 2, seed: 0 } });
     expect(res.tiling!.mode).toBe('regions');
     expect(res.tiling!.solves).toBe(2);
     expect(res.tiling!.solvedPixels).toBe(2 * (7 + 24) * (9 + 24));

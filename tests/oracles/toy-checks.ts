@@ -17,10 +17,10 @@ import { closedFormMap, type GaussPrior, type GmmPrior, matvec, posteriorModes, 
 export const TOY_TARGETS = { gaussianRelErr: 1e-2, mixtureSeeds: 18, seeds: 20 } as const;
 
 /** Each task's operator on the 3x8x8 Gaussian prior, with noise so that the MAP is unique. */
-function toySpec(task: Task): { spec: TaskSpec; mask?: Float64Array } {
+function toySpec(task: Task): { spec: TaskSpec; observed?: Float64Array } {
   switch (task) {
     case 'inpaint':
-      return { spec: { task, sigmaY: 0.02 }, mask: new Float64Array(64).map((_, i) => ((i * 7) % 5 < 2 ? 0 : 1)) };
+      return { spec: { task, sigmaY: 0.02 }, observed: new Float64Array(64).map((_, i) => ((i * 7) % 5 < 2 ? 0 : 1)) };
     case 'sr':
       return { spec: { task, scale: 2, srKernel: 'box', sigmaY: 0.02 } };
     case 'deblur':
@@ -68,9 +68,9 @@ export class ToyChecks {
 
   /** Relative error of VML-MAP's answer to the closed-form MAP, for the task's operator. */
   async gaussianError(task: Task, settings: VmlMapSettings, seed = 1): Promise<number> {
-    const { spec, mask } = toySpec(task);
+    const { spec, observed } = toySpec(task);
     const p = this.gaussPrior;
-    const op = operatorFor(spec, { c: p.shape[0], h: p.shape[1], w: p.shape[2] }, mask);
+    const op = operatorFor(spec, { c: p.shape[0], h: p.shape[1], w: p.shape[2] }, observed);
     const rng = new Rng(5);
     const y = op.forward(gaussianSample(p, 3)).map((v) => v + spec.sigmaY * rng.normal());
     const { x } = await vmlMap({ op, y, sigmaY: spec.sigmaY, model: this.gauss, seed }, settings);

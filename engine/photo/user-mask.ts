@@ -1,8 +1,37 @@
 /**
- * The app's mask image paints the pixels to RESTORE in white; the Mask operator wants the opposite
- * (1 = observed). This module is the one place that flips the convention.
+ * A person's mask marks the pixels to RESTORE (white in a mask image, 1 in the page's painted
+ * flags); inside the engine a mask is the opposite, observed weights (1 = observed, 0 = missing),
+ * which is what the Mask operator multiplies by. This module is the one place that converts
+ * between the two, with one threshold rule each way.
  */
 import { UserError, type Img } from '../types.js';
+
+/** A mask image pixel brighter than this (luma times alpha, in [0, 1]) marks a pixel to restore. */
+export const RESTORE_THRESHOLD = 0.5;
+
+/** An observed weight below one half is a missing pixel (one the solve fills in). */
+export const isMissing = (weight: number): boolean => weight < 0.5;
+
+export function countMissing(observed: ArrayLike<number>): number {
+  let n = 0;
+  for (let p = 0; p < observed.length; p++) if (isMissing(observed[p]!)) n++;
+  return n;
+}
+
+/** Observed weights from the page's painted flags (non-zero = restore). */
+export function observedFromRestoreFlags(flags: ArrayLike<number>): Float64Array {
+  return Float64Array.from(flags as ArrayLike<number>, (v) => (v ? 0 : 1));
+}
+
+/** The page's flags (1 = restore) from observed weights. */
+export function restoreFlagsFromObserved(observed: ArrayLike<number>): Uint8Array {
+  return Uint8Array.from(observed as ArrayLike<number>, (v) => (isMissing(v) ? 1 : 0));
+}
+
+/** A one-channel mask image to save, white where pixels are missing (what a person paints). */
+export function restoreImageFromObserved(observed: Float64Array, h: number, w: number): Img {
+  return { c: 1, h, w, data: Float64Array.from(observed, (v) => (isMissing(v) ? 1 : 0)) };
+}
 
 /** Interleaved 8-bit pixels as a canvas ImageData or sharp's raw output give them: grey, grey+alpha, RGB or RGBA. */
 export interface Interleaved8 {
@@ -19,7 +48,7 @@ export interface Interleaved8 {
  *
  * Accepts the engine's planar Img in [0, 1] (1 to 4 channels) or interleaved 8-bit data.
  */
-export function maskFromRestoreImage(image: Img | Interleaved8, threshold = 0.5): Float64Array {
+export function maskFromRestoreImage(image: Img | Interleaved8, threshold = RESTORE_THRESHOLD): Float64Array {
   const planar = 'c' in image;
   const h = planar ? image.h : image.height;
   const w = planar ? image.w : image.width;
