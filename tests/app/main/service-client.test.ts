@@ -209,18 +209,26 @@ describe('ServiceClient', () => {
     client.dispose();
   });
 
-  it('reports a spawn failure like a crash', async () => {
+  it('reports a spawn failure like a crash: the queued job fails with the reason, retries stop, the state says so', async () => {
     let calls = 0;
     const events: JobEvent[] = [];
+    const states: [ServiceState, string | undefined][] = [];
     const client = new ServiceClient(
       () => {
         calls++;
         throw new Error('no such file');
       },
-      { onJob: (e) => events.push(e), restartDelayMs: 1, maxRestarts: 1 },
+      { onJob: (e) => events.push(e), onState: (st, m) => states.push([st, m]), restartDelayMs: 1, maxRestarts: 1 },
     );
-    client.start();
-    await until(() => calls >= 2, 1000, 'retry');
+    client.enqueue(job('spawn0001'));
+    await until(() => states.at(-1)?.[0] === 'down', 1000, 'down');
+    // One start and one restart, then it stops trying.
+    expect(calls).toBe(2);
+    expect(events.map((e) => e.type)).toEqual(['queued', 'failed']);
+    expect(events[1]).toMatchObject({ jobId: 'spawn0001', message: 'The restoration service keeps stopping (could not be started (no such file)).' });
+    expect(states.at(-1)![1]).toMatch(/could not be started \(no such file\) repeatedly/);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(2);
     client.dispose();
   });
 });
