@@ -125,7 +125,6 @@ export interface Plan {
 
 const MATRIX_TASKS = TASKS.filter((t) => !t.probeOnly && !t.size).map((t) => t.id);
 
-
 export const FULL: Plan = {
   name: 'full',
   images: 12,

@@ -9,7 +9,9 @@ export const PHOTO = /\.(png|jpe?g|webp|tiff?)$/i;
 
 /** `count` photos spread evenly over the folder's sorted list (always the same ones). */
 export function pickPhotos(folder: string, count: number): string[] {
-  const all = readdirSync(folder).filter((n) => PHOTO.test(n)).sort();
+  const all = readdirSync(folder)
+    .filter((n) => PHOTO.test(n))
+    .sort();
   if (all.length < count) throw new Error(`${folder} has ${all.length} photos, the benchmark needs ${count}`);
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(join(folder, all[Math.floor((i * all.length) / count)]!));

@@ -190,7 +190,10 @@ async function main(): Promise<void> {
       const rng = new Rng(1);
       for (let i = 0; i < noisy.length; i++) noisy[i] = Math.round(Math.min(1, Math.max(0, clean[i] / 255 + sigma * rng.normal())) * 65535);
       const input = join(out, 'denoise-input.png');
-      await sharp(noisy, { raw: { width, height, channels: 3 } }).toColourspace('rgb16').png({ compressionLevel: 1 }).toFile(input);
+      await sharp(noisy, { raw: { width, height, channels: 3 } })
+        .toColourspace('rgb16')
+        .png({ compressionLevel: 1 })
+        .toFile(input);
       Object.assign(flags, { input, 'sigma-y': String(sigma) });
     } else {
       const observed = scratchesObserved(height, width, 2, coverage);
@@ -205,8 +208,12 @@ async function main(): Promise<void> {
         }
       const input = join(out, 'inpaint-input.png');
       const maskPath = join(out, 'inpaint-mask.png');
-      await sharp(scratched, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(input);
-      await sharp(maskPx, { raw: { width, height, channels: 1 } }).png().toFile(maskPath);
+      await sharp(scratched, { raw: { width, height, channels: 3 } })
+        .png({ compressionLevel: 1 })
+        .toFile(input);
+      await sharp(maskPx, { raw: { width, height, channels: 1 } })
+        .png()
+        .toFile(maskPath);
       process.stderr.write(`mask: ${((100 * masked) / pixels).toFixed(2)}% of the pixels\n`);
       Object.assign(flags, { input, mask: maskPath, 'sigma-y': '0' });
     }
@@ -225,8 +232,7 @@ async function main(): Promise<void> {
   }
   const line = (c: string[]): string => `| ${c.join(' | ')} |\n`;
   let table =
-    line(['task', 'size', 'time (s)', 'peak RSS (GB)', 'tiling', 'solves', 'solved MP', 'NFE', 'PSNR input -> restored (dB)']) +
-    line(['---', '---', '---', '---', '---', '---', '---', '---', '---']);
+    line(['task', 'size', 'time (s)', 'peak RSS (GB)', 'tiling', 'solves', 'solved MP', 'NFE', 'PSNR input -> restored (dB)']) + line(['---', '---', '---', '---', '---', '---', '---', '---', '---']);
   for (const { task, report } of rows) {
     const s = report.summary as { tiling?: { mode: string; solves: number; solvedPixels: number; tileH?: number; tileW?: number }; nfe?: number };
     const t = s.tiling;

@@ -174,8 +174,7 @@ function buildJobs(plan: Plan, model: string, fdModel: string, photos: string[],
   };
   const slow = (b: Block): boolean => b.variants.some((v) => (variantById(v).steps ?? 0) >= 1000);
   jobs.push(...restoreJobs([...plan.matrix.filter((b) => !slow(b)), ...plan.probe]));
-  for (const size of plan.scaling.sizes)
-    jobs.push({ kind: 'scaling', model, size, withVjp: plan.scaling.vjpSizes.includes(size), fullRun: plan.scaling.runSizes.includes(size), seed: 7 });
+  for (const size of plan.scaling.sizes) jobs.push({ kind: 'scaling', model, size, withVjp: plan.scaling.vjpSizes.includes(size), fullRun: plan.scaling.runSizes.includes(size), seed: 7 });
   jobs.push(...restoreJobs([...plan.hires, ...plan.matrix.filter(slow)]));
   return jobs;
 }
@@ -225,7 +224,7 @@ export function projectRss(done: ScalingRecord[], size: number): { forward: numb
   const fit = (pts: { px: number; rss: number }[]): number => {
     if (!pts.length) return 0;
     const [a, b] = pts.slice(-2);
-    if (!b) return a!.rss * (size * size) / a!.px;
+    if (!b) return (a!.rss * (size * size)) / a!.px;
     const slope = (b.rss - a!.rss) / (b.px - a!.px);
     return b.rss + slope * (size * size - b.px);
   };
@@ -246,8 +245,7 @@ function guardScaling(job: Extract<Job, { kind: 'scaling' }>, done: ScalingRecor
   const limit = 0.6 * freemem();
   const p = projectRss(done, job.size);
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
-  if (p.forward > limit)
-    return { note: `${job.size}x${job.size} not run: its forward alone is projected to need ${gib(p.forward)}, more than 60% of the ${gib(freemem())} available` };
+  if (p.forward > limit) return { note: `${job.size}x${job.size} not run: its forward alone is projected to need ${gib(p.forward)}, more than 60% of the ${gib(freemem())} available` };
   if (job.withVjp && p.vjp > limit)
     return {
       job: { ...job, withVjp: false },
@@ -264,8 +262,7 @@ function describe(job: Job): string {
 
 function summary(r: BenchRecord): string {
   if (r.kind === 'restore') return `${r.psnr.toFixed(2)} dB, ${(r.wallMs / 1000).toFixed(2)} s, ${r.nfe} NFE, ${r.vjps} VJPs`;
-  if (r.kind === 'scaling')
-    return `forward ${(r.forwardMs / 1000).toFixed(2)} s${r.withVjp ? `, VJP ${(r.vjpMs / 1000).toFixed(2)} s` : ''}, peak ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`;
+  if (r.kind === 'scaling') return `forward ${(r.forwardMs / 1000).toFixed(2)} s${r.withVjp ? `, VJP ${(r.vjpMs / 1000).toFixed(2)} s` : ''}, peak ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`;
   if (r.kind === 'classical') return `${r.method} ${r.psnr.toFixed(2)} dB`;
   return `MatMul ${(r.matmul.flops / r.matmul.ms / 1e6).toFixed(1)} GFLOP/s`;
 }
@@ -295,9 +292,7 @@ async function main(): Promise<void> {
   }
 
   if (!existsSync(join(args.model, 'manifest.json')))
-    usage(
-      `no model at ${args.model}. Export one (/usr/bin/python3 model-training/export.py --checkpoint model-training/checkpoint/latest.pt --out resources/models/default) or pass --model DIR`,
-    );
+    usage(`no model at ${args.model}. Export one (/usr/bin/python3 model-training/export.py --checkpoint model-training/checkpoint/latest.pt --out resources/models/default) or pass --model DIR`);
   const sourceSha = readManifest(args.model).manifest.graphs.forward.sha256;
   if (args.resume && existsSync(rawPath)) {
     const prev = JSON.parse(readFileSync(rawPath, 'utf8')) as RawResults & { keys?: string[] };
@@ -367,9 +362,13 @@ async function main(): Promise<void> {
   const keys: string[] = [];
   const failures: RawResults['failures'] = [];
   const save = (): void => writeFileSync(rawPath, JSON.stringify({ meta, records, failures, keys }, null, 1));
-  for (let [i, job] of jobs.entries()) {
+  for (const [i, planned] of jobs.entries()) {
+    let job = planned;
     if (job.kind === 'scaling' && !done.has(jobKey(job))) {
-      const g = guardScaling(job, records.filter((r): r is ScalingRecord => r.kind === 'scaling'));
+      const g = guardScaling(
+        job,
+        records.filter((r): r is ScalingRecord => r.kind === 'scaling'),
+      );
       if (g.note) {
         meta.notes.push(g.note);
         process.stderr.write(`bench: ${g.note}\n`);

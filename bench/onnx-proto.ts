@@ -31,13 +31,7 @@ function floatTensor(name: string, dims: number[]): number[] {
 
 export function matmulModel(n: number): Uint8Array {
   const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'C'), ...str(3, 'matmul'), ...str(4, 'MatMul')];
-  const graph = [
-    ...bytes(1, node),
-    ...str(2, 'matmul-ceiling'),
-    ...bytes(11, floatTensor('A', [n, n])),
-    ...bytes(11, floatTensor('B', [n, n])),
-    ...bytes(12, floatTensor('C', [n, n])),
-  ];
+  const graph = [...bytes(1, node), ...str(2, 'matmul-ceiling'), ...bytes(11, floatTensor('A', [n, n])), ...bytes(11, floatTensor('B', [n, n])), ...bytes(12, floatTensor('C', [n, n]))];
   const opset = [...str(1, ''), ...int(2, 17)];
   const model = [...int(1, 8), ...str(2, 'vmlmap-bench'), ...bytes(7, graph), ...bytes(8, opset)];
   return Uint8Array.from(model);
@@ -114,7 +108,8 @@ function tensorDims(r: Reader): { name: string; dims: number[] } {
   while (r.more()) {
     const f = r.field();
     if (f.no === 1 && f.wire === 0) dims.push(f.value!);
-    else if (f.no === 1 && f.sub) while (f.sub.more()) dims.push(f.sub.varint()); // packed
+    else if (f.no === 1 && f.sub)
+      while (f.sub.more()) dims.push(f.sub.varint()); // packed
     else if (f.no === 8 && f.sub) name = f.sub.string();
   }
   return { name, dims };

@@ -124,8 +124,8 @@ export function chartSvg(c: Chart, width: number, height: number): string {
   const ys = [...c.series.flatMap((s) => s.points.map((p) => p.y)), ...(c.hlines ?? []).map((h) => h.y)];
   const ax = axis(xs, !!c.xLog);
   const ay = axis(ys, !!c.yLog);
-  const tx = (v: number): number => left + (pw * (ax.log ? Math.log10(v / ax.lo) / Math.log10(ax.hi / ax.lo) : (v - ax.lo) / (ax.hi - ax.lo)));
-  const ty = (v: number): number => top + ph - (ph * (ay.log ? Math.log10(v / ay.lo) / Math.log10(ay.hi / ay.lo) : (v - ay.lo) / (ay.hi - ay.lo)));
+  const tx = (v: number): number => left + pw * (ax.log ? Math.log10(v / ax.lo) / Math.log10(ax.hi / ax.lo) : (v - ax.lo) / (ax.hi - ax.lo));
+  const ty = (v: number): number => top + ph - ph * (ay.log ? Math.log10(v / ay.lo) / Math.log10(ay.hi / ay.lo) : (v - ay.lo) / (ay.hi - ay.lo));
   const o: string[] = [];
   o.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`);
   o.push(`<text x="${left}" y="26" font-size="15" font-weight="bold">${esc(c.title)}</text>`);

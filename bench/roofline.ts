@@ -109,7 +109,12 @@ function feedsFor(size: number, inputs: Record<string, string>): Record<string, 
     [names.x]: new ort.Tensor('float32', x, [1, 3, size, size]),
     [names.t]: new ort.Tensor('float32', Float32Array.of(200), [1]),
   };
-  if (names.v) feeds[names.v] = new ort.Tensor('float32', x.map((v) => -v), [1, 3, size, size]);
+  if (names.v)
+    feeds[names.v] = new ort.Tensor(
+      'float32',
+      x.map((v) => -v),
+      [1, 3, size, size],
+    );
   return feeds;
 }
 
@@ -179,8 +184,7 @@ export async function roofline(job: Extract<Job, { kind: 'roofline' }>): Promise
   // Time per operator type in the optimised graphs (what the engine runs).
   const s0 = job.sizes[0]!;
   const opsForward = byOp(await profiled(model.forwardPath, feedsFor(s0, g.forward.inputs), scratch, 'ops-fwd-', true, 3));
-  const opsVjp =
-    model.vjpPath && g.vjp ? byOp(await profiled(model.vjpPath, feedsFor(s0, g.vjp.inputs), scratch, 'ops-vjp-', true, 3)) : [];
+  const opsVjp = model.vjpPath && g.vjp ? byOp(await profiled(model.vjpPath, feedsFor(s0, g.vjp.inputs), scratch, 'ops-vjp-', true, 3)) : [];
 
   // Timing with the engine's own session options, interleaved so that load changes hit all alike.
   const mmPath = join(scratch, 'matmul.onnx');

@@ -147,8 +147,7 @@ function synthetic(size: number, seed: number): Img {
   const n = size * size;
   const data = new Float64Array(3 * n);
   for (let c = 0; c < 3; c++)
-    for (let i = 0; i < size; i++)
-      for (let j = 0; j < size; j++) data[c * n + i * size + j] = 0.5 + 0.3 * Math.sin((i + 7 * c) / 11) * Math.cos(j / 17) + 0.05 * rng.normal();
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) data[c * n + i * size + j] = 0.5 + 0.3 * Math.sin((i + 7 * c) / 11) * Math.cos(j / 17) + 0.05 * rng.normal();
   return { c: 3, h: size, w: size, data };
 }
 

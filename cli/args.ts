@@ -84,8 +84,7 @@ export function parseKernel(text: string | undefined): KernelSpec {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split(/[\s,]+/).map(Number));
-    if (!rows.length || rows.some((r) => r.length !== rows[0].length || r.some((v) => !Number.isFinite(v))))
-      throw new UserError(`kernel file ${path}: expected rows of equal length of numbers`);
+    if (!rows.length || rows.some((r) => r.length !== rows[0].length || r.some((v) => !Number.isFinite(v)))) throw new UserError(`kernel file ${path}: expected rows of equal length of numbers`);
     return { type: 'matrix', rows };
   }
   throw new UserError(`--kernel ${text}: expected gaussian:STD, motion:LEN:ANGLE or file:PATH`);

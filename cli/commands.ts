@@ -139,8 +139,7 @@ function centreCrop(img: Img, size: number, multiple: number): Img {
   const y0 = Math.floor((img.h - h) / 2);
   const x0 = Math.floor((img.w - w) / 2);
   const data = new Float64Array(img.c * h * w);
-  for (let c = 0; c < img.c; c++)
-    for (let y = 0; y < h; y++) data.set(img.data.subarray(c * img.h * img.w + (y0 + y) * img.w + x0, c * img.h * img.w + (y0 + y) * img.w + x0 + w), c * h * w + y * w);
+  for (let c = 0; c < img.c; c++) for (let y = 0; y < h; y++) data.set(img.data.subarray(c * img.h * img.w + (y0 + y) * img.w + x0, c * img.h * img.w + (y0 + y) * img.w + x0 + w), c * h * w + y * w);
   return { c: img.c, h, w, data };
 }
 
@@ -162,7 +161,9 @@ export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> 
   const limit = number('limit', f.limit, Infinity, (v) => Number.isInteger(v) && v >= 1, 'must be a positive integer');
   let files: string[];
   try {
-    files = readdirSync(folder).filter((n) => /\.(png|jpe?g|webp|tiff?)$/i.test(n)).sort();
+    files = readdirSync(folder)
+      .filter((n) => /\.(png|jpe?g|webp|tiff?)$/i.test(n))
+      .sort();
   } catch (e) {
     throw new UserError(`cannot list ${folder}: ${(e as Error).message}`);
   }

@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Control characters (a newline in a file name) are shown escaped: an error is always one line. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
 const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 main(process.argv.slice(2)).then(

@@ -23,8 +23,7 @@ export interface Schema<T> {
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : ArrayBuffer.isView(v) ? v.constructor.name : typeof v;
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : ArrayBuffer.isView(v) ? v.constructor.name : typeof v);
 
 function fail(path: string, why: string): never {
   throw new SchemaError(path, why);
@@ -126,10 +125,7 @@ export function bytes(opts: { max: number; min?: number }): Schema<Uint8Array> {
 export function typed(ctor: Uint8ArrayConstructor, opts: { max: number }): Schema<Uint8Array>;
 export function typed(ctor: Uint8ClampedArrayConstructor, opts: { max: number }): Schema<Uint8ClampedArray>;
 export function typed(ctor: Float64ArrayConstructor, opts: { max: number }): Schema<Float64Array>;
-export function typed(
-  ctor: Uint8ArrayConstructor | Uint8ClampedArrayConstructor | Float64ArrayConstructor,
-  opts: { max: number },
-): Schema<ArrayLike<number>> {
+export function typed(ctor: Uint8ArrayConstructor | Uint8ClampedArrayConstructor | Float64ArrayConstructor, opts: { max: number }): Schema<ArrayLike<number>> {
   return {
     parse(v, path = '') {
       if (!(v instanceof ctor)) fail(path, `expected ${ctor.name}, got ${describe(v)}`);
@@ -170,10 +166,7 @@ export function object<S extends Shape>(shape: S): Schema<Simplify<ObjectOf<S>>>
 }
 
 /** A tagged union: the tag field picks the object schema, so error messages stay specific. */
-export function tagged<K extends string, M extends Record<string, Schema<object>>>(
-  tag: K,
-  variants: M,
-): Schema<{ [V in keyof M]: Infer<M[V]> }[keyof M]> {
+export function tagged<K extends string, M extends Record<string, Schema<object>>>(tag: K, variants: M): Schema<{ [V in keyof M]: Infer<M[V]> }[keyof M]> {
   return {
     parse(v, path = '') {
       if (!isPlainObject(v)) fail(path, `expected an object, got ${describe(v)}`);

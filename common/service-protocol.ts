@@ -202,4 +202,3 @@ export const fromProbeSchema = s.tagged('type', {
   failed: s.object({ type: s.literal('failed'), message }),
 });
 export type FromProbe = s.Infer<typeof fromProbeSchema>;
-

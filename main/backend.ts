@@ -8,18 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import {
-  type AppEvent,
-  type AppState,
-  type DeviceReport,
-  type ExportFormat,
-  type Handlers,
-  MAX_PIXELS,
-  type ModelInfo,
-  type OpenedImage,
-  type ProbeResult,
-  type RequestOf,
-} from '../common/api.js';
+import { type AppEvent, type AppState, type DeviceReport, type ExportFormat, type Handlers, MAX_PIXELS, type ModelInfo, type OpenedImage, type ProbeResult, type RequestOf } from '../common/api.js';
 import { FileChangedError, identityToWire } from '../common/file-identity.js';
 import * as s from '../common/schema.js';
 import { EXECUTION_PROVIDERS, GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
@@ -180,7 +169,10 @@ export class Backend implements Handlers {
   }
 
   async openBytes({ name, bytes }: RequestOf<'openBytes'>): Promise<OpenedImage> {
-    const safe = basename(name).replace(/[^\w.-]+/g, '_').slice(-80) || 'pasted.png';
+    const safe =
+      basename(name)
+        .replace(/[^\w.-]+/g, '_')
+        .slice(-80) || 'pasted.png';
     const path = join(this.o.tempDir, `${randomBytes(6).toString('hex')}-${safe}`);
     await writeFile(path, bytes, { mode: 0o600 });
     return this.open(path, true, safe);
@@ -304,9 +296,7 @@ export class Backend implements Handlers {
     if (!chosen) return null;
     const path = extname(chosen).toLowerCase() === '.png' ? chosen : `${chosen}.png`;
     // Encoded in the service, like every image.
-    await this.service
-      .request<string>({ type: 'write-mask', path, width, height, mask, protect: image ? [image.path] : [] })
-      .catch(serviceFailure('cannot export the mask', 'writing it'));
+    await this.service.request<string>({ type: 'write-mask', path, width, height, mask, protect: image ? [image.path] : [] }).catch(serviceFailure('cannot export the mask', 'writing it'));
     return { path };
   }
 

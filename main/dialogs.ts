@@ -14,8 +14,7 @@ export function electronDialogs(window: () => BrowserWindow | undefined): Dialog
   const first = (r: Electron.OpenDialogReturnValue): string | null => (r.canceled ? null : (r.filePaths[0] ?? null));
   const withWindow = <T>(f: (w: BrowserWindow | undefined) => Promise<T>): Promise<T> => f(window());
   return {
-    openImage: () =>
-      withWindow(async (w) => first(await (w ? dialog.showOpenDialog(w, openImageOptions) : dialog.showOpenDialog(openImageOptions)))),
+    openImage: () => withWindow(async (w) => first(await (w ? dialog.showOpenDialog(w, openImageOptions) : dialog.showOpenDialog(openImageOptions)))),
     openMask: () =>
       withWindow(async (w) => {
         const o: Electron.OpenDialogOptions = { title: 'Import mask', properties: ['openFile'], filters: [IMAGE_FILTER] };

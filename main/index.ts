@@ -140,14 +140,18 @@ app.whenReady().then(() => {
   const store = settingsStore;
   const handlers = backend;
   const trusted = new Set<number>();
-  registerIpc(ipcMain, {
-    ...bindAll(handlers),
-    setSettings: async (patch) => {
-      const s = await handlers.setSettings(patch);
-      if (patch.theme) nativeTheme.themeSource = patch.theme;
-      return s;
+  registerIpc(
+    ipcMain,
+    {
+      ...bindAll(handlers),
+      setSettings: async (patch) => {
+        const s = await handlers.setSettings(patch);
+        if (patch.theme) nativeTheme.themeSource = patch.theme;
+        return s;
+      },
     },
-  }, (event) => isTrustedSender(event, trusted, origins));
+    (event) => isTrustedSender(event, trusted, origins),
+  );
 
   win = createMainWindow({
     preload: join(here, '..', 'preload', 'index.cjs'),

@@ -22,11 +22,7 @@ export function errorMessage(e: unknown): string {
   return text.split('\n')[0] || 'unexpected error';
 }
 
-export async function dispatch(
-  handlers: Handlers,
-  method: Method,
-  payload: unknown,
-): Promise<Envelope<unknown>> {
+export async function dispatch(handlers: Handlers, method: Method, payload: unknown): Promise<Envelope<unknown>> {
   const parsed = safeParse(REQUESTS[method].request as { parse(v: unknown): unknown }, payload);
   if (!parsed.ok) return { ok: false, error: `invalid request: ${parsed.error}` };
   try {
@@ -37,11 +33,7 @@ export async function dispatch(
   }
 }
 
-export function registerIpc(
-  ipc: IpcMainLike,
-  handlers: Handlers,
-  isTrusted: (event: SenderEvent) => boolean,
-): () => void {
+export function registerIpc(ipc: IpcMainLike, handlers: Handlers, isTrusted: (event: SenderEvent) => boolean): () => void {
   const methods = Object.keys(REQUESTS) as Method[];
   for (const method of methods) {
     ipc.handle(REQUESTS[method].channel, async (event, ...args) => {

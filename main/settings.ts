@@ -93,8 +93,6 @@ export class SettingsStore {
   private save(): void {
     const text = JSON.stringify(this.data, null, 2);
     // Chained, so writes land in order; a failed write is logged and the next one tries again.
-    this.saving = this.saving
-      .then(() => writeFileAtomic(this.file, text))
-      .catch((e) => console.error(`[main] cannot save settings: ${(e as Error).message}`));
+    this.saving = this.saving.then(() => writeFileAtomic(this.file, text)).catch((e) => console.error(`[main] cannot save settings: ${(e as Error).message}`));
   }
 }

@@ -61,11 +61,7 @@ const electronVersion = require('electron/package.json').version;
 // The stand-in is never run: it only has to be executable and carry the fuse wire.
 rmSync(standin, { recursive: true, force: true });
 mkdirSync(standin, { recursive: true });
-const wire = Buffer.concat([
-  Buffer.from(FUSE_SENTINEL, 'latin1'),
-  Buffer.from([FUSE_WIRE_VERSION, FUSES.length]),
-  Buffer.from(FUSES.map(([, , on]) => (on ? '1' : '0')).join(''), 'latin1'),
-]);
+const wire = Buffer.concat([Buffer.from(FUSE_SENTINEL, 'latin1'), Buffer.from([FUSE_WIRE_VERSION, FUSES.length]), Buffer.from(FUSES.map(([, , on]) => (on ? '1' : '0')).join(''), 'latin1')]);
 const script = Buffer.from('#!/bin/sh\necho "stand-in for the Electron binary (packaging check only)" >&2\nexit 1\n# fuse wire: ');
 writeFileSync(join(standin, 'electron'), Buffer.concat([script, wire, Buffer.from('\n')]));
 chmodSync(join(standin, 'electron'), 0o755);
@@ -96,7 +92,8 @@ const problems = [];
 // Every fuse as electron-builder.yml sets it, the others as Electron ships them.
 const configured = yaml.load(readFileSync(join(root, 'electron-builder.yml'), 'utf8')).electronFuses ?? {};
 const major = Number(electronVersion.split('.')[0]);
-if (!FUSE_TABLE_ELECTRON.includes(major)) problems.push(`the stand-in's fuse wire describes Electron ${FUSE_TABLE_ELECTRON.join(', ')}, not ${electronVersion}: check build/fuses/fuses.json5 of that version`);
+if (!FUSE_TABLE_ELECTRON.includes(major))
+  problems.push(`the stand-in's fuse wire describes Electron ${FUSE_TABLE_ELECTRON.join(', ')}, not ${electronVersion}: check build/fuses/fuses.json5 of that version`);
 for (const key of Object.keys(configured)) {
   if (!FUSES.some(([, k]) => k === key)) problems.push(`electron-builder.yml sets an unknown fuse ${key}`);
 }
@@ -104,7 +101,8 @@ const executable = join(unpacked, 'vmlmap-restore');
 const fuses = existsSync(executable) ? readFuses(executable) : { error: 'dist/linux-unpacked/vmlmap-restore is missing' };
 if (fuses.error) problems.push(fuses.error);
 else {
-  if (fuses.version !== FUSE_WIRE_VERSION || fuses.length !== FUSES.length) problems.push(`fuse wire version ${fuses.version} with ${fuses.length} fuses, expected version ${FUSE_WIRE_VERSION} with ${FUSES.length}`);
+  if (fuses.version !== FUSE_WIRE_VERSION || fuses.length !== FUSES.length)
+    problems.push(`fuse wire version ${fuses.version} with ${fuses.length} fuses, expected version ${FUSE_WIRE_VERSION} with ${FUSES.length}`);
   for (const [name, key, byDefault] of FUSES) {
     const want = key !== undefined && typeof configured[key] === 'boolean' ? configured[key] : byDefault;
     if (fuses.states[name] !== want) problems.push(`fuse ${name} reads ${fuses.states[name]}, expected ${want}`);

@@ -26,7 +26,12 @@ async function measure(raw: unknown): Promise<void> {
     if (!parsed.ok) throw new Error(`bad request: ${parsed.error}`);
     post({ type: 'peaks', peaks: await measurePeaks(ort, readFileSync, parsed.value.request) });
   } catch (e) {
-    post({ type: 'failed', message: String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 8192) });
+    post({
+      type: 'failed',
+      message: String((e as Error)?.message ?? e)
+        .split('\n')[0]!
+        .slice(0, 8192),
+    });
   }
   // Main ends the process once it has the answer; this is a backstop should it not.
   setTimeout(() => process.exit(0), 5000);

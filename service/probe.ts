@@ -21,7 +21,10 @@ const LABELS: Record<ExecutionProvider, string> = {
   cpu: 'CPU',
 };
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+const firstLine = (e: unknown): string =>
+  String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .trim();
 
 function bundledBackends(): Map<string, boolean> {
   try {

@@ -15,15 +15,7 @@ import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/model/m
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
 import { FileChangedError } from '../common/file-identity.js';
-import {
-  type DisplayMessage,
-  type FromService,
-  memoryProbeRequestSchema,
-  type ReadMaskMessage,
-  type RunMessage,
-  type ToService,
-  toServiceSchema,
-} from '../common/service-protocol.js';
+import { type DisplayMessage, type FromService, memoryProbeRequestSchema, type ReadMaskMessage, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
 import { toDisplay } from '../engine/photo/display.js';
 import { displayCopy, maskOf, writeMask } from './photos.js';
 import { probeDevices } from './probe.js';
@@ -137,10 +129,12 @@ export class InferenceService {
         this.probes.delete(requestId);
         reject(new Error('the memory probe did not answer'));
       }, MEMORY_PROBE_TIMEOUT_MS);
-      const settle = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        f(v);
-      };
+      const settle =
+        <T>(f: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          f(v);
+        };
       this.probes.set(requestId, { resolve: settle(resolve), reject: settle(reject) });
       this.post({ type: 'memory-probe', requestId, request: parsed.value });
     });

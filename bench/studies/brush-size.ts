@@ -68,7 +68,9 @@ async function main(): Promise<void> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   process.stdout.write(`| brush width (px) | painted share | whole-photo PSNR (dB) | painted-pixel PSNR (dB) | painted pixels, harmonic fill (dB) |\n|---|---|---|---|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.w} | ${(100 * mean(r.share)).toFixed(1)}% | ${mean(r.whole).toFixed(2)} | ${mean(r.painted).toFixed(2)} | ${mean(r.start).toFixed(2)} |\n`);
-  process.stdout.write(`\n${photos.length} development photos at ${size}x${size}, thin scratches on 2% of the pixels (seed 3000 + k) covered by a round brush of each width; ${DEFAULT_SOLVER} balanced.\n`);
+  process.stdout.write(
+    `\n${photos.length} development photos at ${size}x${size}, thin scratches on 2% of the pixels (seed 3000 + k) covered by a round brush of each width; ${DEFAULT_SOLVER} balanced.\n`,
+  );
   await model.release();
 }
 

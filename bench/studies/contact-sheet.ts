@@ -37,8 +37,7 @@ function centreCrop(img: Img, size: number): Img {
   const x0 = Math.floor((img.w - size) / 2);
   const data = new Float64Array(img.c * size * size);
   for (let c = 0; c < img.c; c++)
-    for (let y = 0; y < size; y++)
-      data.set(img.data.subarray(c * img.h * img.w + (y0 + y) * img.w + x0, c * img.h * img.w + (y0 + y) * img.w + x0 + size), c * size * size + y * size);
+    for (let y = 0; y < size; y++) data.set(img.data.subarray(c * img.h * img.w + (y0 + y) * img.w + x0, c * img.h * img.w + (y0 + y) * img.w + x0 + size), c * size * size + y * size);
   return { c: img.c, h: size, w: size, data };
 }
 
@@ -48,8 +47,7 @@ function showAt(img: Img, size: number): Img {
   const data = new Float64Array(img.c * size * size);
   for (let c = 0; c < img.c; c++)
     for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++)
-        data[c * size * size + y * size + x] = img.data[c * img.h * img.w + Math.floor((y * img.h) / size) * img.w + Math.floor((x * img.w) / size)];
+      for (let x = 0; x < size; x++) data[c * size * size + y * size + x] = img.data[c * img.h * img.w + Math.floor((y * img.h) / size) * img.w + Math.floor((x * img.w) / size)];
   return { c: img.c, h: size, w: size, data };
 }
 
@@ -71,7 +69,10 @@ async function main(): Promise<void> {
   });
   const size = Number(a.crop);
   const sheetImages = Number(a.sheet);
-  const files = readdirSync(a.data!).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, Number(a.images));
+  const files = readdirSync(a.data!)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .sort()
+    .slice(0, Number(a.images));
   const model = await OnnxDenoiser.load(a.model!, { provider: 'cpu' });
   const tiles: { img: Img; row: number; col: number }[] = [];
   let row = 0;
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
     let secs = 0;
     for (const [i, f] of files.entries()) {
       const clean = centreCrop((await readImage(join(a.data!, f))).image, size);
-      const observed = maskKind === 'box' ? holeObserved(size, size) : maskKind === 'scratches' ? scratchesObserved(size, size, i) : maskKind === 'painted' ? paintedObserved(size, size, i) : undefined;
+      const observed =
+        maskKind === 'box' ? holeObserved(size, size) : maskKind === 'scratches' ? scratchesObserved(size, size, i) : maskKind === 'painted' ? paintedObserved(size, size, i) : undefined;
       const d = degrade(clean, spec, i, observed);
       const solver = { solver: a.solver as SolverName, preset: a.preset as Preset, seed: i, detail: Number(a.detail) || undefined };
       const res = await restore(model, { image: d.image, observed, spec, solver });
@@ -110,14 +112,21 @@ async function main(): Promise<void> {
   const height = row * (size + gap);
   const composites = await Promise.all(
     tiles.map(async (t) => ({
-      input: await sharp(Buffer.from(toRgba8(t.img).buffer), { raw: { width: size, height: size, channels: 4 } }).png().toBuffer(),
+      input: await sharp(Buffer.from(toRgba8(t.img).buffer), { raw: { width: size, height: size, channels: 4 } })
+        .png()
+        .toBuffer(),
       left: t.col * (size + gap),
       top: t.row * (size + gap),
     })),
   );
   mkdirSync(dirname(a.out!), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toFile(a.out!);
-  process.stdout.write(`\nwrote ${a.out}: rows = tasks in the table's order; per photo: clean, degraded, restored (${a.solver} ${a.preset}${Number(a.detail) ? `, detail ${a.detail}` : ''}, ${size}x${size} centre crops)\n`);
+  await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toFile(a.out!);
+  process.stdout.write(
+    `\nwrote ${a.out}: rows = tasks in the table's order; per photo: clean, degraded, restored (${a.solver} ${a.preset}${Number(a.detail) ? `, detail ${a.detail}` : ''}, ${size}x${size} centre crops)\n`,
+  );
   await model.release();
 }
 

@@ -78,7 +78,15 @@ async function main(): Promise<void> {
   const perTask = tasks.map((t) => {
     const r = rows.filter((x) => x.task === t.id);
     const diffs = r.map((x) => x.fp16 - x.fp32);
-    return { task: t.id, fp32: mean(r.map((x) => x.fp32)), fp16: mean(r.map((x) => x.fp16)), diff: mean(diffs), maxAbsImageDiff: Math.max(...diffs.map(Math.abs)), s32: mean(r.map((x) => x.ms32)) / 1000, s16: mean(r.map((x) => x.ms16)) / 1000 };
+    return {
+      task: t.id,
+      fp32: mean(r.map((x) => x.fp32)),
+      fp16: mean(r.map((x) => x.fp16)),
+      diff: mean(diffs),
+      maxAbsImageDiff: Math.max(...diffs.map(Math.abs)),
+      s32: mean(r.map((x) => x.ms32)) / 1000,
+      s16: mean(r.map((x) => x.ms16)) / 1000,
+    };
   });
   const worst = Math.max(...perTask.map((t) => Math.abs(t.diff)));
   const f = (v: number, d = 3): string => v.toFixed(d);

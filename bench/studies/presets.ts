@@ -61,12 +61,37 @@ const STARTS = [0.03, 0.06, 0.12, 0.25, 0.5, 1];
  * crop of tests/engine/default-model.test.ts (0.12: 3.7 dB below), so it starts no higher than 0.12.
  */
 const MAX_START: Partial<Record<Task, number>> = { colorize: 0.12 };
-const SCHEDULES: Array<[number, number]> = [[3, 2], [5, 2], [8, 2], [6, 4], [10, 3], [20, 3]];
+const SCHEDULES: Array<[number, number]> = [
+  [3, 2],
+  [5, 2],
+  [8, 2],
+  [6, 4],
+  [10, 3],
+  [20, 3],
+];
 /** Schedules long enough to converge on the exact priors (tests/oracles/toy-checks.ts), tried from higher starts too. */
-const CONVERGING: Array<[number, number]> = [[6, 4], [10, 3], [20, 3]];
-const GRADIENT_SCHEDULES: Array<[number, number]> = [[3, 2], [6, 4]];
+const CONVERGING: Array<[number, number]> = [
+  [6, 4],
+  [10, 3],
+  [20, 3],
+];
+const GRADIENT_SCHEDULES: Array<[number, number]> = [
+  [3, 2],
+  [6, 4],
+];
 /** [sigmaEnd, sigmaEndPerSigmaY]: with noisy measurements the end can follow sigma_y. */
-const endsFor = (sigmaY: number): Array<[number, number]> => (sigmaY > 0 ? [[0, 0], [0, 0.5], [0, 1]] : [[0, 0], [0.01, 0], [0.03, 0]]);
+const endsFor = (sigmaY: number): Array<[number, number]> =>
+  sigmaY > 0
+    ? [
+        [0, 0],
+        [0, 0.5],
+        [0, 1],
+      ]
+    : [
+        [0, 0],
+        [0.01, 0],
+        [0.03, 0],
+      ];
 const BUDGET_S = { fast: 10, balanced: 30, best: 120 } as const;
 /** dB of PSNR on the photos that balanced and best may give up to reach the mode on the exact priors. */
 const TRADE_DB = 0.3;
@@ -175,7 +200,16 @@ async function main(): Promise<void> {
       const vml = settingsOf(c);
       const solver = c.rule === 'gradient' ? 'vml-map' : 'vml-fp';
       const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor(solver, 'balanced', task.spec.task, { vml }));
-      const r: Run = { key: keyOf(c), task: task.id, image: names[i]!, psnr: psnr(res.x, clean.data), nfe: res.stats.nfe, vjps: res.stats.vjps, wallMs: res.stats.wallMs, stationarity: res.stats.stationarity ?? NaN };
+      const r: Run = {
+        key: keyOf(c),
+        task: task.id,
+        image: names[i]!,
+        psnr: psnr(res.x, clean.data),
+        nfe: res.stats.nfe,
+        vjps: res.stats.vjps,
+        wallMs: res.stats.wallMs,
+        stationarity: res.stats.stationarity ?? NaN,
+      };
       runs.push(r);
       done.set(k, r);
     }
@@ -266,7 +300,11 @@ async function main(): Promise<void> {
         // TRADE_DB on the photos (on the worst task); fast may trade it for time. Either way the
         // trade is written down.
         let converging: Config | undefined;
-        for (const c of fits) if ((await toy(c, engineTask)).pass) { converging = c; break; }
+        for (const c of fits)
+          if ((await toy(c, engineTask)).pass) {
+            converging = c;
+            break;
+          }
         if (preset !== 'fast' && converging && worst(top) - worst(converging) <= TRADE_DB) choice = converging;
         if (!(await toy(choice, engineTask)).pass) {
           why = converging
@@ -305,7 +343,14 @@ async function main(): Promise<void> {
   ];
   for (const rule of rules)
     for (const preset of Object.keys(BUDGET_S)) {
-      md.push(`| ${rule} | ${preset} | ${tasks.map((t) => { const c = chosen[rule]![t.id]![preset]!; return `${f2(score(c, t.id))} dB (${cfg(c)}; ${costS(c).toFixed(1)} s; toys ${toyCell(c, t.spec.task)})`; }).join(' | ')} |`);
+      md.push(
+        `| ${rule} | ${preset} | ${tasks
+          .map((t) => {
+            const c = chosen[rule]![t.id]![preset]!;
+            return `${f2(score(c, t.id))} dB (${cfg(c)}; ${costS(c).toFixed(1)} s; toys ${toyCell(c, t.spec.task)})`;
+          })
+          .join(' | ')} |`,
+      );
     }
   md.push('', `| reference | ${tasks.map((t) => t.id).join(' | ')} |`, `|${' --- |'.repeat(1 + tasks.length)}`);
   md.push(`| the start: the operator's estimate | ${tasks.map((t) => f2(reference[t.id]!.estimate)).join(' | ')} |`);
@@ -313,7 +358,8 @@ async function main(): Promise<void> {
   for (const rule of rules)
     for (const task of tasks) {
       md.push('', `## ${rule}, ${task.id}`, '', '| configuration | time at 512^2 (s) | mean PSNR (dB) | mean stationarity \\|M^-1 r\\| / \\|z\\| | toys |', '| --- | --- | --- | --- | --- |');
-      for (const c of tried[rule]![task.id]!) md.push(`| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`);
+      for (const c of tried[rule]![task.id]!)
+        md.push(`| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`);
     }
   const entries = Object.fromEntries(
     rules.map((rule) => [

@@ -274,18 +274,25 @@ export function planRegions(h: number, w: number, masked: (p: number) => boolean
   const cellCost = new Float64Array(nc);
   {
     const perComp = new Map<number, CellAcc>();
-    forCells(runs, rowsAxis, colsAxis, K, () => true, (ci, cj, r, a, b) => {
-      const comp = runs.comp[r];
-      const key = (comp * rowsAxis.length + ci) * colsAxis.length + cj;
-      const y = runs.y[r];
-      const acc = perComp.get(key);
-      const d = maxDepth(dist, w, y, a, b);
-      if (!acc) perComp.set(key, { r: ci, c: cj, box: { y0: y, y1: y + 1, x0: a, x1: b }, depth: d });
-      else {
-        acc.box = union(acc.box, { y0: y, y1: y + 1, x0: a, x1: b });
-        acc.depth = Math.max(acc.depth, d);
-      }
-    });
+    forCells(
+      runs,
+      rowsAxis,
+      colsAxis,
+      K,
+      () => true,
+      (ci, cj, r, a, b) => {
+        const comp = runs.comp[r];
+        const key = (comp * rowsAxis.length + ci) * colsAxis.length + cj;
+        const y = runs.y[r];
+        const acc = perComp.get(key);
+        const d = maxDepth(dist, w, y, a, b);
+        if (!acc) perComp.set(key, { r: ci, c: cj, box: { y0: y, y1: y + 1, x0: a, x1: b }, depth: d });
+        else {
+          acc.box = union(acc.box, { y0: y, y1: y + 1, x0: a, x1: b });
+          acc.depth = Math.max(acc.depth, d);
+        }
+      },
+    );
     for (const [key, acc] of perComp) {
       const comp = Math.floor(key / (rowsAxis.length * colsAxis.length));
       cellCost[comp] += rectArea(grow(acc.box, o.context + acc.depth, h, w));
@@ -304,17 +311,24 @@ export function planRegions(h: number, w: number, masked: (p: number) => boolean
   const merged = mergeWindows(singles, o.maxPixels);
   // The cells that hold cell-mode pixels in their kept areas, with those pixels' box and depth.
   const cells = new Map<number, CellAcc>();
-  forCells(runs, rowsAxis, colsAxis, K, (r) => single[runs.comp[r]] === 0, (ci, cj, r, a, b) => {
-    const key = ci * colsAxis.length + cj;
-    const y = runs.y[r];
-    const d = maxDepth(dist, w, y, a, b);
-    const acc = cells.get(key);
-    if (!acc) cells.set(key, { r: ci, c: cj, box: { y0: y, y1: y + 1, x0: a, x1: b }, depth: d });
-    else {
-      acc.box = union(acc.box, { y0: y, y1: y + 1, x0: a, x1: b });
-      acc.depth = Math.max(acc.depth, d);
-    }
-  });
+  forCells(
+    runs,
+    rowsAxis,
+    colsAxis,
+    K,
+    (r) => single[runs.comp[r]] === 0,
+    (ci, cj, r, a, b) => {
+      const key = ci * colsAxis.length + cj;
+      const y = runs.y[r];
+      const d = maxDepth(dist, w, y, a, b);
+      const acc = cells.get(key);
+      if (!acc) cells.set(key, { r: ci, c: cj, box: { y0: y, y1: y + 1, x0: a, x1: b }, depth: d });
+      else {
+        acc.box = union(acc.box, { y0: y, y1: y + 1, x0: a, x1: b });
+        acc.depth = Math.max(acc.depth, d);
+      }
+    },
+  );
   const cellWindows: CellWindow[] = [];
   for (const key of [...cells.keys()].sort((a, b) => a - b)) {
     const acc = cells.get(key)!;
@@ -336,7 +350,7 @@ export function planRegions(h: number, w: number, masked: (p: number) => boolean
 function mergeWindows(list: SingleWindow[], maxPixels: number): SingleWindow[] {
   let items = list.map((s) => ({ ...s, components: [...s.components] }));
   // Sweep by top edge; quadratic only among windows whose rows overlap.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     items.sort((a, b) => a.window.y0 - b.window.y0);
     const alive = new Array<boolean>(items.length).fill(true);

@@ -37,7 +37,14 @@ const lcm = (a: number, b: number): number => {
 };
 
 /** Decides how to run a job; throws a UserError when not even the smallest tile fits in memory. */
-export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'observed' | 'tiling'>, clean: Shape, settings: SolverSettings, sizeMultiple: number, fixedSize: boolean): Promise<JobPlan> {
+export async function planJob(
+  model: Denoiser,
+  job: Pick<RestoreJob, 'spec' | 'observed' | 'tiling'>,
+  clean: Shape,
+  settings: SolverSettings,
+  sizeMultiple: number,
+  fixedSize: boolean,
+): Promise<JobPlan> {
   const o = { ...TILING_DEFAULTS, ...job.tiling };
   const mode = job.tiling?.mode ?? 'auto';
   const pixels = clean.h * clean.w;
@@ -60,8 +67,7 @@ export async function planJob(model: Denoiser, job: Pick<RestoreJob, 'spec' | 'o
     const context = `${mb(mem.rss)} in use, ${mb(mem.available)} available`;
     throw new UserError(
       free <= 0
-        ? `not enough memory for this job: the result alone needs ${mb(outBytes)}, more than the ${mb(mem.budget)} budget leaves (${context}); ` +
-            `close other programs or restore a smaller image`
+        ? `not enough memory for this job: the result alone needs ${mb(outBytes)}, more than the ${mb(mem.budget)} budget leaves (${context}); ` + `close other programs or restore a smaller image`
         : `not enough memory for this job: ${what} needs about ${mb(need)} on top of the ${mb(outBytes)} for the result, ` +
             `but only ${mb(free)} of the ${mb(mem.budget)} budget are left (${context}); close other programs or restore a smaller image`,
     );
@@ -170,8 +176,7 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
             for (let y = rect.y0; y < rect.y1; y++)
               for (let r = runs.rowStart[y]; r < runs.rowStart[y + 1]; r++) {
                 if (!comps.has(runs.comp[r])) continue;
-                for (let c = 0; c < clean.c; c++)
-                  for (let j = runs.x0[r]; j < runs.x1[r]; j++) out[c * hw + y * clean.w + j] = x[(c * h + y - rect.y0) * w + j - rect.x0];
+                for (let c = 0; c < clean.c; c++) for (let j = runs.x0[r]; j < runs.x1[r]; j++) out[c * hw + y * clean.w + j] = x[(c * h + y - rect.y0) * w + j - rect.x0];
               }
           },
         });
@@ -188,8 +193,7 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
                 if (rp.single[runs.comp[r]]) continue;
                 const a = Math.max(runs.x0[r], cols.kept.start);
                 const b = Math.min(runs.x1[r], cols.kept.end);
-                for (let c = 0; c < clean.c; c++)
-                  for (let j = a; j < b; j++) out[c * hw + y * clean.w + j] += wy * cols.weights[j - cols.kept.start] * x[(c * h + y - rect.y0) * w + j - rect.x0];
+                for (let c = 0; c < clean.c; c++) for (let j = a; j < b; j++) out[c * hw + y * clean.w + j] += wy * cols.weights[j - cols.kept.start] * x[(c * h + y - rect.y0) * w + j - rect.x0];
               }
             }
           },

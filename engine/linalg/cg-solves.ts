@@ -24,14 +24,7 @@ export function pinvByCg(op: Forward, y: Float64Array, options: CgOptions): Floa
  * a smaller system whose conditioning is at worst that of A A^T, whatever alpha / beta is, and whose
  * vectors are scale^2 times shorter (measured: docs/ALGORITHM.md, under the table of M^-1).
  */
-export function normalSolveByCg(
-  op: Forward,
-  r: Float64Array,
-  alpha: number,
-  beta: number,
-  options: CgOptions,
-  precondition?: (v: Float64Array) => Float64Array,
-): Float64Array {
+export function normalSolveByCg(op: Forward, r: Float64Array, alpha: number, beta: number, options: CgOptions, precondition?: (v: Float64Array) => Float64Array): Float64Array {
   checkLength(r, size(op.inShape), 'normalSolve');
   checkNormalSolveWeights(alpha, beta);
   if (alpha === 0) return r.map((v) => v / beta);

@@ -29,12 +29,7 @@ type Apply = (v: Float64Array) => Float64Array;
  * symmetric positive definite preconditioner P ~ M^-1. On a semidefinite M with b in its range the
  * iterates stay in that range; a direction of zero curvature ends the solve instead of dividing by 0.
  */
-export function conjugateGradient(
-  apply: Apply,
-  b: Float64Array,
-  options: CgOptions = {},
-  precondition?: Apply,
-): Float64Array {
+export function conjugateGradient(apply: Apply, b: Float64Array, options: CgOptions = {}, precondition?: Apply): Float64Array {
   const tol = options.tol ?? CG_DEFAULTS.tol;
   const maxIter = options.maxIter ?? CG_DEFAULTS.maxIter;
   const n = b.length;
@@ -83,13 +78,7 @@ export function conjugateGradient(
  * its starting value. Iterating on an ill-posed A (a Gaussian blur) regularises by early stopping:
  * tighter tolerances chase directions the operator all but annihilates.
  */
-export function leastSquaresCg(
-  forward: Apply,
-  adjoint: Apply,
-  y: Float64Array,
-  nIn: number,
-  options: CgOptions = {},
-): Float64Array {
+export function leastSquaresCg(forward: Apply, adjoint: Apply, y: Float64Array, nIn: number, options: CgOptions = {}): Float64Array {
   const tol = options.tol ?? CG_DEFAULTS.tol;
   const maxIter = options.maxIter ?? CG_DEFAULTS.maxIter;
   const x = new Float64Array(nIn);

@@ -59,7 +59,9 @@ export interface LoadOptions {
 export function wantedPrecision(choice: PrecisionChoice, provider: string, hasFp16: boolean): { precision: Precision; why: string; fallback?: string } {
   if (choice === 'fp32') return { precision: 'fp32', why: 'fp32 asked for' };
   if (choice === 'fp16')
-    return hasFp16 ? { precision: 'fp16', why: 'fp16 asked for' } : { precision: 'fp32', why: 'the model has no fp16 variant', fallback: 'fp16 asked for, but the model has no fp16 variant: running fp32' };
+    return hasFp16
+      ? { precision: 'fp16', why: 'fp16 asked for' }
+      : { precision: 'fp32', why: 'the model has no fp16 variant', fallback: 'fp16 asked for, but the model has no fp16 variant: running fp32' };
   if (!isGpuProvider(provider)) return { precision: 'fp32', why: `the ${provider} provider always runs fp32` };
   return hasFp16 ? { precision: 'fp16', why: `fp16 variant on the GPU provider ${provider}` } : { precision: 'fp32', why: 'the model has no fp16 variant' };
 }
@@ -178,8 +180,7 @@ export class OnnxDenoiser implements Denoiser {
   check(s: Shape): void {
     const m = this.model.manifest;
     if (s.c !== m.channels) throw new UserError(`the model expects ${m.channels}-channel images, got ${s.c}`);
-    if (m.fixedSize && (s.h !== m.fixedSize[0] || s.w !== m.fixedSize[1]))
-      throw new UserError(`the model only accepts ${m.fixedSize[1]}x${m.fixedSize[0]} images, got ${s.w}x${s.h}`);
+    if (m.fixedSize && (s.h !== m.fixedSize[0] || s.w !== m.fixedSize[1])) throw new UserError(`the model only accepts ${m.fixedSize[1]}x${m.fixedSize[0]} images, got ${s.w}x${s.h}`);
   }
 
   private padded(s: Shape): [number, number] {
@@ -394,11 +395,7 @@ async function probeGraphs(model: ModelFolder, specs: GraphSet, fwd: ort.Inferen
     try {
       out = await session.run(feeds);
     } catch (e) {
-      throw new GraphFailure(
-        spec.file,
-        `${spec.file} fails on a ${m.channels}x${h}x${w} input, the smallest that manifest.json's ${field} allows (onnxruntime: ${reasonOf(e)})`,
-        reasonOf(e),
-      );
+      throw new GraphFailure(spec.file, `${spec.file} fails on a ${m.channels}x${h}x${w} input, the smallest that manifest.json's ${field} allows (onnxruntime: ${reasonOf(e)})`, reasonOf(e));
     }
     const y = out[spec.output];
     const bad = (why: string): never => {

@@ -101,6 +101,7 @@ const shown = (v: unknown): string => {
 /** ONNX tensor names as exporters write them ("x", "input.1", "onnx::Conv_3", "/enc/x"). */
 const isIoName = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.ioNameChars && /^[A-Za-z0-9_.:/-]+$/.test(v);
 /** One line of printable text: a name or description shown in the app and in error lines. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && !/[\u0000-\u001f\u007f]/.test(v);
 
 const kindOf = (st: Stats): string =>
@@ -187,15 +188,15 @@ function checkSchedule(dir: string, s: unknown): ScheduleSpec {
   if (typeof s !== 'object' || s === null || Array.isArray(s)) bad(' must be {type: "vp-linear", betaStart, betaEnd, timesteps}');
   const o = s as Record<string, unknown>;
   if (o.type !== 'vp-linear') bad(`.type must be "vp-linear", got ${shown(o.type)}`);
-  for (const k of ['betaStart', 'betaEnd'] as const)
-    if (!isNum(o[k]) || o[k] < LIMITS.betaMin || o[k] >= 1) bad(`.${k} must be a number in [${LIMITS.betaMin}, 1), got ${shown(o[k])}`);
+  for (const k of ['betaStart', 'betaEnd'] as const) if (!isNum(o[k]) || o[k] < LIMITS.betaMin || o[k] >= 1) bad(`.${k} must be a number in [${LIMITS.betaMin}, 1), got ${shown(o[k])}`);
   const [b0, b1] = [o.betaStart as number, o.betaEnd as number];
   if (b0 > b1) bad(`.betaStart (${b0}) must not exceed betaEnd (${b1})`);
   if (!Number.isInteger(o.timesteps) || (o.timesteps as number) < 2 || (o.timesteps as number) > LIMITS.timesteps)
     bad(`.timesteps must be an integer from 2 to ${LIMITS.timesteps}, got ${shown(o.timesteps)}`);
   const spec: ScheduleSpec = { type: 'vp-linear', betaStart: b0, betaEnd: b1, timesteps: o.timesteps as number };
   const sigmaMax = new VpSchedule(spec).sigmaMax;
-  if (!(sigmaMax <= LIMITS.sigmaMax)) bad(`: betaEnd ${b1} over ${spec.timesteps} timesteps drives abar to ${Math.exp(-2 * Math.log(sigmaMax)).toExponential(1)}, a noise level above ${LIMITS.sigmaMax.toExponential(0)}`);
+  if (!(sigmaMax <= LIMITS.sigmaMax))
+    bad(`: betaEnd ${b1} over ${spec.timesteps} timesteps drives abar to ${Math.exp(-2 * Math.log(sigmaMax)).toExponential(1)}, a noise level above ${LIMITS.sigmaMax.toExponential(0)}`);
   return spec;
 }
 
@@ -246,8 +247,7 @@ export function readManifest(dir: string): ModelFolder {
   if (m.formatVersion !== 1) fail(dir, `manifest.json: formatVersion ${shown(m.formatVersion)} is not supported (1 is)`);
   if (m.prediction !== 'epsilon') fail(dir, 'manifest.json: prediction must be "epsilon"');
   if (m.name !== undefined && !isText(m.name, LIMITS.nameChars)) fail(dir, `manifest.json: name must be one line of at most ${LIMITS.nameChars} characters`);
-  if (m.description !== undefined && !isText(m.description, LIMITS.descriptionChars))
-    fail(dir, `manifest.json: description must be one line of at most ${LIMITS.descriptionChars} characters`);
+  if (m.description !== undefined && !isText(m.description, LIMITS.descriptionChars)) fail(dir, `manifest.json: description must be one line of at most ${LIMITS.descriptionChars} characters`);
   if (m.channels !== 1 && m.channels !== 3) fail(dir, `manifest.json: channels must be 1 or 3, got ${shown(m.channels)}`);
   const vr = m.valueRange;
   if (!Array.isArray(vr) || vr.length !== 2 || !isNum(vr[0]) || !isNum(vr[1])) fail(dir, `manifest.json: valueRange must be [lo, hi] (two finite numbers), got ${shown(vr)}`);
@@ -255,8 +255,7 @@ export function readManifest(dir: string): ModelFolder {
   if (Math.abs(vr[0]) > L || Math.abs(vr[1]) > L || !(vr[1] - vr[0] >= LIMITS.valueWidth))
     fail(dir, `manifest.json: valueRange must be [lo, hi] within [-${L}, ${L}] with hi - lo >= ${LIMITS.valueWidth}, got ${shown(vr)}`);
   const k = m.sizeMultiple;
-  if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > LIMITS.sizeMultiple)
-    fail(dir, `manifest.json: sizeMultiple must be an integer from 1 to ${LIMITS.sizeMultiple}, got ${shown(k)}`);
+  if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > LIMITS.sizeMultiple) fail(dir, `manifest.json: sizeMultiple must be an integer from 1 to ${LIMITS.sizeMultiple}, got ${shown(k)}`);
   const sizeMultiple = k as number;
   const fs = m.fixedSize ?? null;
   if (fs !== null && (!Array.isArray(fs) || fs.length !== 2 || !fs.every((v) => Number.isInteger(v) && v >= 1 && v <= LIMITS.fixedSide)))
@@ -299,8 +298,14 @@ export function readManifest(dir: string): ModelFolder {
   };
   // One file, one checksum: two graphs that share a weights file must agree on its sha256.
   const seen = new Map<string, string>();
-  for (const [where, set] of [['graphs', fp32], ['variants.fp16', fp16]] as const)
-    for (const [name, g] of [['forward', set?.forward], ['vjp', set?.vjp]] as const)
+  for (const [where, set] of [
+    ['graphs', fp32],
+    ['variants.fp16', fp16],
+  ] as const)
+    for (const [name, g] of [
+      ['forward', set?.forward],
+      ['vjp', set?.vjp],
+    ] as const)
       for (const { field, f } of g ? [{ field: `${where}.${name}.file`, f: g as DataFileSpec }, ...g.externalData.map((d, k) => ({ field: `${where}.${name}.externalData[${k}].file`, f: d }))] : []) {
         const before = seen.get(f.file);
         if (before !== undefined && before !== f.sha256) fail(dir, `manifest.json gives ${f.file} two different sha256`);
@@ -373,9 +378,8 @@ export async function verifyChecksums(model: ModelFolder): Promise<void> {
   for (const f of modelFiles(model.manifest)) {
     // Again here: the folder may have changed since readManifest, and a FIFO would hang the hash.
     checkRegularFile(model.dir, f.file);
-    const got = await sha256File(join(model.dir, f.file)).catch((e: unknown) =>
-      fail(model.dir, `${f.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`),
-    );
-    if (got !== f.sha256) fail(model.dir, `${f.file} has sha256 ${got.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}... (a damaged or replaced file: export the model again or restore the folder)`);
+    const got = await sha256File(join(model.dir, f.file)).catch((e: unknown) => fail(model.dir, `${f.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`));
+    if (got !== f.sha256)
+      fail(model.dir, `${f.file} has sha256 ${got.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}... (a damaged or replaced file: export the model again or restore the folder)`);
   }
 }

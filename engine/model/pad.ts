@@ -51,15 +51,13 @@ export function padAdjoint(y: Float64Array, s: Shape, H: number, W: number): Flo
 export function crop(y: Float64Array, s: Shape, H: number, W: number): Float64Array {
   if (H === s.h && W === s.w) return y;
   const out = new Float64Array(s.c * s.h * s.w);
-  for (let c = 0; c < s.c; c++)
-    for (let i = 0; i < s.h; i++) out.set(y.subarray(c * H * W + i * W, c * H * W + i * W + s.w), c * s.h * s.w + i * s.w);
+  for (let c = 0; c < s.c; c++) for (let i = 0; i < s.h; i++) out.set(y.subarray(c * H * W + i * W, c * H * W + i * W + s.w), c * s.h * s.w + i * s.w);
   return out;
 }
 
 export function zeroPad(x: Float64Array, s: Shape, H: number, W: number): Float64Array {
   if (H === s.h && W === s.w) return x;
   const out = new Float64Array(s.c * H * W);
-  for (let c = 0; c < s.c; c++)
-    for (let i = 0; i < s.h; i++) out.set(x.subarray(c * s.h * s.w + i * s.w, c * s.h * s.w + (i + 1) * s.w), c * H * W + i * W);
+  for (let c = 0; c < s.c; c++) for (let i = 0; i < s.h; i++) out.set(x.subarray(c * s.h * s.w + i * s.w, c * s.h * s.w + (i + 1) * s.w), c * H * W + i * W);
   return out;
 }

@@ -45,7 +45,10 @@ export function bindingDir(platform: string = process.platform, arch: string = p
     const root = dirname(dirname(fileURLToPath(import.meta.resolve('onnxruntime-node'))));
     // Packaged, the native files live in app.asar.unpacked beside the archive (electron-builder.yml).
     const bin = join(root, 'bin').replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
-    for (const napi of readdirSync(bin).filter((n) => /^napi-v\d+$/.test(n)).sort().reverse()) {
+    for (const napi of readdirSync(bin)
+      .filter((n) => /^napi-v\d+$/.test(n))
+      .sort()
+      .reverse()) {
       const dir = join(bin, napi, platform, arch);
       if (existsSync(join(dir, 'onnxruntime_binding.node'))) return dir;
     }
@@ -76,9 +79,7 @@ export function providerPresence(platform: string, backends: readonly { name: st
       const missing = [providerLibrary(provider, platform), providerLibrary('shared', platform)].find((f) => !existsSync(join(libDir, f)));
       out.set(
         provider,
-        missing
-          ? { present: false, reason: `its library is not installed: no ${missing} in ${libDir}` }
-          : { present: true, reason: `${providerLibrary(provider, platform)} installed in ${libDir}` },
+        missing ? { present: false, reason: `its library is not installed: no ${missing} in ${libDir}` } : { present: true, reason: `${providerLibrary(provider, platform)} installed in ${libDir}` },
       );
     }
   }

@@ -15,14 +15,7 @@ import { symmetricIndex } from './boundary.js';
 import type { CgOptions } from '../linalg/cg.js';
 import { normalSolveByCg, pinvByCg } from '../linalg/cg-solves.js';
 import { downsampledShape } from './downsample-shape.js';
-import {
-  alongHeight,
-  alongHeightTransposed,
-  alongWidth,
-  alongWidthTransposed,
-  sparseRows,
-  type SparseRows,
-} from '../linalg/sparse-rows.js';
+import { alongHeight, alongHeightTransposed, alongWidth, alongWidthTransposed, sparseRows, type SparseRows } from '../linalg/sparse-rows.js';
 import { checkLength } from './validate.js';
 
 /** Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom), support [-2, 2]. */
@@ -104,5 +97,4 @@ export class BicubicDownsample implements LinearOperator {
   }
 }
 
-export const bicubicDownsample = (shape: Shape, scale: number, options?: BicubicOptions): BicubicDownsample =>
-  new BicubicDownsample(shape, scale, options);
+export const bicubicDownsample = (shape: Shape, scale: number, options?: BicubicOptions): BicubicDownsample => new BicubicDownsample(shape, scale, options);

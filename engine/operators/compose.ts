@@ -33,9 +33,7 @@ export class Composition implements LinearOperator {
     for (let i = 1; i < operators.length; i++) {
       const [a, b] = [operators[i - 1], operators[i]];
       if (!sameShape(a.outShape, b.inShape)) {
-        throw new RangeError(
-          `compose: ${a.name} outputs ${describe(a.outShape)} but ${b.name} takes ${describe(b.inShape)}`,
-        );
+        throw new RangeError(`compose: ${a.name} outputs ${describe(a.outShape)} but ${b.name} takes ${describe(b.inShape)}`);
       }
     }
     this.operators = [...operators];

@@ -80,13 +80,7 @@ export function convolveSymmetric(x: Float64Array, planes: number, h: number, w:
   return out;
 }
 
-export function convolveSymmetricAdjoint(
-  y: Float64Array,
-  planes: number,
-  h: number,
-  w: number,
-  k: Kernel,
-): Float64Array {
+export function convolveSymmetricAdjoint(y: Float64Array, planes: number, h: number, w: number, k: Kernel): Float64Array {
   const { padded, hp, wp, rowFrom, colFrom, tapRow, tapCol, tapWeight } = plan(h, w, k);
   const taps = tapWeight.length;
   const hw = h * w;

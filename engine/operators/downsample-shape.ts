@@ -9,10 +9,7 @@ export function downsampledShape(shape: Shape, s: number, what: string): Shape {
   }
   const { c, h, w } = shape;
   if (h % s !== 0 || w % s !== 0 || h === 0 || w === 0) {
-    throw new UserError(
-      `${what} by ${s} needs a width and height that are multiples of ${s}; got ${w}x${h} ` +
-        `(crop to ${w - (w % s)}x${h - (h % s)})`,
-    );
+    throw new UserError(`${what} by ${s} needs a width and height that are multiples of ${s}; got ${w}x${h} ` + `(crop to ${w - (w % s)}x${h - (h % s)})`);
   }
   return { c, h: h / s, w: w / s };
 }

@@ -88,10 +88,11 @@ function norm(v: Float64Array): number {
 function pushPull(plane: Float64Array, known: Uint8Array, h: number, w: number): Float64Array {
   const sum = new Float64Array(h * w);
   const weight = new Float64Array(h * w);
-  for (let p = 0; p < h * w; p++) if (known[p]) {
-    sum[p] = plane[p];
-    weight[p] = 1;
-  }
+  for (let p = 0; p < h * w; p++)
+    if (known[p]) {
+      sum[p] = plane[p];
+      weight[p] = 1;
+    }
   return pull(sum, weight, h, w);
 }
 
@@ -115,7 +116,6 @@ function pull(sum: Float64Array, weight: Float64Array, h: number, w: number): Fl
       wt2[q] += weight[y * w + x];
     }
   const coarse = pull(s2, wt2, h2, w2);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) if (!(weight[y * w + x] > 0)) out[y * w + x] = coarse[(y >> 1) * w2 + (x >> 1)];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (!(weight[y * w + x] > 0)) out[y * w + x] = coarse[(y >> 1) * w2 + (x >> 1)];
   return out;
 }

@@ -18,9 +18,7 @@ function normalised(k: Kernel): Kernel {
   let sum = 0;
   for (const v of k.data) sum += v;
   if (!Number.isFinite(sum) || !(sum > 0)) {
-    throw new UserError(
-      `the blur kernel must sum to a positive finite number (it is normalised to sum 1); its sum is ${sum}`,
-    );
+    throw new UserError(`the blur kernel must sum to a positive finite number (it is normalised to sum 1); its sum is ${sum}`);
   }
   return { ...k, data: k.data.map((v) => v / sum) };
 }
@@ -132,10 +130,7 @@ export function kernelFromSpec(spec: KernelSpec): Kernel {
       k = fromRows(spec.rows);
       break;
     default:
-      throw new UserError(
-        `unknown blur kernel type ${JSON.stringify((spec as { type?: unknown } | undefined)?.type)}; ` +
-          `use gaussian, motion or matrix`,
-      );
+      throw new UserError(`unknown blur kernel type ${JSON.stringify((spec as { type?: unknown } | undefined)?.type)}; ` + `use gaussian, motion or matrix`);
   }
   if (k.h > MAX_KERNEL_SIDE || k.w > MAX_KERNEL_SIDE) {
     throw new UserError(`the blur kernel is ${k.h}x${k.w}; at most ${MAX_KERNEL_SIDE}x${MAX_KERNEL_SIDE} is supported`);

@@ -21,12 +21,7 @@ export interface OperatorOptions {
  * observed (engine/photo/user-mask.ts converts a person's mask). Super-resolution uses the bicubic
  * kernel unless the spec asks for box.
  */
-export function operatorFor(
-  spec: TaskSpec,
-  inShape: Shape,
-  mask?: Float64Array,
-  options: OperatorOptions = {},
-): LinearOperator {
+export function operatorFor(spec: TaskSpec, inShape: Shape, mask?: Float64Array, options: OperatorOptions = {}): LinearOperator {
   switch (spec.task) {
     case 'denoise':
       return new Identity(inShape);

@@ -5,14 +5,7 @@
  */
 import type { LinearOperator } from '../types.js';
 
-export function gaussNewtonResidual(
-  op: Pick<LinearOperator, 'forward' | 'adjoint'>,
-  d: Float64Array,
-  z: Float64Array,
-  y: Float64Array,
-  alpha: number,
-  beta: number,
-): Float64Array {
+export function gaussNewtonResidual(op: Pick<LinearOperator, 'forward' | 'adjoint'>, d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
   const ad = op.forward(d);
   const res = new Float64Array(ad.length);
   for (let i = 0; i < ad.length; i++) res[i] = y[i] - ad[i];

@@ -126,11 +126,7 @@ export async function readMask(path: string, width: number, height: number): Pro
   return maskFromRestoreImage({ c: alpha ? 2 : 1, h: height, w: width, data: planes });
 }
 
-export async function writeImage(
-  path: string,
-  image: Img,
-  options: WriteOptions = {},
-): Promise<void> {
+export async function writeImage(path: string, image: Img, options: WriteOptions = {}): Promise<void> {
   const { alpha, protect = [] } = options;
   const pixels = image.h * image.w;
   if ((image.c !== 1 && image.c !== 3) || image.data.length !== image.c * pixels || pixels === 0) {
@@ -201,13 +197,7 @@ function checkPixels(path: string, meta: Metadata, maxPixels: number): void {
   }
 }
 
-async function decode(
-  path: string,
-  buffer: Buffer,
-  meta: Metadata,
-  channels: 1 | 3,
-  maxPixels: number,
-): Promise<ImageFile> {
+async function decode(path: string, buffer: Buffer, meta: Metadata, channels: 1 | 3, maxPixels: number): Promise<ImageFile> {
   // 16-bit needs both toColourspace('rgb16') and depth 'ushort': the depth option alone casts the
   // already 8-bit sRGB pipeline output, losing the low byte.
   const bitDepth = meta.depth === 'uchar' || meta.depth === 'char' ? 8 : 16;
@@ -240,9 +230,7 @@ async function decode(
 /** A view when the buffer is 2-byte aligned (as sharp's are), else a copy; native byte order. */
 function asUint16(bytes: Buffer): Uint16Array {
   const { buffer, byteOffset, length } = bytes;
-  return byteOffset % 2 === 0
-    ? new Uint16Array(buffer, byteOffset, length / 2)
-    : new Uint16Array(buffer.slice(byteOffset, byteOffset + length));
+  return byteOffset % 2 === 0 ? new Uint16Array(buffer, byteOffset, length / 2) : new Uint16Array(buffer.slice(byteOffset, byteOffset + length));
 }
 
 function toLuma(rgb: Float64Array, pixels: number): Float64Array {
@@ -251,13 +239,7 @@ function toLuma(rgb: Float64Array, pixels: number): Float64Array {
   return out;
 }
 
-async function encode(
-  image: Img,
-  format: OutFormat,
-  alpha: Float64Array | undefined,
-  bitDepth: 8 | 16,
-  quality: number,
-): Promise<Buffer> {
+async function encode(image: Img, format: OutFormat, alpha: Float64Array | undefined, bitDepth: 8 | 16, quality: number): Promise<Buffer> {
   const deep = bitDepth === 16 && (format === 'png' || format === 'tiff');
   const pixels = image.h * image.w;
   const channels = image.c + (alpha ? 1 : 0);
@@ -283,8 +265,7 @@ async function encode(
   }
 }
 
-const readError = (path: string, reason: string, what = 'image'): UserError =>
-  new UserError(`cannot read ${what} ${path}: ${reason}`);
+const readError = (path: string, reason: string, what = 'image'): UserError => new UserError(`cannot read ${what} ${path}: ${reason}`);
 
 /** libvips messages are multi-line logs prefixed with "Input buffer"; keep the gist. */
 function sharpReason(err: unknown): string {

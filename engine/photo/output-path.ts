@@ -35,9 +35,7 @@ export async function outputTarget(path: string, what: string, protect: readonly
   let target = path;
   const link = await lstat(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : fail(fsReason(err))));
   if (link?.isSymbolicLink()) {
-    target = await realpath(path).catch((err: NodeJS.ErrnoException) =>
-      fail(err.code === 'ENOENT' ? 'it is a symbolic link to a missing file' : fsReason(err)),
-    );
+    target = await realpath(path).catch((err: NodeJS.ErrnoException) => fail(err.code === 'ENOENT' ? 'it is a symbolic link to a missing file' : fsReason(err)));
   }
   const st = link ? await stat(target).catch((err) => fail(fsReason(err))) : null;
   if (st && !st.isFile()) fail(st.isDirectory() ? 'it is a folder' : 'it exists and is not a regular file');

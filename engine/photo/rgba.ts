@@ -19,11 +19,7 @@ export function toRgba8(img: Img, alpha?: Float64Array): Uint8ClampedArray {
 }
 
 /** The inverse, e.g. for a mask painted on a canvas; alpha is left out when all is opaque. */
-export function fromRgba8(
-  data: Uint8ClampedArray | Uint8Array,
-  width: number,
-  height: number,
-): { image: Img; alpha?: Float64Array } {
+export function fromRgba8(data: Uint8ClampedArray | Uint8Array, width: number, height: number): { image: Img; alpha?: Float64Array } {
   const { planes, alpha } = deinterleave(data, width * height, 4, 3, 255);
   const image: Img = { c: 3, h: height, w: width, data: planes };
   return alpha && alpha.some((a) => a < 1) ? { image, alpha } : { image };

@@ -55,15 +55,11 @@ export function maskFromRestoreImage(image: Img | Interleaved8, threshold = REST
   const hw = h * w;
   const channels = planar ? image.c : image.data.length / Math.max(hw, 1);
   if (!(hw > 0) || ![1, 2, 3, 4].includes(channels) || image.data.length !== channels * hw) {
-    throw new UserError(
-      `the mask image must have 1 to 4 channels of ${w}x${h} pixels; got ${image.data.length} values`,
-    );
+    throw new UserError(`the mask image must have 1 to 4 channels of ${w}x${h} pixels; got ${image.data.length} values`);
   }
   const scale = planar ? 1 : 1 / 255;
   // Planar keeps a channel's pixels together, interleaved keeps a pixel's channels together.
-  const at = planar
-    ? (p: number, c: number): number => image.data[c * hw + p] * scale
-    : (p: number, c: number): number => image.data[p * channels + c] * scale;
+  const at = planar ? (p: number, c: number): number => image.data[c * hw + p] * scale : (p: number, c: number): number => image.data[p * channels + c] * scale;
   const hasColour = channels >= 3;
   const hasAlpha = channels === 2 || channels === 4;
   const observed = new Float64Array(hw);

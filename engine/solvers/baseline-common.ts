@@ -20,4 +20,3 @@ export function begin(input: SolveInput, st: Common) {
   const sigmas = geometricSigmas(start.sigma, input.model.sigmaMin, st.steps);
   return { shape, n: shape.c * shape.h * shape.w, rng, z0: start.z, sigmas, run: new Run(input, sigmas.length, shape) };
 }
-

@@ -14,10 +14,7 @@ import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from './vmlmap.js';
 export type { SolveInput, SolveResult } from './common.js';
 
 export type SolverSettings =
-  | { solver: 'vml-map' | 'vml-fp'; settings: VmlMapSettings }
-  | { solver: 'dps'; settings: DpsSettings }
-  | { solver: 'diffpir'; settings: DiffPirSettings }
-  | { solver: 'ddnm'; settings: DdnmSettings };
+  { solver: 'vml-map' | 'vml-fp'; settings: VmlMapSettings } | { solver: 'dps'; settings: DpsSettings } | { solver: 'diffpir'; settings: DiffPirSettings } | { solver: 'ddnm'; settings: DdnmSettings };
 
 const STEPS: Record<Preset, number> = { fast: 25, balanced: 50, best: 100 };
 

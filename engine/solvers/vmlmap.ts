@@ -76,9 +76,7 @@ export const VMLMAP_DEFAULTS: VmlMapSettings = {
 
 /** M^-1 r, through the operator's fused step where it has one (it equals normalSolve of the residual). */
 function preconditionedResidual(op: LinearOperator, D: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
-  return op.gaussNewtonStep
-    ? op.gaussNewtonStep(D, z, y, alpha, beta)
-    : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
+  return op.gaussNewtonStep ? op.gaussNewtonStep(D, z, y, alpha, beta) : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
 }
 
 /**

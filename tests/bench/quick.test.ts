@@ -45,7 +45,12 @@ function tableAfter(heading: string): string[][] {
   expect(i, `heading ${heading}`).toBeGreaterThanOrEqual(0);
   while (i < lines.length && !lines[i]!.startsWith('|')) i++;
   const rows: string[][] = [];
-  for (i += 2; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!.slice(1, -1).split('|').map((c) => c.trim()));
+  for (i += 2; i < lines.length && lines[i]!.startsWith('|'); i++)
+    rows.push(
+      lines[i]!.slice(1, -1)
+        .split('|')
+        .map((c) => c.trim()),
+    );
   return rows;
 }
 

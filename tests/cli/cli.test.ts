@@ -30,7 +30,9 @@ async function gradientPng(path: string, w: number, h: number): Promise<void> {
       px[i + 1] = Math.round((255 * y) / (h - 1));
       px[i + 2] = 128 + Math.round(60 * Math.sin(x / 3));
     }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 beforeAll(async () => {
@@ -95,36 +97,58 @@ describe('restore, degrade, eval', () => {
 describe('bad input: a one-line reason, a non-zero exit, the input untouched', () => {
   const cases: [string, () => string[], RegExp][] = [
     ['unreadable image', () => ['restore', '--task', 'denoise', '--input', join(dir, 'missing.png'), '--output', join(dir, 'o1.png'), ...FAST], /cannot read image/],
-    ['corrupt image', () => {
-      writeFileSync(join(dir, 'corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not a png at all'));
-      return ['restore', '--task', 'denoise', '--input', join(dir, 'corrupt.png'), '--output', join(dir, 'o2.png'), ...FAST];
-    }, /cannot read image/],
-    ['mask of the wrong size', () => ['restore', '--task', 'inpaint', '--input', photo, '--mask', join(dir, 'smallmask.png'), '--output', join(dir, 'o3.png'), ...FAST], /mask is 8x8 but the image is 24x16/],
+    [
+      'corrupt image',
+      () => {
+        writeFileSync(join(dir, 'corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not a png at all'));
+        return ['restore', '--task', 'denoise', '--input', join(dir, 'corrupt.png'), '--output', join(dir, 'o2.png'), ...FAST];
+      },
+      /cannot read image/,
+    ],
+    [
+      'mask of the wrong size',
+      () => ['restore', '--task', 'inpaint', '--input', photo, '--mask', join(dir, 'smallmask.png'), '--output', join(dir, 'o3.png'), ...FAST],
+      /mask is 8x8 but the image is 24x16/,
+    ],
     ['unknown task', () => ['restore', '--task', 'sharpen', '--input', photo, '--output', join(dir, 'o4.png'), ...FAST], /unknown task "sharpen"/],
-    ['kernel that does not sum to a positive number', () => {
-      writeFileSync(join(dir, 'k.txt'), '1 -1\n-1 1\n');
-      return ['restore', '--task', 'deblur', '--kernel', `file:${join(dir, 'k.txt')}`, '--input', photo, '--output', join(dir, 'o5.png'), ...FAST];
-    }, /sum/],
-    ['model whose checksums do not match', () => {
-      const bad = join(dir, 'badmodel');
-      cpSync(TINY, bad, { recursive: true });
-      const f = join(bad, 'eps.onnx');
-      const bytes = readFileSync(f);
-      bytes[bytes.length - 1] ^= 0xff;
-      writeFileSync(f, bytes);
-      return ['restore', '--task', 'denoise', '--input', photo, '--output', join(dir, 'o6.png'), '--model', bad, '--steps', '2'];
-    }, /sha256/],
-    ['model whose manifest is broken', () => {
-      const bad = join(dir, 'badmanifest');
-      cpSync(TINY, bad, { recursive: true });
-      writeFileSync(join(bad, 'manifest.json'), '{"format": "vmlmap-model"');
-      return ['restore', '--task', 'denoise', '--input', photo, '--output', join(dir, 'o7.png'), '--model', bad, '--steps', '2'];
-    }, /manifest\.json is not valid JSON/],
+    [
+      'kernel that does not sum to a positive number',
+      () => {
+        writeFileSync(join(dir, 'k.txt'), '1 -1\n-1 1\n');
+        return ['restore', '--task', 'deblur', '--kernel', `file:${join(dir, 'k.txt')}`, '--input', photo, '--output', join(dir, 'o5.png'), ...FAST];
+      },
+      /sum/,
+    ],
+    [
+      'model whose checksums do not match',
+      () => {
+        const bad = join(dir, 'badmodel');
+        cpSync(TINY, bad, { recursive: true });
+        const f = join(bad, 'eps.onnx');
+        const bytes = readFileSync(f);
+        bytes[bytes.length - 1] ^= 0xff;
+        writeFileSync(f, bytes);
+        return ['restore', '--task', 'denoise', '--input', photo, '--output', join(dir, 'o6.png'), '--model', bad, '--steps', '2'];
+      },
+      /sha256/,
+    ],
+    [
+      'model whose manifest is broken',
+      () => {
+        const bad = join(dir, 'badmanifest');
+        cpSync(TINY, bad, { recursive: true });
+        writeFileSync(join(bad, 'manifest.json'), '{"format": "vmlmap-model"');
+        return ['restore', '--task', 'denoise', '--input', photo, '--output', join(dir, 'o7.png'), '--model', bad, '--steps', '2'];
+      },
+      /manifest\.json is not valid JSON/,
+    ],
     ['output over the input', () => ['restore', '--task', 'denoise', '--input', photo, '--output', photo, ...FAST], /refusing to overwrite the input/],
   ];
 
   beforeAll(async () => {
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toFile(join(dir, 'smallmask.png'));
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toFile(join(dir, 'smallmask.png'));
   });
 
   for (const [name, args, message] of cases) {

@@ -28,7 +28,9 @@ beforeAll(async () => {
   rgba = join(dir, 'rgba.png');
   const px = Buffer.alloc(12 * 10 * 4);
   for (let i = 0; i < 120; i++) px.set([(i * 7) % 256, (i * 13) % 256, 90, i < 60 ? 255 : 40], 4 * i);
-  await sharp(px, { raw: { width: 12, height: 10, channels: 4 } }).png().toFile(rgba);
+  await sharp(px, { raw: { width: 12, height: 10, channels: 4 } })
+    .png()
+    .toFile(rgba);
 });
 
 describe('CLI input and output policy', () => {
@@ -59,7 +61,9 @@ describe('CLI input and output policy', () => {
 
   it('refuses an all-black mask with a clear line', async () => {
     const mask = join(dir, 'black.png');
-    await sharp({ create: { width: 12, height: 10, channels: 3, background: '#000' } }).png().toFile(mask);
+    await sharp({ create: { width: 12, height: 10, channels: 3, background: '#000' } })
+      .png()
+      .toFile(mask);
     const r = run(['restore', '--task', 'inpaint', '--input', rgba, '--mask', mask, '--output', join(dir, 'x.png'), ...FAST]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: the mask ${mask} is empty: it marks no pixel to restore (white = restore)`);
@@ -79,7 +83,9 @@ describe('CLI input and output policy', () => {
     const before = readdirSync(dir).length;
     const r = run(['restore', '--task', 'denoise', '--sigma-y', '0.05', '--input', rgba, '--output', join(dir, 'slow.png'), ...FAST, '--max-minutes', '1e-7']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: this job would take about 1 s \(\d+ network calls on each of 1 solve, 0\.0 MP solved\), above the limit of 1 s \(--max-minutes 1e-7\); pass --max-minutes 1 to run it anyway, or choose --preset fast or a smaller image$/);
+    expect(r.stderr).toMatch(
+      /^error: this job would take about 1 s \(\d+ network calls on each of 1 solve, 0\.0 MP solved\), above the limit of 1 s \(--max-minutes 1e-7\); pass --max-minutes 1 to run it anyway, or choose --preset fast or a smaller image$/,
+    );
     expect(readdirSync(dir).length).toBe(before);
   });
 });

@@ -148,7 +148,10 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
       await shot('03-progress');
     } finally {
       // Whatever happened above, stop the long run so the next steps start from a clean state.
-      await page.getByTestId('cancel').click({ timeout: 5000 }).catch(() => undefined);
+      await page
+        .getByTestId('cancel')
+        .click({ timeout: 5000 })
+        .catch(() => undefined);
     }
     await expect.poll(() => status().textContent(), { timeout: 30_000 }).toBe('Cancelled');
     expect(await page.getByTestId('run').isVisible()).toBe(true);
@@ -282,7 +285,9 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     const maskPath = join(dir, 'imported-mask.png');
     const px = Buffer.alloc(W * H);
     for (let y = 0; y < H; y++) px.fill(255, y * W, y * W + W / 2);
-    await sharp(px, { raw: { width: W, height: H, channels: 1 } }).png().toFile(maskPath);
+    await sharp(px, { raw: { width: W, height: H, channels: 1 } })
+      .png()
+      .toFile(maskPath);
     dialogs.openMask.mockResolvedValueOnce(maskPath);
     await page.getByTestId('mask-import').click();
     // Read from a copy: repeated readbacks of the page's own canvas make Chromium warn.

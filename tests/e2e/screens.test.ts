@@ -66,7 +66,10 @@ function pageState(): { styles: Record<string, Record<string, string>>; markup: 
       if (cs.content && cs.content !== 'none' && cs.content !== 'normal') styles[key + pseudo] = read(cs);
     }
   }
-  const markup = document.documentElement.outerHTML.replace(/ data-v-[0-9a-f]+=""/g, '').replace(/<style[^]*?<\/style>/g, '').replace(/\/app-image\/[\w-]+/g, '/app-image/TOKEN');
+  const markup = document.documentElement.outerHTML
+    .replace(/ data-v-[0-9a-f]+=""/g, '')
+    .replace(/<style[^]*?<\/style>/g, '')
+    .replace(/\/app-image\/[\w-]+/g, '/app-image/TOKEN');
   return { styles, markup };
 }
 
@@ -94,7 +97,11 @@ async function capture(rendererDir: string, outDir: string): Promise<Shot[]> {
   let browser: Browser | undefined;
   const shots: Shot[] = [];
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--font-render-hinting=none'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--font-render-hinting=none'],
+    });
     const page: Page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(30_000);
     await page.addInitScript({ content: await clientScript() });
@@ -277,7 +284,10 @@ async function diffPixels(a: string, b: string, diffPath: string): Promise<{ cou
     out[i + 2] = d > 0 ? 0 : x!.data[i + 2]! >> 2;
     out[i + 3] = 255;
   }
-  if (count) await sharp(out, { raw: { width: x!.info.width, height: x!.info.height, channels: 4 } }).png().toFile(diffPath);
+  if (count)
+    await sharp(out, { raw: { width: x!.info.width, height: x!.info.height, channels: 4 } })
+      .png()
+      .toFile(diffPath);
   return { count, max };
 }
 

@@ -26,8 +26,7 @@ function crop(img: Img, size: number, fy: number, fx: number): Img {
   const y0 = Math.floor((img.h - size) * fy);
   const x0 = Math.floor((img.w - size) * fx);
   const data = new Float64Array(img.c * size * size);
-  for (let c = 0; c < img.c; c++)
-    for (let y = 0; y < size; y++) data.set(img.data.subarray((c * img.h + y0 + y) * img.w + x0, (c * img.h + y0 + y) * img.w + x0 + size), (c * size + y) * size);
+  for (let c = 0; c < img.c; c++) for (let y = 0; y < size; y++) data.set(img.data.subarray((c * img.h + y0 + y) * img.w + x0, (c * img.h + y0 + y) * img.w + x0 + size), (c * size + y) * size);
   return { c: img.c, h: size, w: size, data };
 }
 

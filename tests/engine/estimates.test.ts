@@ -12,9 +12,7 @@ import { randn, relErr, rng } from './helpers.js';
 /** A smooth colour image: sums of low-frequency waves, in [0, 1]. */
 function smooth(h: number, w: number): Float64Array {
   const x = new Float64Array(3 * h * w);
-  for (let c = 0; c < 3; c++)
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) x[(c * h + i) * w + j] = 0.5 + 0.2 * Math.sin((i + 3 * c) / 5) * Math.cos(j / 7) + 0.1 * Math.sin((i + j) / 9);
+  for (let c = 0; c < 3; c++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) x[(c * h + i) * w + j] = 0.5 + 0.2 * Math.sin((i + 3 * c) / 5) * Math.cos(j / 7) + 0.1 * Math.sin((i + j) / 9);
   return x;
 }
 
@@ -47,7 +45,12 @@ describe('starting estimates', () => {
       for (let i = 0; i < s.h; i++)
         for (let j = 0; j < s.w; j++) {
           if (m[i * s.w + j]) continue;
-          const nb = [[i - 1, j], [i + 1, j], [i, j - 1], [i, j + 1]].filter(([a, b]) => a >= 0 && a < s.h && b >= 0 && b < s.w);
+          const nb = [
+            [i - 1, j],
+            [i + 1, j],
+            [i, j - 1],
+            [i, j + 1],
+          ].filter(([a, b]) => a >= 0 && a < s.h && b >= 0 && b < s.w);
           const avg = nb.reduce((acc, [a, b]) => acc + x0[(c * s.h + a) * s.w + b], 0) / nb.length;
           worst = Math.max(worst, Math.abs(x0[(c * s.h + i) * s.w + j] - avg));
         }

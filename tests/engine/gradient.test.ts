@@ -76,14 +76,21 @@ describe('VML-MAP steps', () => {
     const model = await OnnxDenoiser.load(join(MODELS, dir), { provider: 'cpu' });
     const rng = new Rng(21);
     const n = shape.c * shape.h * shape.w;
-    const op = operatorFor({ task: 'inpaint', sigmaY: sy }, shape, new Float64Array(shape.h * shape.w).map(() => (rng.uniform() < 0.6 ? 1 : 0)));
+    const op = operatorFor(
+      { task: 'inpaint', sigmaY: sy },
+      shape,
+      new Float64Array(shape.h * shape.w).map(() => (rng.uniform() < 0.6 ? 1 : 0)),
+    );
     const truth = new Float64Array(n).map(() => 0.5 + 0.2 * rng.normal());
     const y = op.forward(truth);
     const z = truth.map((v) => v + sigma * rng.normal());
     return { model, op, y, z, rng, n };
   }
 
-  for (const [dir, shape] of [['gaussian', { c: 3, h: 8, w: 8 }], ['tiny', { c: 3, h: 16, w: 24 }]] as const) {
+  for (const [dir, shape] of [
+    ['gaussian', { c: 3, h: 8, w: 8 }],
+    ['tiny', { c: 3, h: 16, w: 24 }],
+  ] as const) {
     it(`gradient rule = -grad of the preconditioned surrogate, by central differences (${dir})`, async () => {
       const { model, op, y, z, rng, n } = await setUp(dir, shape);
       const alpha = 1 / sy ** 2;
@@ -114,7 +121,15 @@ describe('VML-MAP steps', () => {
       const d = zz.map((v, i) => v - prior.mean[i]);
       const D = await model.denoise(zz, shape, sigma);
       const res = op.forward(D).map((v, i) => y[i] - v);
-      return 0.5 * dot(d, matvec(Sinv, d)) - dot(D.map((v, i) => v - zz[i]), D.map((v, i) => v - zz[i])) / (2 * sigma ** 2) + dot(res, res) / (2 * sy ** 2);
+      return (
+        0.5 * dot(d, matvec(Sinv, d)) -
+        dot(
+          D.map((v, i) => v - zz[i]),
+          D.map((v, i) => v - zz[i]),
+        ) /
+          (2 * sigma ** 2) +
+        dot(res, res) / (2 * sy ** 2)
+      );
     };
     const f0 = await vmlS(z);
     for (const rule of ['gradient', 'fixed-point'] as const) {
@@ -152,8 +167,16 @@ describe('Jacobian-transpose products', () => {
     const sigma = 0.2;
     const jtu = await model.jtv(z, shape, sigma, u);
     const h = 1e-2;
-    const dp = await model.denoise(z.map((x, i) => x + h * v[i]), shape, sigma);
-    const dm = await model.denoise(z.map((x, i) => x - h * v[i]), shape, sigma);
+    const dp = await model.denoise(
+      z.map((x, i) => x + h * v[i]),
+      shape,
+      sigma,
+    );
+    const dm = await model.denoise(
+      z.map((x, i) => x - h * v[i]),
+      shape,
+      sigma,
+    );
     const jv = dp.map((x, i) => (x - dm[i]) / (2 * h));
     // <J^T u, v> = <u, J v>
     expect(Math.abs(dot(jtu, v) - dot(u, jv)) / Math.abs(dot(u, jv))).toBeLessThan(1e-3);

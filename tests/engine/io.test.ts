@@ -1,13 +1,4 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
@@ -28,14 +19,7 @@ const freshDir = (): string => {
 };
 
 /** Writes interleaved samples as a file through sharp directly, independent of writeImage. */
-async function fixture(
-  name: string,
-  samples: Uint8Array | Uint16Array,
-  width: number,
-  height: number,
-  channels: 1 | 2 | 3 | 4,
-  encode: (s: Sharp) => Sharp,
-): Promise<string> {
+async function fixture(name: string, samples: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 2 | 3 | 4, encode: (s: Sharp) => Sharp): Promise<string> {
   const path = join(freshDir(), name);
   writeFileSync(path, await encode(sharp(samples, { raw: { width, height, channels } })).toBuffer());
   return path;
@@ -54,7 +38,8 @@ async function rejection(p: Promise<unknown>): Promise<UserError> {
 
 describe('readImage / writeImage round trips', () => {
   it('8-bit PNG is exact', async () => {
-    const w = 7, h = 5;
+    const w = 7,
+      h = 5;
     const data = new Float64Array(ramp(3 * w * h, (i) => ((i * 37) % 256) / 255));
     const path = join(freshDir(), 'a.png');
     await writeImage(path, { c: 3, h, w, data });
@@ -65,7 +50,8 @@ describe('readImage / writeImage round trips', () => {
   });
 
   it('16-bit PNG keeps 16-bit precision, both from a foreign file and through writeImage', async () => {
-    const w = 4, h = 3;
+    const w = 4,
+      h = 3;
     const u16 = new Uint16Array(ramp(3 * w * h, (i) => 1000 + i * 1001));
     const path = await fixture('deep.png', u16, w, h, 3, (s) => s.toColourspace('rgb16').png());
     const read = await readImage(path);
@@ -81,7 +67,8 @@ describe('readImage / writeImage round trips', () => {
   });
 
   it('reads JPEG', async () => {
-    const w = 16, h = 16;
+    const w = 16,
+      h = 16;
     const rgb = new Uint8Array(ramp(3 * w * h, (i) => [200, 100, 50][i % 3]!));
     const read = await readImage(await fixture('a.jpg', rgb, w, h, 3, (s) => s.jpeg({ quality: 95 })));
     expect([read.format, read.bitDepth, read.width, read.height]).toEqual(['jpeg', 8, w, h]);
@@ -92,7 +79,8 @@ describe('readImage / writeImage round trips', () => {
   });
 
   it('reads lossless WebP and 8/16-bit TIFF exactly', async () => {
-    const w = 5, h = 4;
+    const w = 5,
+      h = 4;
     const rgb = new Uint8Array(ramp(3 * w * h, (i) => (i * 11) % 256));
     const planar = interleavedToPlanar(rgb, 3);
     const webp = await readImage(await fixture('a.webp', rgb, w, h, 3, (s) => s.webp({ lossless: true })));
@@ -103,9 +91,7 @@ describe('readImage / writeImage round trips', () => {
     expect(Array.from(tif.image.data, (v) => Math.round(v * 255))).toEqual(planar);
 
     const u16 = new Uint16Array(ramp(3 * w * h, (i) => 7 + i * 999));
-    const deep = await fixture('deep.tif', u16, w, h, 3, (s) =>
-      s.toColourspace('rgb16').tiff({ compression: 'deflate' }),
-    );
+    const deep = await fixture('deep.tif', u16, w, h, 3, (s) => s.toColourspace('rgb16').tiff({ compression: 'deflate' }));
     const tif16 = await readImage(deep);
     expect(tif16.bitDepth).toBe(16);
     expect(Array.from(tif16.image.data, (v) => Math.round(v * 65535))).toEqual(interleavedToPlanar(u16, 3));
@@ -117,11 +103,10 @@ describe('readImage / writeImage round trips', () => {
 
   it('applies EXIF orientation 6 (rotate 90 degrees clockwise)', async () => {
     // 32x16 stored: left half black, right half white; displayed it is 16x32, dark on top.
-    const w = 32, h = 16;
+    const w = 32,
+      h = 16;
     const rgb = new Uint8Array(ramp(3 * w * h, (i) => (Math.floor(i / 3) % w < w / 2 ? 0 : 255)));
-    const path = await fixture('rot.jpg', rgb, w, h, 3, (s) =>
-      s.jpeg({ quality: 95 }).withMetadata({ orientation: 6 }),
-    );
+    const path = await fixture('rot.jpg', rgb, w, h, 3, (s) => s.jpeg({ quality: 95 }).withMetadata({ orientation: 6 }));
     expect((await sharp(path).metadata()).orientation).toBe(6);
     const read = await readImage(path);
     expect([read.width, read.height]).toEqual([16, 32]);
@@ -131,7 +116,8 @@ describe('readImage / writeImage round trips', () => {
   });
 
   it('keeps alpha aside and restores it on PNG write', async () => {
-    const w = 3, h = 2;
+    const w = 3,
+      h = 2;
     const alphas = [0, 64, 128, 200, 255, 1];
     const rgba = new Uint8Array(ramp(4 * w * h, (i) => (i % 4 === 3 ? alphas[i >> 2]! : (i * 29) % 256)));
     const read = await readImage(await fixture('a.png', rgba, w, h, 4, (s) => s.png()));
@@ -173,7 +159,8 @@ describe('readImage / writeImage round trips', () => {
   });
 
   it('converts an embedded ICC profile to sRGB, at 8 and 16 bits', async () => {
-    const w = 4, h = 1;
+    const w = 4,
+      h = 1;
     const rgb = new Uint8Array([0, 200, 40, 230, 30, 20, 20, 60, 220, 128, 128, 128]);
     // withIccProfile converts the sRGB samples to Display P3 and tags the file.
     const path = await fixture('p3.png', rgb, w, h, 3, (s) => s.withIccProfile('p3').png());
@@ -184,9 +171,7 @@ describe('readImage / writeImage round trips', () => {
     read.image.data.forEach((v, i) => expect(Math.abs(v * 255 - planar[i]!)).toBeLessThanOrEqual(2));
 
     const u16 = Uint16Array.from(rgb, (v) => Math.min(65535, v * 257 + 3));
-    const deep = await fixture('p3.png', u16, w, h, 3, (s) =>
-      s.toColourspace('rgb16').withIccProfile('p3').png(),
-    );
+    const deep = await fixture('p3.png', u16, w, h, 3, (s) => s.toColourspace('rgb16').withIccProfile('p3').png());
     const read16 = await readImage(deep);
     expect(read16.bitDepth).toBe(16);
     const planar16 = interleavedToPlanar(u16, 3);
@@ -206,18 +191,14 @@ describe('refusals', () => {
     const dir = freshDir();
     const random = join(dir, 'random.png');
     writeFileSync(random, Buffer.from(ramp(500, (i) => (i * 7919 + 13) % 256)));
-    expect((await rejection(readImage(random))).message).toBe(
-      `cannot read image ${random}: not an image in a known format (PNG, JPEG, WebP, TIFF)`,
-    );
+    expect((await rejection(readImage(random))).message).toBe(`cannot read image ${random}: not an image in a known format (PNG, JPEG, WebP, TIFF)`);
 
     const noise = new Uint8Array(ramp(3 * 64 * 64, (i) => (i * 31) % 256));
     const good = await fixture('good.png', noise, 64, 64, 3, (s) => s.png());
     const bytes = readFileSync(good);
     const truncated = join(dir, 'truncated.png');
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    expect((await rejection(readImage(truncated))).message).toMatch(
-      new RegExp(`^cannot read image ${escape(truncated)}: the file is damaged`),
-    );
+    expect((await rejection(readImage(truncated))).message).toMatch(new RegExp(`^cannot read image ${escape(truncated)}: the file is damaged`));
 
     const empty = join(dir, 'empty.png');
     writeFileSync(empty, '');

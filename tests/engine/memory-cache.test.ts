@@ -9,15 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
-import {
-  CACHED_BYTES_PER_PIXEL,
-  configureMemoryProbe,
-  defaultCacheDir,
-  type MemoryProbeRequest,
-  modelMemoryCost,
-  nodeProbeRunner,
-  readCostCache,
-} from '../../engine/model/memory.js';
+import { CACHED_BYTES_PER_PIXEL, configureMemoryProbe, defaultCacheDir, type MemoryProbeRequest, modelMemoryCost, nodeProbeRunner, readCostCache } from '../../engine/model/memory.js';
 
 const TINY = join(import.meta.dirname, '..', '.models', 'tiny');
 const KEY = `${'ab'.repeat(32)}/cpu/2/64x192`;

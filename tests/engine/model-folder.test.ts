@@ -24,6 +24,7 @@ const CLI = join(ROOT, 'out', 'cli', 'cli', 'main.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmlmap-model-folder-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's JSON, edited field by field to break it
 type Manifest = Record<string, any>;
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 let count = 0;
@@ -80,14 +81,26 @@ const FIELD_CASES: [string, (m: Manifest) => void, RegExp][] = [
   ['betaStart above betaEnd', (m) => (m.schedule.betaStart = 0.05), /manifest\.json: schedule\.betaStart \(0\.05\) must not exceed betaEnd \(0\.02\)$/],
   ['schedule.timesteps 1e9', (m) => (m.schedule.timesteps = 1e9), /manifest\.json: schedule\.timesteps must be an integer from 2 to 100000, got 1000000000$/],
   ['schedule.timesteps 1.5', (m) => (m.schedule.timesteps = 1.5), /manifest\.json: schedule\.timesteps must be an integer/],
-  ['a schedule whose last abar underflows', (m) => Object.assign(m.schedule, { betaEnd: 0.9, timesteps: 100000 }), /manifest\.json: schedule: betaEnd 0\.9 over 100000 timesteps drives abar to .*a noise level above 1e\+8$/],
+  [
+    'a schedule whose last abar underflows',
+    (m) => Object.assign(m.schedule, { betaEnd: 0.9, timesteps: 100000 }),
+    /manifest\.json: schedule: betaEnd 0\.9 over 100000 timesteps drives abar to .*a noise level above 1e\+8$/,
+  ],
   ['an empty input name', (m) => (m.graphs.forward.inputs = { x: '', t: 't' }), /manifest\.json: graphs\.forward\.inputs\.x must be a tensor name of 1 to 128 /],
-  ['an input the graph kind has not', (m) => (m.graphs.forward.inputs = { x: 'x', t: 't', v: 'v' }), /manifest\.json: graphs\.forward\.inputs\.v is not an input of this graph \(its inputs are x, t\)$/],
+  [
+    'an input the graph kind has not',
+    (m) => (m.graphs.forward.inputs = { x: 'x', t: 't', v: 'v' }),
+    /manifest\.json: graphs\.forward\.inputs\.v is not an input of this graph \(its inputs are x, t\)$/,
+  ],
   ['one tensor named twice', (m) => (m.graphs.vjp.inputs = { x: 'x', t: 'x', v: 'v' }), /manifest\.json: graphs\.vjp\.inputs names one tensor twice \(x, x, v\)$/],
   ['an output name with a space', (m) => (m.graphs.vjp.output = 'the vjp'), /manifest\.json: graphs\.vjp\.output must be a tensor name .*got "the vjp"$/],
   ['a name of 201 characters', (m) => (m.name = 'n'.repeat(201)), /manifest\.json: name must be one line of at most 200 characters$/],
   ['a description of two lines', (m) => (m.description = 'one\ntwo'), /manifest\.json: description must be one line of at most 2000 characters$/],
-  ['65 external data files', (m) => (m.graphs.forward.externalData = Array.from({ length: 65 }, () => ({ file: 'w.bin', sha256: '0'.repeat(64) }))), /manifest\.json: graphs\.forward\.externalData lists 65 files, more than 64$/],
+  [
+    '65 external data files',
+    (m) => (m.graphs.forward.externalData = Array.from({ length: 65 }, () => ({ file: 'w.bin', sha256: '0'.repeat(64) }))),
+    /manifest\.json: graphs\.forward\.externalData lists 65 files, more than 64$/,
+  ],
   ['a file name that is a number', (m) => (m.graphs.vjp.file = 5), /manifest\.json: graphs\.vjp\.file must be a file name, got 5$/],
   ['parameters -1', (m) => (m.parameters = -1), /manifest\.json: parameters must be a non-negative integer, got -1$/],
 ];
@@ -135,12 +148,16 @@ describe('files that are not readable regular files, refused before hashing', ()
     ['manifest.json is a folder', replace('manifest.json', (p) => mkdirSync(p)), /: manifest\.json is a folder, not a regular file$/],
   ];
   for (const [name, files, pattern] of cases)
-    it(name, async () => {
-      const dir = join(scratch, `f${count++}`);
-      cpSync(TINY, dir, { recursive: true });
-      files(dir);
-      expect(await loadError(dir)).toMatch(pattern);
-    }, 10_000);
+    it(
+      name,
+      async () => {
+        const dir = join(scratch, `f${count++}`);
+        cpSync(TINY, dir, { recursive: true });
+        files(dir);
+        expect(await loadError(dir)).toMatch(pattern);
+      },
+      10_000,
+    );
 
   it('eps.onnx without read permission', async (ctx) => {
     // root reads any file whatever its mode, so the case cannot be made as root (CI runs as root).
@@ -168,8 +185,19 @@ const field = (no: number, v: number | string | number[]): number[] => {
   return [...varint(no * 8 + 2), ...varint(bytes.length), ...bytes];
 };
 /** ValueInfoProto: a tensor of element type `elem` (1 float, 7 int64) with symbolic dims. */
-const valueInfo = (name: string, elem: number, dims: string[]): number[] =>
-  [...field(1, name), ...field(2, field(1, [...field(1, elem), ...field(2, dims.flatMap((d) => field(1, field(2, d))))]))];
+const valueInfo = (name: string, elem: number, dims: string[]): number[] => [
+  ...field(1, name),
+  ...field(
+    2,
+    field(1, [
+      ...field(1, elem),
+      ...field(
+        2,
+        dims.flatMap((d) => field(1, field(2, d))),
+      ),
+    ]),
+  ),
+];
 /** A model eps = op(x) with inputs x [N, C, H, W] and t [N] (unused), opset 17, IR version 8. */
 function onnxGraph(op: string, outElem: number, attribute: number[] = []): Buffer {
   const node = [...field(1, 'x'), ...field(2, 'eps'), ...field(4, op), ...(attribute.length ? field(5, attribute) : [])];
@@ -214,11 +242,12 @@ describe('graphs checked when the session is created', () => {
 describe('the probe run at the smallest size the model accepts', () => {
   it('sizeMultiple 7 for a network that halves the image fails on the 7x7 probe, naming the field', async () => {
     // The engine pads to any multiple (symmetric reflection); the tiny UNet needs even sides.
-    expect(await loadError(broken((m) => (m.sizeMultiple = 7)))).toMatch(
-      /: eps\.onnx fails on a 3x7x7 input, the smallest that manifest\.json's sizeMultiple 7 allows \(onnxruntime: .*Concat/,
-    );
+    expect(await loadError(broken((m) => (m.sizeMultiple = 7)))).toMatch(/: eps\.onnx fails on a 3x7x7 input, the smallest that manifest\.json's sizeMultiple 7 allows \(onnxruntime: .*Concat/);
     // The same network at a multiple it can take loads.
-    const ok = await OnnxDenoiser.load(broken((m) => (m.sizeMultiple = 4)), { provider: 'cpu' });
+    const ok = await OnnxDenoiser.load(
+      broken((m) => (m.sizeMultiple = 4)),
+      { provider: 'cpu' },
+    );
     await ok.release();
   });
 
@@ -259,7 +288,9 @@ describe('the CLI on broken models', () => {
   let photo: string;
   beforeAll(async () => {
     photo = join(scratch, 'photo.png');
-    await sharp(Buffer.alloc(12 * 10 * 3, 120), { raw: { width: 12, height: 10, channels: 3 } }).png().toFile(photo);
+    await sharp(Buffer.alloc(12 * 10 * 3, 120), { raw: { width: 12, height: 10, channels: 3 } })
+      .png()
+      .toFile(photo);
   });
   const cli = (model: string) =>
     spawnSync(process.execPath, [CLI, 'restore', '--task', 'denoise', '--input', photo, '--output', join(scratch, `out${count++}.png`), '--model', model, '--steps', '2'], {

@@ -23,6 +23,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'vmlmap-variants-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A copy of a model folder whose manifest (parsed JSON) and files the caller may change. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's JSON, edited field by field
 function copyOf(dir: string, name: string, edit?: (m: Record<string, any>) => void): string {
   const out = join(scratch, name);
   cpSync(dir, out, { recursive: true });
@@ -49,9 +50,11 @@ describe('manifest with external data and an fp16 variant', () => {
     expect(variants?.fp16?.forward.file).toBe('eps.fp16.onnx');
     expect(variants?.fp16?.vjp?.externalData.map((d) => d.file)).toEqual(['weights.fp16.bin']);
     expect(m.fp16?.forwardPath).toBe(join(SHARED, 'eps.fp16.onnx'));
-    expect(modelFiles(m.manifest).map((f) => f.file).sort()).toEqual(
-      ['eps.fp16.onnx', 'eps.onnx', 'eps_vjp.fp16.onnx', 'eps_vjp.onnx', 'weights.bin', 'weights.fp16.bin'].sort(),
-    );
+    expect(
+      modelFiles(m.manifest)
+        .map((f) => f.file)
+        .sort(),
+    ).toEqual(['eps.fp16.onnx', 'eps.onnx', 'eps_vjp.fp16.onnx', 'eps_vjp.onnx', 'weights.bin', 'weights.fp16.bin'].sort());
     await verifyChecksums(m);
   });
 
@@ -155,10 +158,20 @@ describe('precision', () => {
     const big = v.map((x) => 1e6 * x);
     const ref = await fp32.jtv(z, shape, 0.1, v);
     const a = await fp32.jtv(z, shape, 0.1, big);
-    expect(relErr(a.map((x) => x / 1e6), ref)).toBeLessThan(1e-6);
+    expect(
+      relErr(
+        a.map((x) => x / 1e6),
+        ref,
+      ),
+    ).toBeLessThan(1e-6);
     const b = await fp16.jtv(z, shape, 0.1, big);
     expect(b.every(Number.isFinite)).toBe(true);
-    expect(relErr(b.map((x) => x / 1e6), ref)).toBeLessThan(2e-3);
+    expect(
+      relErr(
+        b.map((x) => x / 1e6),
+        ref,
+      ),
+    ).toBeLessThan(2e-3);
     // v = 0 gives 0, not NaN
     expect(Array.from(await fp16.jtv(z, shape, 0.1, new Float64Array(192)))).toEqual(new Array(192).fill(0));
     await fp32.release();

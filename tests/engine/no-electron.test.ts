@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 }
 
 describe('engine independence', () => {
@@ -19,8 +17,7 @@ describe('engine independence', () => {
     for (const f of list) {
       const src = readFileSync(f, 'utf8');
       const imports = [...src.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
-      for (const spec of imports)
-        if (/^electron(\/|$)/.test(spec) || /(^|\/)(main|preload|renderer)\//.test(spec)) offenders.push(`${f}: ${spec}`);
+      for (const spec of imports) if (/^electron(\/|$)/.test(spec) || /(^|\/)(main|preload|renderer)\//.test(spec)) offenders.push(`${f}: ${spec}`);
     }
     expect(offenders).toEqual([]);
   });

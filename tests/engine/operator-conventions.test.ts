@@ -3,7 +3,26 @@
  * the operator each task gets, and the transforms' identities.
  */
 import { describe, expect, it } from 'vitest';
-import { BicubicDownsample, Blur, BoxDownsample, Identity, Luma, Mask, bicubicDownsample, blur, boxDownsample, convolveSymmetric, gaussianKernel, kernelFromSpec, luma, mask, motionKernel, operatorFor, symmetricIndex, type Kernel } from '../../engine/operators/index.js';
+import {
+  BicubicDownsample,
+  Blur,
+  BoxDownsample,
+  Identity,
+  Luma,
+  Mask,
+  bicubicDownsample,
+  blur,
+  boxDownsample,
+  convolveSymmetric,
+  gaussianKernel,
+  kernelFromSpec,
+  luma,
+  mask,
+  motionKernel,
+  operatorFor,
+  symmetricIndex,
+  type Kernel,
+} from '../../engine/operators/index.js';
 import { maskFromRestoreImage } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type Shape } from '../../engine/types.js';
@@ -163,7 +182,13 @@ describe('kernels', () => {
   it('kernelFromSpec builds and normalises every kind', () => {
     expect(kernelFromSpec({ type: 'gaussian', std: 2 }).h).toBe(13);
     expect(sum(kernelFromSpec({ type: 'motion', length: 11, angle: 45 }))).toBeCloseTo(1, 12);
-    const m = kernelFromSpec({ type: 'matrix', rows: [[1, 2, 3], [4, 5, 5]] });
+    const m = kernelFromSpec({
+      type: 'matrix',
+      rows: [
+        [1, 2, 3],
+        [4, 5, 5],
+      ],
+    });
     expect([m.h, m.w]).toEqual([2, 3]);
     expect(m.data[5]).toBeCloseTo(0.25, 15);
     expect(sum(kernelFromSpec({ type: 'matrix', rows: [[-1, 3]] }))).toBeCloseTo(1, 15);
@@ -171,8 +196,18 @@ describe('kernels', () => {
 
   it('kernelFromSpec rejects kernels it cannot normalise, with a clear message', () => {
     const bad = (rows: number[][]) => () => kernelFromSpec({ type: 'matrix', rows });
-    expect(bad([[1, -1], [0, 0]])).toThrow(UserError);
-    expect(bad([[1, -1], [0, 0]])).toThrow(/must sum to a positive finite number.*sum is 0/);
+    expect(
+      bad([
+        [1, -1],
+        [0, 0],
+      ]),
+    ).toThrow(UserError);
+    expect(
+      bad([
+        [1, -1],
+        [0, 0],
+      ]),
+    ).toThrow(/must sum to a positive finite number.*sum is 0/);
     expect(bad([[-1, -2]])).toThrow(/sum is -3/);
     expect(bad([[1, Number.NaN]])).toThrow(/row 1, column 2 is not a finite number/);
     expect(bad([[1, 2], [3]])).toThrow(/rows of equal/);
@@ -233,9 +268,7 @@ describe('transforms', () => {
       const x = randn(len, len);
       const t = Float64Array.from(x);
       dctPlan(len).forward(t);
-      const want = Float64Array.from({ length: len }, (_, k) =>
-        x.reduce((s, v, m) => s + v * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * len)), 0),
-      );
+      const want = Float64Array.from({ length: len }, (_, k) => x.reduce((s, v, m) => s + v * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * len)), 0));
       expect(relErr(t, want)).toBeLessThan(1e-13);
       dctPlan(len).inverse(t);
       expect(relErr(t, x)).toBeLessThan(1e-13);

@@ -1,6 +1,18 @@
 /** Fused Gauss-Newton steps against their unfused definitions, and the conjugate-gradient solvers. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { bicubicDownsample, blur, boxDownsample, conjugateGradient, gaussianKernel, mask, motionKernel, normalSolveByCg, Composition, type CgOptions, type CgStats } from '../../engine/operators/index.js';
+import {
+  bicubicDownsample,
+  blur,
+  boxDownsample,
+  conjugateGradient,
+  gaussianKernel,
+  mask,
+  motionKernel,
+  normalSolveByCg,
+  Composition,
+  type CgOptions,
+  type CgStats,
+} from '../../engine/operators/index.js';
 import { type LinearOperator, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';
 import { randn, relErr, rng } from './helpers.js';
@@ -56,7 +68,11 @@ describe('fused steps', () => {
         const op = blur(shape, kernel);
         expect(op.gaussNewtonStep).toBeTypeOf('function');
         const [d, z, y] = [randn(n(shape), 1), randn(n(shape), 2), randn(n(shape), 3)];
-        for (const [alpha, beta] of [[1e4, 4], [0, 1], [1, 1e6]]) {
+        for (const [alpha, beta] of [
+          [1e4, 4],
+          [0, 1],
+          [1, 1e6],
+        ]) {
           const want = op.normalSolve(residual(op, d, z, y, alpha, beta), alpha, beta);
           // Twice with the same y: the second call reuses the cached transform of A^T y.
           for (let k = 0; k < 2; k++) expect(relErr(op.gaussNewtonStep!(d, z, y, alpha, beta), want)).toBeLessThan(1e-10);
@@ -83,7 +99,12 @@ describe('conjugate gradients', () => {
     const b = randn(6, 2);
     let stats: CgStats | undefined;
     const x = conjugateGradient((v) => v.map((vi, i) => diag[i] * vi), b, { tol: 1e-14, onSolve: (s) => (stats = s) });
-    expect(relErr(x, b.map((bi, i) => bi / diag[i]))).toBeLessThan(1e-12);
+    expect(
+      relErr(
+        x,
+        b.map((bi, i) => bi / diag[i]),
+      ),
+    ).toBeLessThan(1e-12);
     expect(stats?.converged).toBe(true);
     expect(stats?.iterations).toBeLessThanOrEqual(6);
   });

@@ -66,7 +66,9 @@ describe('reading only regular files', () => {
 describe('decoded memory', () => {
   it('refuses a photo whose decode would not fit, naming the memory it needs, before decoding', async () => {
     const f = join(dir, 'grey-2000.png');
-    await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#777' } }).png().toFile(f);
+    await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#777' } })
+      .png()
+      .toFile(f);
     // 4 MP x 4 channels x (2 x 1 + 8) bytes = 160 MB: refused with 100 MB free, opened with 1 GB.
     expect(await message(openImage(f, { availableMemory: 100 * 2 ** 20 }))).toBe(`image ${f} is 2000x2000: decoding it needs about 153 MB, but only 100 MB of memory are free`);
     const opened = await openImage(f, { availableMemory: 2 ** 30 });

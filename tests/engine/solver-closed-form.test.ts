@@ -13,7 +13,7 @@ import { Rng } from '../../engine/solvers/common.js';
 import { ddnm } from '../../engine/solvers/ddnm.js';
 import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
-import type { LinearOperator, Shape } from '../../engine/types.js';
+import type { Shape } from '../../engine/types.js';
 import { closedFormMap, type GaussPrior, type GmmPrior, posteriorModes, relErr } from '../oracles/closed-form.js';
 import { gaussianSample } from '../oracles/toy-checks.js';
 

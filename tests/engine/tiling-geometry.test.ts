@@ -9,7 +9,6 @@ import { BicubicDownsample, Blur, BoxDownsample, kernelFromSpec } from '../../en
 import { type RestoreJob } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { ddnm } from '../../engine/solvers/ddnm.js';
-import { solve } from '../../engine/solvers/index.js';
 import { vmlMap, VMLMAP_DEFAULTS } from '../../engine/solvers/vmlmap.js';
 import { observedFromRestoreFlags } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
@@ -91,11 +90,26 @@ describe('position-keyed noise', () => {
       return sxy / k;
     };
     const hw = r.h * r.w;
-    const right = corr((i) => (i % r.w < r.w - 1 ? a[i] : undefined), (i) => a[i + 1]);
-    const below = corr((i) => (i % hw < hw - r.w ? a[i] : undefined), (i) => a[i + r.w]);
-    const channel = corr((i) => (i < 2 * hw ? a[i] : undefined), (i) => a[i + hw]);
-    const draw = corr((i) => a[i], (i) => b[i]);
-    const seed = corr((i) => a[i], (i) => s[i]);
+    const right = corr(
+      (i) => (i % r.w < r.w - 1 ? a[i] : undefined),
+      (i) => a[i + 1],
+    );
+    const below = corr(
+      (i) => (i % hw < hw - r.w ? a[i] : undefined),
+      (i) => a[i + r.w],
+    );
+    const channel = corr(
+      (i) => (i < 2 * hw ? a[i] : undefined),
+      (i) => a[i + hw],
+    );
+    const draw = corr(
+      (i) => a[i],
+      (i) => b[i],
+    );
+    const seed = corr(
+      (i) => a[i],
+      (i) => s[i],
+    );
     for (const c of [right, below, channel, draw, seed]) expect(Math.abs(c)).toBeLessThan(0.01);
   });
 
@@ -105,8 +119,7 @@ describe('position-keyed noise', () => {
     const tile = new FieldNoise(3, { c: 3, h: 11, w: 17, y0: 23, x0: 29 });
     for (const d of [0, 1]) {
       const got = tile.normals(3 * 11 * 17);
-      for (let c = 0; c < 3; c++)
-        for (let i = 0; i < 11; i++) for (let j = 0; j < 17; j++) expect(got[(c * 11 + i) * 17 + j]).toBe(whole[d][(c * 40 + 23 + i) * 50 + 29 + j]);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < 11; i++) for (let j = 0; j < 17; j++) expect(got[(c * 11 + i) * 17 + j]).toBe(whole[d][(c * 40 + 23 + i) * 50 + 29 + j]);
     }
   });
 

@@ -152,7 +152,9 @@ describe('regions of a mask', () => {
       const m = scratchMask(h, w, 17, coverage);
       const plan = planRegions(h, w, (p) => m[p] > 0.5, opts);
       solved.push(plan.solvedPixels);
-      console.log(`${w}x${h}, ${(100 * coverage).toFixed(2)}% scratched: ${plan.windows.length} windows, ${(plan.solvedPixels / 1e6).toFixed(2)} MP solved (${((100 * plan.solvedPixels) / (h * w)).toFixed(0)}% of the photo)`);
+      console.log(
+        `${w}x${h}, ${(100 * coverage).toFixed(2)}% scratched: ${plan.windows.length} windows, ${(plan.solvedPixels / 1e6).toFixed(2)} MP solved (${((100 * plan.solvedPixels) / (h * w)).toFixed(0)}% of the photo)`,
+      );
     }
     // Twice the scratches, about twice the work (not the whole photo each time).
     expect(solved[1] / solved[0]).toBeGreaterThan(1.5);
@@ -181,7 +183,12 @@ describe('inpainting by region', () => {
     // Masked pixels are black in the measurement, as `vmlmap degrade` writes them.
     const image = Float64Array.from(data);
     for (let c = 0; c < 3; c++) for (let p = 0; p < h * w; p++) if (mask[p] > 0.5) image[c * h * w + p] = 0;
-    const job: RestoreJob = { image: { c: 3, h, w, data: image }, observed: observedFromRestoreFlags(mask), spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 3, seed: 2 } };
+    const job: RestoreJob = {
+      image: { c: 3, h, w, data: image },
+      observed: observedFromRestoreFlags(mask),
+      spec: { task: 'inpaint', sigmaY: 0 },
+      solver: { solver: 'vml-map', preset: 'fast', steps: 3, seed: 2 },
+    };
     const res = await restore(model, { ...job, tiling: { mode: 'tiles' } });
     const t = res.tiling!;
     console.log(`inpainting ${w}x${h}: ${t.mode}, ${t.regions} regions, ${t.solves} windows, ${t.solvedPixels} of ${h * w} pixels solved, ${t.maskedPixels} masked`);
@@ -212,7 +219,12 @@ describe('inpainting by region', () => {
     ])
       for (let y = cy - 3; y <= cy + 3; y++) for (let x = cx - 4; x <= cx + 4; x++) mask[y * w + x] = 1;
     const image = new Float64Array(3 * h * w).fill(0.25);
-    const res = await restore(model, { image: { c: 3, h, w, data: image }, observed: observedFromRestoreFlags(mask), spec: { task: 'inpaint', sigmaY: 0 }, solver: { solver: 'vml-map', preset: 'fast', steps: 2, seed: 0 } });
+    const res = await restore(model, {
+      image: { c: 3, h, w, data: image },
+      observed: observedFromRestoreFlags(mask),
+      spec: { task: 'inpaint', sigmaY: 0 },
+      solver: { solver: 'vml-map', preset: 'fast', steps: 2, seed: 0 },
+    });
     expect(res.tiling!.mode).toBe('regions');
     expect(res.tiling!.solves).toBe(2);
     expect(res.tiling!.solvedPixels).toBe(2 * (7 + 24) * (9 + 24));

@@ -56,8 +56,7 @@ function seams(img: Img, tileH: number, tileW: number, margin: number, overlap: 
     const prof = profile(img, axis);
     const near = new Uint8Array(L);
     // The cross-fade band of each cut, and 4 pixels either side of it (a tile's own edge effects).
-    for (const t of tiles)
-      if (t.core.start > 0) for (let p = t.core.start - overlap / 2 - 5; p <= t.core.start + overlap / 2 + 4; p++) if (p >= 0 && p < L) near[p] = 1;
+    for (const t of tiles) if (t.core.start > 0) for (let p = t.core.start - overlap / 2 - 5; p <= t.core.start + overlap / 2 + 4; p++) if (p >= 0 && p < L) near[p] = 1;
     for (let k = 0; k < prof.length; k++) {
       if (near[k]) border = Math.max(border, prof[k]);
       else if (k >= 8 && k < prof.length - 8) inside = Math.max(inside, prof[k]);
@@ -226,7 +225,9 @@ describe('memory preflight', () => {
     // The result needs 600 x 800 x 40 B = 18 MB; about 22 MB more leave no room for the smallest tile.
     const tooSmall = { ...job, tiling: { memoryBudget: process.memoryUsage.rss() + 40 * 2 ** 20 } };
     await expect(restore(model, tooSmall)).rejects.toThrow(UserError);
-    await expect(restore(model, tooSmall)).rejects.toThrow(/^not enough memory for this job: the smallest tile \(160x160\) needs about \d+ MB on top of the 18 MB for the result, but only \d+ MB of the \d+ MB budget are left/);
+    await expect(restore(model, tooSmall)).rejects.toThrow(
+      /^not enough memory for this job: the smallest tile \(160x160\) needs about \d+ MB on top of the 18 MB for the result, but only \d+ MB of the \d+ MB budget are left/,
+    );
     const noRoom = { ...job, tiling: { memoryBudget: process.memoryUsage.rss() } };
     await expect(restore(model, noRoom)).rejects.toThrow(/^not enough memory for this job: the result alone needs 18 MB, more than the \d+ MB budget leaves/);
     await model.release();
@@ -262,7 +263,9 @@ describe('cancel in the middle of a tiled job', () => {
     const input = join(dir, 'photo.png');
     const px = Buffer.alloc(240 * 320 * 3);
     for (let i = 0; i < px.length; i++) px[i] = (i * 7) % 251;
-    await sharp(px, { raw: { width: 320, height: 240, channels: 3 } }).png().toFile(input);
+    await sharp(px, { raw: { width: 320, height: 240, channels: 3 } })
+      .png()
+      .toFile(input);
     const output = join(dir, 'restored.png');
     const controller = new AbortController();
     let tiles = 0;

@@ -45,7 +45,6 @@ const norm = (a: ArrayLike<number>): number => {
   return Math.sqrt(s);
 };
 
-
 let webgpuError: string | undefined;
 let gpu: { fwd: ort.InferenceSession; vjp?: ort.InferenceSession } | undefined;
 let cpu: { fwd: ort.InferenceSession; vjp?: ort.InferenceSession } | undefined;
@@ -217,7 +216,7 @@ describe('execution providers', () => {
       { name: 'webgpu', bundled: true },
       { name: 'cuda', bundled: false },
     ];
-    let p = providerPresence('linux', linux, lib);
+    const p = providerPresence('linux', linux, lib);
     expect([p.get('cpu')!.present, p.get('webgpu')!.present, p.get('cuda')!.present, p.get('dml')!.present]).toEqual([true, true, false, false]);
     expect(p.get('cuda')!.reason).toBe(`its library is not installed: no libonnxruntime_providers_cuda.so in ${lib}`);
     expect(p.get('dml')!.reason).toBe('onnxruntime-node has no dml execution provider on linux');
@@ -248,7 +247,7 @@ describe('execution providers', () => {
     expect(providerOrder('auto')).toEqual([...gpus, 'cpu']);
   });
 
-  it("auto on this machine: no fallback from a provider that is not installed", async () => {
+  it('auto on this machine: no fallback from a provider that is not installed', async () => {
     const m = await OnnxDenoiser.load(TINY, { trustChecksums: true });
     const absent = autoCandidates(process.platform).filter((p) => !presenceHere().get(p)!.present);
     expect(m.fallbacks.filter((f) => absent.includes(f.provider))).toEqual([]);

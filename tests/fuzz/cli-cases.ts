@@ -14,10 +14,36 @@ export function cliCases(f: Record<string, string>, inputs: string, tiny: string
 
   // Input images: damaged, hostile, odd shapes and formats, and things that are not files.
   const images = [
-    'photo.png', 'empty.png', 'random.png', 'truncated.png', 'truncated.jpg', 'corrupt-idat.png', 'text.png', 'claims-huge.png',
-    'claims-101mp.png', 'claims-zero.png', 'gif.gif', 'svg.png', 'one-pixel.png', 'row.png', 'column.png', 'odd.png', 'grey.png',
-    'grey-alpha.png', 'rgba.png', 'deep.png', 'palette.png', 'cmyk.jpg', 'rotated.jpg', 'photo.webp', 'photo.tif', 'folder.png',
-    'fifo.png', 'loop.png', 'dangling.png', 'photo-link.png',
+    'photo.png',
+    'empty.png',
+    'random.png',
+    'truncated.png',
+    'truncated.jpg',
+    'corrupt-idat.png',
+    'text.png',
+    'claims-huge.png',
+    'claims-101mp.png',
+    'claims-zero.png',
+    'gif.gif',
+    'svg.png',
+    'one-pixel.png',
+    'row.png',
+    'column.png',
+    'odd.png',
+    'grey.png',
+    'grey-alpha.png',
+    'rgba.png',
+    'deep.png',
+    'palette.png',
+    'cmyk.jpg',
+    'rotated.jpg',
+    'photo.webp',
+    'photo.tif',
+    'folder.png',
+    'fifo.png',
+    'loop.png',
+    'dangling.png',
+    'photo-link.png',
   ];
   for (const name of images) add(`input ${name}`, restore(denoise, f[name]!));
   add('input /dev/zero', restore(denoise, '/dev/zero'));
@@ -36,7 +62,21 @@ export function cliCases(f: Record<string, string>, inputs: string, tiny: string
 
   // Masks.
   const inpaint = ['--task', 'inpaint'];
-  for (const name of ['black-mask.png', 'white-mask.png', 'clear-mask.png', 'small-mask.png', 'noise-mask.png', 'deep-mask.png', 'random.png', 'empty.png', 'fifo.png', 'folder.png', 'gif.gif', 'claims-huge.png', 'photo-link.png'])
+  for (const name of [
+    'black-mask.png',
+    'white-mask.png',
+    'clear-mask.png',
+    'small-mask.png',
+    'noise-mask.png',
+    'deep-mask.png',
+    'random.png',
+    'empty.png',
+    'fifo.png',
+    'folder.png',
+    'gif.gif',
+    'claims-huge.png',
+    'photo-link.png',
+  ])
     add(`mask ${name}`, restore([...inpaint, '--mask', f[name]!], f['photo.png']!));
   add('mask /dev/zero', restore([...inpaint, '--mask', '/dev/zero'], f['photo.png']!));
   add('inpainting without a mask', restore(inpaint, f['photo.png']!));
@@ -44,20 +84,70 @@ export function cliCases(f: Record<string, string>, inputs: string, tiny: string
 
   // Blur kernels.
   const deblur = (kernel: string): string[] => ['--task', 'deblur', '--kernel', kernel, '--sigma-y', '0.01'];
-  for (const k of ['k-empty.txt', 'k-text.txt', 'k-ragged.txt', 'k-zero-sum.txt', 'k-negative.txt', 'k-nan.txt', 'k-inf.txt', 'k-huge-values.txt', 'k-one.txt', 'k-big.txt', 'k-too-large-file.txt', 'k-binary.txt', 'fifo.png', 'folder.png'])
+  for (const k of [
+    'k-empty.txt',
+    'k-text.txt',
+    'k-ragged.txt',
+    'k-zero-sum.txt',
+    'k-negative.txt',
+    'k-nan.txt',
+    'k-inf.txt',
+    'k-huge-values.txt',
+    'k-one.txt',
+    'k-big.txt',
+    'k-too-large-file.txt',
+    'k-binary.txt',
+    'fifo.png',
+    'folder.png',
+  ])
     add(`kernel file ${k}`, restore(deblur(`file:${f[k]}`), f['photo.png']!));
-  for (const k of ['file:/dev/zero', 'file:', 'gaussian:0', 'gaussian:-1', 'gaussian:1e9', 'gaussian:NaN', 'gaussian:', 'gaussian:1:2', 'motion:0:0', 'motion:1e9:0', 'motion:5:NaN', 'motion:5:1e308', 'motion:64:33', 'box:3', ''])
+  for (const k of [
+    'file:/dev/zero',
+    'file:',
+    'gaussian:0',
+    'gaussian:-1',
+    'gaussian:1e9',
+    'gaussian:NaN',
+    'gaussian:',
+    'gaussian:1:2',
+    'motion:0:0',
+    'motion:1e9:0',
+    'motion:5:NaN',
+    'motion:5:1e308',
+    'motion:64:33',
+    'box:3',
+    '',
+  ])
     add(`kernel ${JSON.stringify(k)}`, restore(deblur(k), f['photo.png']!));
 
   // Flags.
   const photo = f['photo.png']!;
   const flagCases: [string, string[]][] = [
-    ['steps 0', ['--steps', '0']], ['steps -1', ['--steps', '-1']], ['steps 1e9', ['--steps', '1e9']], ['steps 2.5', ['--steps', '2.5']], ['steps NaN', ['--steps', 'NaN']],
-    ['sigma-y -1', ['--sigma-y', '-1']], ['sigma-y 1', ['--sigma-y', '1']], ['sigma-y NaN', ['--sigma-y', 'NaN']], ['sigma-y 1e-300', ['--sigma-y', '1e-300']],
-    ['seed -1', ['--seed', '-1']], ['seed 1.5', ['--seed', '1.5']], ['seed 1e300', ['--seed', '1e300']], ['detail -1', ['--detail', '-1']], ['detail 2', ['--detail', '2']], ['detail 1', ['--detail', '1']],
-    ['preset turbo', ['--preset', 'turbo']], ['solver x', ['--solver', 'x']], ['provider gpu', ['--provider', 'gpu']], ['precision fp8', ['--precision', 'fp8']],
-    ['max-minutes 0', ['--max-minutes', '0']], ['max-minutes NaN', ['--max-minutes', 'NaN']], ['max-minutes 1e-9', ['--max-minutes', '1e-9']],
-    ['unknown flag', ['--foo', 'bar']], ['positional argument', ['stray']], ['json', ['--json']],
+    ['steps 0', ['--steps', '0']],
+    ['steps -1', ['--steps', '-1']],
+    ['steps 1e9', ['--steps', '1e9']],
+    ['steps 2.5', ['--steps', '2.5']],
+    ['steps NaN', ['--steps', 'NaN']],
+    ['sigma-y -1', ['--sigma-y', '-1']],
+    ['sigma-y 1', ['--sigma-y', '1']],
+    ['sigma-y NaN', ['--sigma-y', 'NaN']],
+    ['sigma-y 1e-300', ['--sigma-y', '1e-300']],
+    ['seed -1', ['--seed', '-1']],
+    ['seed 1.5', ['--seed', '1.5']],
+    ['seed 1e300', ['--seed', '1e300']],
+    ['detail -1', ['--detail', '-1']],
+    ['detail 2', ['--detail', '2']],
+    ['detail 1', ['--detail', '1']],
+    ['preset turbo', ['--preset', 'turbo']],
+    ['solver x', ['--solver', 'x']],
+    ['provider gpu', ['--provider', 'gpu']],
+    ['precision fp8', ['--precision', 'fp8']],
+    ['max-minutes 0', ['--max-minutes', '0']],
+    ['max-minutes NaN', ['--max-minutes', 'NaN']],
+    ['max-minutes 1e-9', ['--max-minutes', '1e-9']],
+    ['unknown flag', ['--foo', 'bar']],
+    ['positional argument', ['stray']],
+    ['json', ['--json']],
   ];
   for (const [name, extra] of flagCases) add(`flag ${name}`, [...restore(denoise, photo), ...extra]);
   for (const solver of ['vml-map', 'dps', 'diffpir', 'ddnm']) add(`solver ${solver}`, [...restore(denoise, photo), '--solver', solver]);

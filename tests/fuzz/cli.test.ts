@@ -27,7 +27,15 @@ beforeAll(async () => {
   outcomes = await runCases(cases, inputs, join(dir, 'work'));
   process.stdout.write(`${summary(outcomes)}\n`);
   // FUZZ_REPORT=path.json keeps every case's exit status and message, to read them all.
-  if (process.env.FUZZ_REPORT) writeFileSync(process.env.FUZZ_REPORT, JSON.stringify(outcomes.map(({ name, code, ms, stderr }) => ({ name, code, ms, stderr })), null, 1));
+  if (process.env.FUZZ_REPORT)
+    writeFileSync(
+      process.env.FUZZ_REPORT,
+      JSON.stringify(
+        outcomes.map(({ name, code, ms, stderr }) => ({ name, code, ms, stderr })),
+        null,
+        1,
+      ),
+    );
 }, 1_200_000);
 
 afterAll(() => {

@@ -86,7 +86,10 @@ export async function runCases(cases: FuzzCase[], inputs: string, work: string, 
       const inputsChanged = [...before].filter(([p, h]) => after.get(p) !== h).map(([p]) => p);
       const left = existsSync(outDir) ? readdirSync(outDir) : [];
       const partial = r.code === 0 ? left.filter((f) => f.endsWith('.tmp')) : left;
-      const lines = r.stderr.trim().split('\n').filter((l) => l && !l.startsWith('note:'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('note:'));
       const crash = !r.hang && (r.code !== 0 && r.code !== 1 ? true : /internal error|\n\s+at |^\s+at /m.test(r.stderr));
       const unclear = r.code === 1 && !(lines.length === 1 && lines[0]!.startsWith('error: '));
       outcomes[i] = { name: c.name, code: r.code, stderr: r.stderr.trim(), ms: r.ms, crash, hang: r.hang, unclear, inputsChanged, partial };

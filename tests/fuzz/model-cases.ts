@@ -56,19 +56,49 @@ export function modelCases(root: string, tiny: string, photo: string): FuzzCase[
     [['sizeMultiple'], [0, -8, 7, 1e6, 2.5, '8', undefined]],
     [['fixedSize'], [[0, 0], [1e9, 1e9], [16], [16, 24], 'x']],
     [['schedule'], [undefined, null, 'vp-linear', {}]],
-    [['schedule', 'type'], ['ve', undefined]],
-    [['schedule', 'timesteps'], [1e9, 1, 2.5, 0, -5, undefined]],
-    [['schedule', 'betaStart'], [0, -1, 1, 0.5, Number.NaN]],
-    [['schedule', 'betaEnd'], [1, 2, 0, 1e-12]],
+    [
+      ['schedule', 'type'],
+      ['ve', undefined],
+    ],
+    [
+      ['schedule', 'timesteps'],
+      [1e9, 1, 2.5, 0, -5, undefined],
+    ],
+    [
+      ['schedule', 'betaStart'],
+      [0, -1, 1, 0.5, Number.NaN],
+    ],
+    [
+      ['schedule', 'betaEnd'],
+      [1, 2, 0, 1e-12],
+    ],
     [['graphs'], [undefined, null, [], 'eps.onnx']],
-    [['graphs', 'forward'], [undefined, null, 'eps.onnx']],
-    [['graphs', 'forward', 'file'], ['../tiny/eps.onnx', '/etc/passwd', 'missing.onnx', '', 5, 'manifest.json']],
-    [['graphs', 'forward', 'sha256'], ['0'.repeat(64), 'xyz', undefined]],
-    [['graphs', 'forward', 'inputs'], [{ x: 'input', t: 't' }, { x: 'x', t: 'time' }, 'x', { x: 5 }]],
-    [['graphs', 'forward', 'output'], ['noise', 5, '']],
+    [
+      ['graphs', 'forward'],
+      [undefined, null, 'eps.onnx'],
+    ],
+    [
+      ['graphs', 'forward', 'file'],
+      ['../tiny/eps.onnx', '/etc/passwd', 'missing.onnx', '', 5, 'manifest.json'],
+    ],
+    [
+      ['graphs', 'forward', 'sha256'],
+      ['0'.repeat(64), 'xyz', undefined],
+    ],
+    [
+      ['graphs', 'forward', 'inputs'],
+      [{ x: 'input', t: 't' }, { x: 'x', t: 'time' }, 'x', { x: 5 }],
+    ],
+    [
+      ['graphs', 'forward', 'output'],
+      ['noise', 5, ''],
+    ],
     [['graphs', 'vjp', 'output'], ['eps']],
     [['graphs', 'vjp', 'inputs'], [{ x: 'x', t: 't', v: 'w' }]],
-    [['graphs', 'forward', 'externalData'], ['weights.bin', [{ file: 'missing.bin', sha256: '0'.repeat(64) }], [{ file: '../../x', sha256: '0'.repeat(64) }]]],
+    [
+      ['graphs', 'forward', 'externalData'],
+      ['weights.bin', [{ file: 'missing.bin', sha256: '0'.repeat(64) }], [{ file: '../../x', sha256: '0'.repeat(64) }]],
+    ],
     [['variants'], ['fp16', { fp16: 'x' }, { fp16: { forward: { file: 'missing.onnx', sha256: '0'.repeat(64) } } }]],
   ] as [string[], unknown[]][])
     for (const v of values) add(`${path.join('.')} = ${JSON.stringify(v) ?? 'absent'}`, field(path, v));
@@ -79,11 +109,26 @@ export function modelCases(root: string, tiny: string, photo: string): FuzzCase[
       { ...m.graphs.forward, inputs: m.graphs.vjp!.inputs, output: m.graphs.vjp!.output },
     ];
   });
-  add('forward graph is garbage with a matching checksum', replaceGraph('forward', () => Buffer.from('not an onnx graph at all')));
-  add('VJP graph is garbage with a matching checksum', replaceGraph('vjp', () => Buffer.from('\x08\x07garbage')));
-  add('forward graph is empty with a matching checksum', replaceGraph('forward', () => Buffer.alloc(0)));
-  add('forward graph is the VJP graph (checksum matching)', replaceGraph('forward', (dir) => readFileSync(join(dir, 'eps_vjp.onnx'))));
-  add('forward graph truncated (checksum matching)', replaceGraph('forward', (dir) => readFileSync(join(dir, 'eps.onnx')).subarray(0, 5000)));
+  add(
+    'forward graph is garbage with a matching checksum',
+    replaceGraph('forward', () => Buffer.from('not an onnx graph at all')),
+  );
+  add(
+    'VJP graph is garbage with a matching checksum',
+    replaceGraph('vjp', () => Buffer.from('\x08\x07garbage')),
+  );
+  add(
+    'forward graph is empty with a matching checksum',
+    replaceGraph('forward', () => Buffer.alloc(0)),
+  );
+  add(
+    'forward graph is the VJP graph (checksum matching)',
+    replaceGraph('forward', (dir) => readFileSync(join(dir, 'eps_vjp.onnx'))),
+  );
+  add(
+    'forward graph truncated (checksum matching)',
+    replaceGraph('forward', (dir) => readFileSync(join(dir, 'eps.onnx')).subarray(0, 5000)),
+  );
   add('eps.onnx is a folder', (_m, dir) => {
     rmSync(join(dir, 'eps.onnx'));
     mkdirSync(join(dir, 'eps.onnx'));

@@ -66,7 +66,7 @@ export function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 describe('imports', () => {
-  it('form no cycle among the project\'s modules', () => {
+  it("form no cycle among the project's modules", () => {
     const files = FOLDERS.flatMap((f) => sources(join(ROOT, f)));
     const known = new Set(files);
     const graph = new Map(files.map((f) => [f, importsOf(f, known)]));
@@ -76,7 +76,12 @@ describe('imports', () => {
   });
 
   it('the check finds a cycle when there is one', () => {
-    const g = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
+    const g = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+      ['d', ['a']],
+    ]);
     expect(cycles(g)).toEqual([['a', 'b', 'c']]);
   });
 });

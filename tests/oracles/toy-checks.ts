@@ -58,12 +58,7 @@ export class ToyChecks {
   /** The exact priors as ONNX models, made by `npm run test-models` in tests/.models. */
   static async load(folder = join('tests', '.models')): Promise<ToyChecks> {
     const read = (name: string) => JSON.parse(readFileSync(join(folder, name, 'prior.json'), 'utf8'));
-    return new ToyChecks(
-      await OnnxDenoiser.load(join(folder, 'gaussian'), { provider: 'cpu' }),
-      read('gaussian'),
-      await OnnxDenoiser.load(join(folder, 'gmm'), { provider: 'cpu' }),
-      read('gmm'),
-    );
+    return new ToyChecks(await OnnxDenoiser.load(join(folder, 'gaussian'), { provider: 'cpu' }), read('gaussian'), await OnnxDenoiser.load(join(folder, 'gmm'), { provider: 'cpu' }), read('gmm'));
   }
 
   /** Relative error of VML-MAP's answer to the closed-form MAP, for the task's operator. */

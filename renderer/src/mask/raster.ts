@@ -45,15 +45,7 @@ export function stampDisc(mask: Uint8Array, w: number, h: number, cx: number, cy
 }
 
 /** A brush segment: discs spaced closely enough that the stroke has no gaps at any speed. */
-export function strokeSegment(
-  mask: Uint8Array,
-  w: number,
-  h: number,
-  from: { x: number; y: number },
-  to: { x: number; y: number },
-  radius: number,
-  value: 0 | 1,
-): Rect {
+export function strokeSegment(mask: Uint8Array, w: number, h: number, from: { x: number; y: number }, to: { x: number; y: number }, radius: number, value: 0 | 1): Rect {
   const dist = Math.hypot(to.x - from.x, to.y - from.y);
   const spacing = Math.max(0.5, radius / 4);
   const n = Math.max(1, Math.ceil(dist / spacing));

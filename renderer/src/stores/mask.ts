@@ -137,7 +137,29 @@ export const useMaskStore = defineStore('mask', () => {
   }
 
   return {
-    width, height, tool, brushSize, opacity, version, painted, canUndo, canRedo, isEmpty,
-    reset, beginStroke, strokeTo, endStroke, clear, invert, load, undo, redo, takeDirty, plane, snapshot, setBrushSize, growBrush,
+    width,
+    height,
+    tool,
+    brushSize,
+    opacity,
+    version,
+    painted,
+    canUndo,
+    canRedo,
+    isEmpty,
+    reset,
+    beginStroke,
+    strokeTo,
+    endStroke,
+    clear,
+    invert,
+    load,
+    undo,
+    redo,
+    takeDirty,
+    plane,
+    snapshot,
+    setBrushSize,
+    growBrush,
   };
 });

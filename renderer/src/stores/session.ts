@@ -97,8 +97,23 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   return {
-    settings, recent, model, platform, version, ready, service, toasts, dialog, dark,
-    init, patchSettings, flushSettings, toggleTheme, notify, dismiss, applyTheme,
+    settings,
+    recent,
+    model,
+    platform,
+    version,
+    ready,
+    service,
+    toasts,
+    dialog,
+    dark,
+    init,
+    patchSettings,
+    flushSettings,
+    toggleTheme,
+    notify,
+    dismiss,
+    applyTheme,
   };
 });
 

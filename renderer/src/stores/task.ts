@@ -103,7 +103,25 @@ export const useTaskStore = defineStore('task', () => {
   }
 
   return {
-    task, scale, srKernel, blurKind, blurStd, motionLength, motionAngle, noise, preset, solver, steps, detail, seed,
-    kernel, sigmaY, spec, solverSpec, form, needsMask, load,
+    task,
+    scale,
+    srKernel,
+    blurKind,
+    blurStd,
+    motionLength,
+    motionAngle,
+    noise,
+    preset,
+    solver,
+    steps,
+    detail,
+    seed,
+    kernel,
+    sigmaY,
+    spec,
+    solverSpec,
+    form,
+    needsMask,
+    load,
   };
 });

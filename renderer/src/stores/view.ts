@@ -82,7 +82,24 @@ export const useViewStore = defineStore('view', () => {
   }
 
   return {
-    scale, x, y, viewport, image, fitted, mode, compareMode, swipe, holding, panKey, zoomPercent,
-    fit, setImage, setViewport, zoomAt, zoomTo, panBy, toImage,
+    scale,
+    x,
+    y,
+    viewport,
+    image,
+    fitted,
+    mode,
+    compareMode,
+    swipe,
+    holding,
+    panKey,
+    zoomPercent,
+    fit,
+    setImage,
+    setViewport,
+    zoomAt,
+    zoomTo,
+    panBy,
+    toImage,
   };
 });

@@ -204,7 +204,9 @@ describe('backend with the real service', () => {
       px[2 * p + 1] = p % 5 === 0 ? 0 : 255;
     }
     const grey = join(dir, 'grey-mask.png');
-    await sharp(px, { raw: { width: 32, height: 24, channels: 2 } }).png().toFile(grey);
+    await sharp(px, { raw: { width: 32, height: 24, channels: 2 } })
+      .png()
+      .toFile(grey);
     dialogs.openMask.mockResolvedValueOnce(grey);
     const mask = (await backend.importMask({ width: 32, height: 24 }))!;
     expect(mask).toBeInstanceOf(Uint8Array);
@@ -218,9 +220,13 @@ describe('backend with the real service', () => {
 
   it('shows a TIFF from a PNG display copy the service decodes, checking the file it reads', async () => {
     const { renameSync, rmSync, symlinkSync } = await import('node:fs');
-    const original = await sharp(await writeTestPhoto(join(dir, 'for-tiff.png'), 32, 24)).raw().toBuffer();
+    const original = await sharp(await writeTestPhoto(join(dir, 'for-tiff.png'), 32, 24))
+      .raw()
+      .toBuffer();
     const tiff = join(dir, 'photo.tif');
-    await sharp(original, { raw: { width: 32, height: 24, channels: 3 } }).tiff({ compression: 'deflate' }).toFile(tiff);
+    await sharp(original, { raw: { width: 32, height: 24, channels: 3 } })
+      .tiff({ compression: 'deflate' })
+      .toFile(tiff);
     const img = await openPhoto(tiff);
     expect(img).toMatchObject({ name: 'photo.tif', width: 32, height: 24 });
     const shown = await imageResponse(backend.images, img.url);
@@ -231,7 +237,9 @@ describe('backend with the real service', () => {
 
     // Rewritten in place (same file, an edit): still shown.
     const edited = join(dir, 'edited.tif');
-    await sharp({ create: { width: 32, height: 24, channels: 3, background: '#0000ff' } }).tiff().toFile(edited);
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: '#0000ff' } })
+      .tiff()
+      .toFile(edited);
     writeFileSync(tiff, readFileSync(edited));
     expect((await imageResponse(backend.images, img.url)).status).toBe(200);
     // Another file in its place: the service refuses it on its own open handle (403).
@@ -245,9 +253,7 @@ describe('backend with the real service', () => {
 
   it('refuses a mask size above the pixel limit before showing the dialog or reading a file', async () => {
     dialogs.openMask.mockClear();
-    await expect(backend.importMask({ width: 100_000, height: 100_000 })).rejects.toThrow(
-      /^cannot import a 100000x100000 mask: above the 100 megapixel limit$/,
-    );
+    await expect(backend.importMask({ width: 100_000, height: 100_000 })).rejects.toThrow(/^cannot import a 100000x100000 mask: above the 100 megapixel limit$/);
     await expect(backend.importMask({ width: 10_001, height: 10_000 })).rejects.toThrow(/above the 100 megapixel limit/);
     expect(dialogs.openMask).not.toHaveBeenCalled();
     // At the limit itself the dialog is asked (and cancelling reads nothing).
@@ -304,7 +310,7 @@ describe('backend with the real service', () => {
     expect(existsSync(join(dir, 'settings.json'))).toBe(true);
   });
 
-  it('the model chooser loads the folder as a job would, refusing a broken graph with the engine\'s line', async () => {
+  it("the model chooser loads the folder as a job would, refusing a broken graph with the engine's line", async () => {
     const broken = join(dir, 'broken-model');
     cpSync(TINY_MODEL, broken, { recursive: true });
     writeFileSync(join(broken, 'eps.onnx'), 'not a graph');
@@ -373,12 +379,12 @@ describe('backend with the real service', () => {
 
     it('fails the mask import with a message, and the next import works', async () => {
       const maskFile = join(dir, 'crash-mask.png');
-      await sharp({ create: { width: 32, height: 24, channels: 3, background: '#ffffff' } }).png().toFile(maskFile);
+      await sharp({ create: { width: 32, height: 24, channels: 3, background: '#ffffff' } })
+        .png()
+        .toFile(maskFile);
       killOn = 'read-mask';
       dialogs.openMask.mockResolvedValueOnce(maskFile);
-      await expect(b.importMask({ width: 32, height: 24 })).rejects.toThrow(
-        /^cannot import the mask: the restoration service stopped \(signal SIGKILL\) while reading it; try again$/,
-      );
+      await expect(b.importMask({ width: 32, height: 24 })).rejects.toThrow(/^cannot import the mask: the restoration service stopped \(signal SIGKILL\) while reading it; try again$/);
       dialogs.openMask.mockResolvedValueOnce(maskFile);
       expect(await b.importMask({ width: 32, height: 24 })).toEqual(new Uint8Array(32 * 24).fill(1));
     });

@@ -131,7 +131,11 @@ describe('main entry', () => {
   });
 
   it('answers IPC only from its own window', async () => {
-    expect([...fake.handlers.keys()].sort()).toEqual(Object.values(REQUESTS).map((r) => r.channel).sort());
+    expect([...fake.handlers.keys()].sort()).toEqual(
+      Object.values(REQUESTS)
+        .map((r) => r.channel)
+        .sort(),
+    );
     const win = fake.BrowserWindow.all[0]!;
     const getState = fake.handlers.get(REQUESTS.getState.channel)!;
     const ours = { sender: { id: win.webContents.id }, senderFrame: { url: 'app://renderer/index.html', parent: null } };
@@ -186,4 +190,3 @@ describe('main entry', () => {
     expect(e.preventDefault).toHaveBeenCalled();
   });
 });
-

@@ -75,7 +75,11 @@ describe('request validation', () => {
     const ipc = fakeIpc();
     const handlers = fakeHandlers();
     const unregister = registerIpc(ipc, handlers, trusted);
-    expect([...ipc.listeners.keys()].sort()).toEqual(Object.values(REQUESTS).map((r) => r.channel).sort());
+    expect([...ipc.listeners.keys()].sort()).toEqual(
+      Object.values(REQUESTS)
+        .map((r) => r.channel)
+        .sort(),
+    );
     for (const m of Object.keys(REQUESTS) as Method[]) {
       const reply = await ipc.listeners.get(REQUESTS[m].channel)!(ours, valid[m]);
       expect(reply, m).toEqual({ ok: true, value: `${m}-ok` });
@@ -87,8 +91,20 @@ describe('request validation', () => {
 
   const circular: Record<string, unknown> = {};
   circular.self = circular;
-  const throwing = Object.defineProperty({}, 'path', { enumerable: true, get: () => { throw new Error('boom'); } });
-  const proxy = new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+  const throwing = Object.defineProperty({}, 'path', {
+    enumerable: true,
+    get: () => {
+      throw new Error('boom');
+    },
+  });
+  const proxy = new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        throw new Error('trap');
+      },
+    },
+  );
 
   it.each<[Method, unknown]>([
     ['openPath', undefined],
@@ -151,7 +167,7 @@ describe('request validation', () => {
 
   it('survives random garbage on every channel', async () => {
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const atoms: unknown[] = [null, undefined, 0, -1, 1e308, Number.NaN, '', 'x', true, [], {}, new Uint8Array(3), new ArrayBuffer(2), Symbol('s'), () => 1, 10n];
     const garbage = (depth: number): unknown => {
       const r = rand();

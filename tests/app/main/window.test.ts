@@ -154,7 +154,9 @@ describe('app:// and app-image:// protocols', () => {
   it('serves only registered images', async () => {
     const sharp = (await import('sharp')).default;
     const photo = join(root, 'photo.png');
-    await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).png().toFile(photo);
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(photo);
     const images = new ImageRegistry((id) => `app-image://image/${id}`);
     const e = await images.register(photo);
     expect(e.url).toBe(`app-image://image/${e.id}`);
@@ -162,13 +164,7 @@ describe('app:// and app-image:// protocols', () => {
     const ok = await imageResponse(images, e.url);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('image/png');
-    for (const url of [
-      'app-image://image/AAAAAAAAAAAAAAAAAAAAAA',
-      `app-image://image/${e.id}/../x`,
-      `app-image://other/${e.id}`,
-      'app-image://image/%2Fetc%2Fpasswd',
-      'app-image://image/',
-    ]) {
+    for (const url of ['app-image://image/AAAAAAAAAAAAAAAAAAAAAA', `app-image://image/${e.id}/../x`, `app-image://other/${e.id}`, 'app-image://image/%2Fetc%2Fpasswd', 'app-image://image/']) {
       expect((await imageResponse(images, url)).status, url).toBe(404);
     }
   });
@@ -176,7 +172,9 @@ describe('app:// and app-image:// protocols', () => {
   describe('a registered photo whose path later leads elsewhere', () => {
     const sharpImage = async (path: string, colour: string): Promise<string> => {
       const sharp = (await import('sharp')).default;
-      await sharp({ create: { width: 4, height: 3, channels: 3, background: colour } }).png().toFile(path);
+      await sharp({ create: { width: 4, height: 3, channels: 3, background: colour } })
+        .png()
+        .toFile(path);
       return path;
     };
 
@@ -225,7 +223,12 @@ describe('app:// and app-image:// protocols', () => {
       const first = await imageResponse(images, e.url);
       expect([first.status, first.headers.get('content-type')]).toEqual([200, 'image/png']);
       const sharp = (await import('sharp')).default;
-      writeFileSync(photo, await sharp({ create: { width: 4, height: 3, channels: 3, background: '#0000ff' } }).png().toBuffer());
+      writeFileSync(
+        photo,
+        await sharp({ create: { width: 4, height: 3, channels: 3, background: '#0000ff' } })
+          .png()
+          .toBuffer(),
+      );
       const second = await imageResponse(images, e.url);
       expect(second.status).toBe(200);
       expect(Buffer.from(await second.arrayBuffer()).equals(readFileSync(photo))).toBe(true);
@@ -236,7 +239,9 @@ describe('app:// and app-image:// protocols', () => {
   it('shows a TIFF from the display copy it is given, never decoding it itself', async () => {
     const sharp = (await import('sharp')).default;
     const tiff = join(root, 'photo.tif');
-    await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).tiff().toFile(tiff);
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } })
+      .tiff()
+      .toFile(tiff);
     const png = new Uint8Array([137, 80, 78, 71]);
     const asked: string[] = [];
     let fail: Error | undefined;

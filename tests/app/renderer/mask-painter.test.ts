@@ -48,9 +48,7 @@ let wrapper: VueWrapper;
 
 function pointer(type: string, p: Pt, extra: PointerEventInit = {}): void {
   const stage = wrapper.find('[data-testid="stage"]').element;
-  stage.dispatchEvent(
-    new PointerEvent(type, { bubbles: true, cancelable: true, pointerId: 1, button: 0, clientX: PAN.x + SCALE * p.x, clientY: PAN.y + SCALE * p.y, ...extra }),
-  );
+  stage.dispatchEvent(new PointerEvent(type, { bubbles: true, cancelable: true, pointerId: 1, button: 0, clientX: PAN.x + SCALE * p.x, clientY: PAN.y + SCALE * p.y, ...extra }));
 }
 
 function stroke(points: Pt[]): void {
@@ -147,10 +145,16 @@ describe('mask painter', () => {
   it('clips strokes at the image border', () => {
     const mask = useMaskStore();
     mask.setBrushSize(9);
-    stroke([{ x: -3, y: -3 }, { x: 2, y: 2 }]);
+    stroke([
+      { x: -3, y: -3 },
+      { x: 2, y: 2 },
+    ]);
     expect(mask.plane()[0]).toBe(1);
     expect(mask.painted).toBeGreaterThan(0);
-    stroke([{ x: W + 50, y: 5 }, { x: W + 60, y: 5 }]); // entirely outside: nothing, no error
+    stroke([
+      { x: W + 50, y: 5 },
+      { x: W + 60, y: 5 },
+    ]); // entirely outside: nothing, no error
     expect(mask.canUndo).toBe(true);
   });
 

@@ -99,7 +99,17 @@ describe('job store', () => {
     expect(useDocumentStore().preview?.width).toBe(2);
     send({ type: 'progress', jobId: 'someoneelse', step: 9, total: 10, elapsedMs: 0, etaMs: 0 });
     expect(job.step).toBe(3);
-    send({ type: 'done', jobId: id, width: 40, height: 30, image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) }, stats: { nfe: 1, vjps: 1, wallMs: 1500, onnxMs: 1, approximateVjp: false }, operator: 'identity', provider: 'webgpu', precision: 'fp16' });
+    send({
+      type: 'done',
+      jobId: id,
+      width: 40,
+      height: 30,
+      image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) },
+      stats: { nfe: 1, vjps: 1, wallMs: 1500, onnxMs: 1, approximateVjp: false },
+      operator: 'identity',
+      provider: 'webgpu',
+      precision: 'fp16',
+    });
     expect(job.status).toBe('done');
     expect(job.busy).toBe(false);
     expect(useDocumentStore().result?.jobId).toBe(id);
@@ -211,7 +221,14 @@ describe('session store', () => {
   });
 
   it('shows a model problem from main', async () => {
-    api.getState.mockResolvedValueOnce({ settings: structuredClone(DEFAULT_SETTINGS), recent: [], model: { dir: '/m', name: 'm', description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem: 'model /m: no manifest.json' }, service: { state: 'starting' }, platform: 'linux', version: '1' });
+    api.getState.mockResolvedValueOnce({
+      settings: structuredClone(DEFAULT_SETTINGS),
+      recent: [],
+      model: { dir: '/m', name: 'm', description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem: 'model /m: no manifest.json' },
+      service: { state: 'starting' },
+      platform: 'linux',
+      version: '1',
+    });
     const s = useSessionStore();
     await s.init();
     expect(s.toasts.at(-1)).toMatchObject({ kind: 'error', text: 'model /m: no manifest.json' });

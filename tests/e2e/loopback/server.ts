@@ -85,9 +85,7 @@ export async function startLoopback(o: LoopbackOptions): Promise<Loopback> {
         }
         if (req.method === 'POST' && url.pathname.startsWith('/invoke/')) {
           const method = url.pathname.slice('/invoke/'.length);
-          const reply = PAGE_METHODS.has(method)
-            ? await dispatch(backend, method as Method, decode(await body(req)))
-            : { ok: false as const, error: 'unknown request' };
+          const reply = PAGE_METHODS.has(method) ? await dispatch(backend, method as Method, decode(await body(req))) : { ok: false as const, error: 'unknown request' };
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
           res.end(Buffer.from(encode(reply)));
           return;
