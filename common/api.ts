@@ -5,6 +5,7 @@
  */
 import { type ExecutionProvider, type GraphPrecision, type ProviderChoice, PROVIDER_CHOICES } from '../engine/model/choices.js';
 import { PRESETS, SOLVERS, SR_KERNELS, SR_SCALES, TASKS, type SolverSpec, type TaskSpec } from '../engine/tasks.js';
+import type { SolveStats } from '../engine/types.js';
 import * as s from './schema.js';
 
 // The engine's own lists and types: engine/model/choices.ts imports nothing, so the renderer's
@@ -175,15 +176,8 @@ export interface RgbaImage {
   data: Uint8ClampedArray;
 }
 
-export interface SolveStatsView {
-  nfe: number;
-  vjps: number;
-  wallMs: number;
-  onnxMs: number;
-  approximateVjp: boolean;
-  /** VML-MAP: the fixed-point step left at the end relative to z (0 = stationary). */
-  stationarity?: number;
-}
+/** A job's statistics as the page shows them: the engine's own (network calls, time, stationarity). */
+export type SolveStatsView = SolveStats;
 
 export type JobEvent =
   | { type: 'queued'; jobId: string; position: number }

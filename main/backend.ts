@@ -93,19 +93,19 @@ export class Backend implements Handlers {
   private readonly jobs = new Map<string, JobRecord>();
   private lastError = { message: '', at: 0 };
 
-  constructor(private readonly o: BackendOptions) {
-    this.images = new ImageRegistry(o.imageUrl, (e) => this.displayCopy(e));
-    this.service = new ServiceClient(o.spawn, {
+  constructor(private readonly options: BackendOptions) {
+    this.images = new ImageRegistry(options.imageUrl, (e) => this.displayCopy(e));
+    this.service = new ServiceClient(options.spawn, {
       onJob: (event) => {
         const job = this.jobs.get(event.jobId);
         if (job && event.type === 'done') job.done = true;
-        o.emit({ kind: 'job', event });
+        options.emit({ kind: 'job', event });
       },
-      onState: (state, message) => o.emit({ kind: 'service', state, message }),
-      cancelGraceMs: o.cancelGraceMs,
-      restartDelayMs: o.restartDelayMs,
-      configure: o.configure,
-      memoryProbe: o.memoryProbe,
+      onState: (state, message) => options.emit({ kind: 'service', state, message }),
+      cancelGraceMs: options.cancelGraceMs,
+      restartDelayMs: options.restartDelayMs,
+      configure: options.configure,
+      memoryProbe: options.memoryProbe,
     });
   }
 
@@ -114,7 +114,7 @@ export class Backend implements Handlers {
   }
 
   get modelDir(): string {
-    return this.o.settings.modelDir ?? this.o.defaultModelDir;
+    return this.options.settings.modelDir ?? this.options.defaultModelDir;
   }
 
   modelInfo(dir = this.modelDir): ModelInfo {
@@ -133,31 +133,31 @@ export class Backend implements Handlers {
 
   async getState(): Promise<AppState> {
     return {
-      settings: this.o.settings.settings,
-      recent: this.o.settings.recent,
+      settings: this.options.settings.settings,
+      recent: this.options.settings.recent,
       model: this.modelInfo(),
       service: this.service.status,
-      platform: this.o.platform ?? process.platform,
-      version: this.o.version ?? '0.0.0',
+      platform: this.options.platform ?? process.platform,
+      version: this.options.version ?? '0.0.0',
     };
   }
 
   async setSettings(patch: RequestOf<'setSettings'>) {
-    return this.o.settings.update(patch);
+    return this.options.settings.update(patch);
   }
 
   /** Opens a path that main decided on (dialog, menu, recent list, command line). */
   async open(path: string, temporary = false, displayName?: string): Promise<OpenedImage> {
     const entry = await this.images.register(path, temporary, displayName);
     if (!temporary) {
-      this.o.settings.addRecent(path);
-      this.o.emit({ kind: 'recent', recent: this.o.settings.recent });
+      this.options.settings.addRecent(path);
+      this.options.emit({ kind: 'recent', recent: this.options.settings.recent });
     }
     return ImageRegistry.view(entry);
   }
 
   async openDialog(): Promise<OpenedImage | null> {
-    const path = await this.o.dialogs.openImage();
+    const path = await this.options.dialogs.openImage();
     return path ? this.open(path) : null;
   }
 
@@ -173,19 +173,19 @@ export class Backend implements Handlers {
       basename(name)
         .replace(/[^\w.-]+/g, '_')
         .slice(-80) || 'pasted.png';
-    const path = join(this.o.tempDir, `${randomBytes(6).toString('hex')}-${safe}`);
+    const path = join(this.options.tempDir, `${randomBytes(6).toString('hex')}-${safe}`);
     await writeFile(path, bytes, { mode: 0o600 });
     return this.open(path, true, safe);
   }
 
   async openRecent({ index }: RequestOf<'openRecent'>): Promise<OpenedImage> {
-    const path = this.o.settings.recentPaths[index];
+    const path = this.options.settings.recentPaths[index];
     if (!path) throw new UserError('that recent file is no longer in the list');
     try {
       return await this.open(path);
     } catch (e) {
-      this.o.settings.removeRecent(path);
-      this.o.emit({ kind: 'recent', recent: this.o.settings.recent });
+      this.options.settings.removeRecent(path);
+      this.options.emit({ kind: 'recent', recent: this.options.settings.recent });
       throw e;
     }
   }
@@ -213,7 +213,7 @@ export class Backend implements Handlers {
       mask,
       spec: req.spec,
       solver: req.solver,
-      model: { dir: model.dir, provider: this.o.settings.settings.provider },
+      model: { dir: model.dir, provider: this.options.settings.settings.provider },
       maxPixels: MAX_PIXELS,
       previewEvery: 2,
       previewMaxSide: 1024,
@@ -231,11 +231,11 @@ export class Backend implements Handlers {
     const original = job.image;
     const stem = basename(original.name, extname(original.name));
     const suggested = `${stem}-restored${EXTENSIONS[format]}`;
-    const chosen = await this.o.dialogs.saveImage(original.temporary ? suggested : join(dirname(original.path), suggested), format);
+    const chosen = await this.options.dialogs.saveImage(original.temporary ? suggested : join(dirname(original.path), suggested), format);
     if (!chosen) return null;
     const path = WRITABLE.has(extname(chosen).toLowerCase()) ? chosen : chosen + EXTENSIONS[format];
     const replacing = !original.temporary && (await sameFile(path, original.path));
-    if (replacing && !(await this.o.dialogs.confirmReplaceOriginal(path))) return null;
+    if (replacing && !(await this.options.dialogs.confirmReplaceOriginal(path))) return null;
     const ext = extname(path).toLowerCase();
     const deep = (ext === '.png' || ext === '.tif' || ext === '.tiff') && original.bitDepth === 16;
     await this.service.request<string>({
@@ -272,13 +272,13 @@ export class Backend implements Handlers {
     const now = Date.now();
     if (message === this.lastError.message && now - this.lastError.at < REPEAT_ERROR_MS) return;
     this.lastError = { message, at: now };
-    this.o.emit({ kind: 'error', message });
+    this.options.emit({ kind: 'error', message });
   }
 
   async importMask({ width, height }: RequestOf<'importMask'>): Promise<Uint8Array | null> {
     // No image above the limit can be open, so no mask for one is read (nor its dialog shown).
     if (width * height > MAX_PIXELS) throw new UserError(`cannot import a ${width}x${height} mask: above the ${MAX_PIXELS / 1e6} megapixel limit`);
-    const path = await this.o.dialogs.openMask();
+    const path = await this.options.dialogs.openMask();
     if (!path) return null;
     // Decoded in the service: main never decodes an image.
     const answer = await this.service.ask<'read-mask'>({ type: 'read-mask', path, width, height }).catch(serviceFailure('cannot import the mask', 'reading it'));
@@ -292,7 +292,7 @@ export class Backend implements Handlers {
     const image = this.images.get(imageId);
     const stem = image ? basename(image.name, extname(image.name)) : 'mask';
     const suggested = `${stem}-mask.png`;
-    const chosen = await this.o.dialogs.saveMask(image && !image.temporary ? join(dirname(image.path), suggested) : suggested);
+    const chosen = await this.options.dialogs.saveMask(image && !image.temporary ? join(dirname(image.path), suggested) : suggested);
     if (!chosen) return null;
     const path = extname(chosen).toLowerCase() === '.png' ? chosen : `${chosen}.png`;
     // Encoded in the service, like every image.
@@ -309,14 +309,14 @@ export class Backend implements Handlers {
   }
 
   async chooseModel(): Promise<ModelInfo | null> {
-    const dir = await this.o.dialogs.chooseModelDir();
+    const dir = await this.options.dialogs.chooseModelDir();
     if (!dir) return null;
     const info = this.modelInfo(dir);
     if (info.problem) throw new UserError(info.problem);
     // The service loads it as a job would (checksums, graph names, a probe run): the chooser
     // refuses a folder with the same line the CLI gives for it.
     await this.service.request<unknown>({ type: 'validate', dir });
-    this.o.settings.setModelDir(dir);
+    this.options.settings.setModelDir(dir);
     return info;
   }
 }

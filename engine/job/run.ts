@@ -45,7 +45,7 @@ export async function planJob(
   sizeMultiple: number,
   fixedSize: boolean,
 ): Promise<JobPlan> {
-  const o = { ...TILING_DEFAULTS, ...job.tiling };
+  const opts = { ...TILING_DEFAULTS, ...job.tiling };
   const mode = job.tiling?.mode ?? 'auto';
   const pixels = clean.h * clean.w;
   const mem = memoryBudget(job.tiling?.memoryBudget);
@@ -58,7 +58,7 @@ export async function planJob(
   const free = mem.budget - mem.rss - outBytes;
   const maxSolvePixels = Math.max(0, Math.floor(free / perPixel));
   Object.assign(memory, { maxSolvePixels, modelBytesPerPixel: cost.bytesPerPixel, how: cost.how });
-  if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, o.maxWholePixels)) {
+  if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, opts.maxWholePixels)) {
     if (!(job.spec.task === 'inpaint' && job.tiling?.regions !== false)) return whole;
   }
   const reach = operatorReach(job.spec);
@@ -74,24 +74,24 @@ export async function planJob(
   };
   if (job.spec.task === 'inpaint' && job.tiling?.regions !== false) {
     const observed = job.observed!;
-    const minWin = (2 * o.inpaintContext + 8) ** 2;
-    if (maxSolvePixels < minWin) refuse(minWin * perPixel, `the smallest inpainting window (${2 * o.inpaintContext + 8} px square)`);
-    const cap = Math.min(maxSolvePixels, Math.max(minWin, o.maxTilePixels));
-    const rp = planRegions(clean.h, clean.w, (p) => isMissing(observed[p]!), { context: o.inpaintContext, cell: o.inpaintCell, overlap: o.inpaintOverlap, maxPixels: cap });
-    const beneficial = rp.solvedPixels <= 0.5 * pixels || pixels > Math.min(maxSolvePixels, o.maxWholePixels);
+    const minWin = (2 * opts.inpaintContext + 8) ** 2;
+    if (maxSolvePixels < minWin) refuse(minWin * perPixel, `the smallest inpainting window (${2 * opts.inpaintContext + 8} px square)`);
+    const cap = Math.min(maxSolvePixels, Math.max(minWin, opts.maxTilePixels));
+    const regionPlan = planRegions(clean.h, clean.w, (p) => isMissing(observed[p]!), { context: opts.inpaintContext, cell: opts.inpaintCell, overlap: opts.inpaintOverlap, maxPixels: cap });
+    const beneficial = regionPlan.solvedPixels <= 0.5 * pixels || pixels > Math.min(maxSolvePixels, opts.maxWholePixels);
     if (mode === 'tiles' || beneficial) {
       return {
-        regions: rp,
-        report: { mode: 'regions', solves: rp.windows.length, solvedPixels: rp.solvedPixels, maskedPixels: rp.maskedPixels, regions: rp.runs.components, memory },
+        regions: regionPlan,
+        report: { mode: 'regions', solves: regionPlan.windows.length, solvedPixels: regionPlan.solvedPixels, maskedPixels: regionPlan.maskedPixels, regions: regionPlan.runs.components, memory },
       };
     }
-    if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, o.maxWholePixels)) return whole;
+    if (mode === 'auto' && pixels <= Math.min(maxSolvePixels, opts.maxWholePixels)) return whole;
   }
-  const margin = roundUpTo(reach.support + o.context, align);
-  const overlap = roundUpTo(o.overlap, 2 * align);
+  const margin = roundUpTo(reach.support + opts.context, align);
+  const overlap = roundUpTo(opts.overlap, 2 * align);
   const minSide = minTileSide(margin, overlap, align);
   if (maxSolvePixels < minSide * minSide) refuse(minSide * minSide * perPixel, `the smallest tile (${minSide}x${minSide})`);
-  const cap = Math.min(maxSolvePixels, Math.max(minSide * minSide, o.maxTilePixels));
+  const cap = Math.min(maxSolvePixels, Math.max(minSide * minSide, opts.maxTilePixels));
   const step = lcm(align, Math.max(1, sizeMultiple));
   let side = Math.max(minSide, Math.floor(Math.sqrt(cap) / step) * step);
   let tileH = Math.min(clean.h, side);
@@ -155,16 +155,16 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
       windows.push({ rect, paste: (x) => blend(out, clean, x, rect, t.rows, t.cols) });
     }
   } else {
-    const rp = plan.regions!;
+    const regionPlan = plan.regions!;
     // The input, bit for bit; only masked pixels change below.
     out = Float64Array.from(job.image.data);
-    const { runs } = rp;
+    const { runs } = regionPlan;
     // Cell-mode masked pixels are sums of cross-faded cells: start them at zero.
     for (let r = 0; r < runs.count; r++) {
-      if (rp.single[runs.comp[r]]) continue;
+      if (regionPlan.single[runs.comp[r]]) continue;
       for (let c = 0; c < clean.c; c++) out.fill(0, c * hw + runs.y[r] * clean.w + runs.x0[r], c * hw + runs.y[r] * clean.w + runs.x1[r]);
     }
-    for (const win of rp.windows) {
+    for (const win of regionPlan.windows) {
       const rect = win.window;
       if (win.kind === 'single') {
         const comps = new Set(win.components);
@@ -190,7 +190,7 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
             for (let y = rows.kept.start; y < rows.kept.end; y++) {
               const wy = rows.weights[y - rows.kept.start];
               for (let r = runs.rowStart[y]; r < runs.rowStart[y + 1]; r++) {
-                if (rp.single[runs.comp[r]]) continue;
+                if (regionPlan.single[runs.comp[r]]) continue;
                 const a = Math.max(runs.x0[r], cols.kept.start);
                 const b = Math.min(runs.x1[r], cols.kept.end);
                 for (let c = 0; c < clean.c; c++) for (let j = a; j < b; j++) out[c * hw + y * clean.w + j] += wy * cols.weights[j - cols.kept.start] * x[(c * h + y - rect.y0) * w + j - rect.x0];

@@ -1,5 +1,5 @@
 /** Small numerical helpers for the engine tests: seeded random data and dense linear algebra. */
-import type { LinearOperator } from '../../engine/types.js';
+import type { LinearOperator, Shape } from '../../engine/types.js';
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
 export function rng(seed: number): () => number {
@@ -94,4 +94,13 @@ export function choleskySolve(s: Dense, b: Float64Array): Float64Array {
     x[i] = v / l[i * n + i];
   }
   return x;
+}
+
+/** Number of values of an image of this shape. */
+export const sizeOf = (s: Shape): number => s.c * s.h * s.w;
+
+/** An observed-weights mask (1 = observed) with about `observed` of the pixels kept. */
+export function randomMask(h: number, w: number, seed: number, observed = 0.6): Float64Array {
+  const u = rng(seed);
+  return Float64Array.from({ length: h * w }, () => (u() < observed ? 1 : 0));
 }

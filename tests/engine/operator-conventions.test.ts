@@ -27,14 +27,7 @@ import { maskFromRestoreImage } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';
-import { randn, relErr, rng } from './helpers.js';
-
-const n = (s: Shape): number => s.c * s.h * s.w;
-
-function randomMask(h: number, w: number, seed: number, observed = 0.6): Float64Array {
-  const u = rng(seed);
-  return Float64Array.from({ length: h * w }, () => (u() < observed ? 1 : 0));
-}
+import { randn, randomMask, relErr, sizeOf } from './helpers.js';
 
 /** A non-separable even-sized kernel, to exercise the origin convention and the general path. */
 const unevenKernel: Kernel = { h: 4, w: 2, data: Float64Array.from([0.3, 0.1, 0.05, 0.2, 0.1, 0.1, 0.02, 0.13]), label: 'uneven' };
@@ -49,7 +42,7 @@ describe('conventions', () => {
 
   it('blur is y[i,j] = sum k[a,b] x[i+ca-a, j+cb-b] over the symmetric extension', () => {
     const s: Shape = { c: 2, h: 7, w: 4 };
-    const x = randn(n(s), 3);
+    const x = randn(sizeOf(s), 3);
     for (const k of [unevenKernel, gaussianKernel(1.2), motionKernel(6, 135)]) {
       const got = blur(s, k).forward(x);
       const ca = k.h >> 1;
@@ -72,14 +65,14 @@ describe('conventions', () => {
 
   it('blur with a separable kernel equals the direct 2-D convolution', () => {
     const k = gaussianKernel(2);
-    const x = randn(n(odd), 4);
+    const x = randn(sizeOf(odd), 4);
     const viaFactors = blur(odd, k).forward(x);
     const direct = convolveSymmetric(x, odd.c, odd.h, odd.w, k);
     expect(relErr(viaFactors, direct)).toBeLessThan(1e-13);
   });
 
   it('blur keeps constants (kernel sums to 1, symmetric boundary)', () => {
-    const y = blur(odd, motionKernel(12, 17)).forward(new Float64Array(n(odd)).fill(0.25));
+    const y = blur(odd, motionKernel(12, 17)).forward(new Float64Array(sizeOf(odd)).fill(0.25));
     for (const v of y) expect(v).toBeCloseTo(0.25, 12);
   });
 
@@ -87,8 +80,8 @@ describe('conventions', () => {
     const s: Shape = { c: 1, h: 24, w: 24 };
     for (const scale of [2, 3, 4]) {
       const op = bicubicDownsample(s, scale);
-      for (const v of op.forward(new Float64Array(n(s)).fill(0.4))) expect(v).toBeCloseTo(0.4, 12);
-      const ramp = Float64Array.from({ length: n(s) }, (_, p) => p % s.w);
+      for (const v of op.forward(new Float64Array(sizeOf(s)).fill(0.4))) expect(v).toBeCloseTo(0.4, 12);
+      const ramp = Float64Array.from({ length: sizeOf(s) }, (_, p) => p % s.w);
       const y = op.forward(ramp);
       const wo = op.outShape.w;
       // Away from the edges (2s input pixels), the cubic reproduces linear functions exactly.

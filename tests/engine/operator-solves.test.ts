@@ -15,14 +15,7 @@ import {
 } from '../../engine/operators/index.js';
 import { type LinearOperator, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';
-import { randn, relErr, rng } from './helpers.js';
-
-const n = (s: Shape): number => s.c * s.h * s.w;
-
-function randomMask(h: number, w: number, seed: number, observed = 0.6): Float64Array {
-  const u = rng(seed);
-  return Float64Array.from({ length: h * w }, () => (u() < observed ? 1 : 0));
-}
+import { randn, randomMask, relErr, sizeOf } from './helpers.js';
 
 const odd: Shape = { c: 3, h: 37, w: 31 };
 
@@ -67,7 +60,7 @@ describe('fused steps', () => {
       for (const kernel of [gaussianKernel(2), motionKernel(5, 0), motionKernel(4, 90)]) {
         const op = blur(shape, kernel);
         expect(op.gaussNewtonStep).toBeTypeOf('function');
-        const [d, z, y] = [randn(n(shape), 1), randn(n(shape), 2), randn(n(shape), 3)];
+        const [d, z, y] = [randn(sizeOf(shape), 1), randn(sizeOf(shape), 2), randn(sizeOf(shape), 3)];
         for (const [alpha, beta] of [
           [1e4, 4],
           [0, 1],
@@ -77,17 +70,17 @@ describe('fused steps', () => {
           // Twice with the same y: the second call reuses the cached transform of A^T y.
           for (let k = 0; k < 2; k++) expect(relErr(op.gaussNewtonStep!(d, z, y, alpha, beta), want)).toBeLessThan(1e-10);
         }
-        const y2 = randn(n(shape), 4);
+        const y2 = randn(sizeOf(shape), 4);
         const want2 = op.normalSolve(residual(op, d, z, y2, 3, 2), 3, 2);
         expect(relErr(op.gaussNewtonStep!(d, z, y2, 3, 2), want2)).toBeLessThan(1e-10);
       }
     }
     // Without a closed form: an inexact CG step, zero where the residual is zero.
     const skew = blur(odd, motionKernel(9, 45));
-    const d = randn(n(odd), 5);
+    const d = randn(sizeOf(odd), 5);
     expect(skew.gaussNewtonStep!(d, d, skew.forward(d), 1e4, 4).every((v) => v === 0)).toBe(true);
-    const z = randn(n(odd), 6);
-    const y = randn(n(odd), 7);
+    const z = randn(sizeOf(odd), 6);
+    const y = randn(sizeOf(odd), 7);
     const exact = skew.normalSolve(residualOf(skew, d, z, y, 1e2, 4), 1e2, 4);
     expect(relErr(skew.gaussNewtonStep!(d, z, y, 1e2, 4), exact)).toBeLessThan(1e-2);
   });
@@ -110,7 +103,7 @@ describe('conjugate gradients', () => {
   });
 
   it('symmetric blur kernels solve in closed form, agreeing with CG', () => {
-    const r = randn(n(odd), 9);
+    const r = randn(sizeOf(odd), 9);
     for (const k of [gaussianKernel(2), motionKernel(8, 0)]) {
       const op = blur(odd, k);
       expect(op.closedForm).toBe(true);
@@ -130,7 +123,7 @@ describe('conjugate gradients', () => {
     for (const [label, make] of ops) {
       const runs: CgStats[] = [];
       const op = make({ onSolve: (s) => runs.push(s) });
-      op.normalSolve(randn(n(op.inShape), 8), ratio, 1);
+      op.normalSolve(randn(sizeOf(op.inShape), 8), ratio, 1);
       note(`${label} normalSolve iterations at ${ratio}`, runs[0].iterations);
       expect(runs[0].converged).toBe(true);
     }
@@ -139,7 +132,7 @@ describe('conjugate gradients', () => {
   it.each([1, 1e3, 1e6])('blur normalSolve by CG (motion 30 deg) at alpha/beta = %d', (ratio) => {
     const runs: CgStats[] = [];
     const op = blur(odd, motionKernel(9, 30), { cg: { onSolve: (s) => runs.push(s) } });
-    op.normalSolve(randn(n(odd), 9), ratio, 1);
+    op.normalSolve(randn(sizeOf(odd), 9), ratio, 1);
     note(`blur motion30 normalSolve iterations at ${ratio}`, runs[0].iterations);
     note(`blur motion30 normalSolve residual at ${ratio}`, runs[0].relResidual);
     // The reflective boundary leaves CG unpreconditioned: at 1e6 it runs into the cap (see blur.ts).

@@ -5,14 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { bicubicDownsample, blur, boxDownsample, compose, gaussianKernel, identity, luma, mask, motionKernel, Composition, type CgOptions, type Kernel } from '../../engine/operators/index.js';
 import { type LinearOperator, type Shape } from '../../engine/types.js';
-import { choleskySolve, denseOf, dot, normalMatrix, randn, relErr, rng } from './helpers.js';
-
-const n = (s: Shape): number => s.c * s.h * s.w;
-
-function randomMask(h: number, w: number, seed: number, observed = 0.6): Float64Array {
-  const u = rng(seed);
-  return Float64Array.from({ length: h * w }, () => (u() < observed ? 1 : 0));
-}
+import { choleskySolve, denseOf, dot, normalMatrix, randn, randomMask, relErr, sizeOf } from './helpers.js';
 
 /** A non-separable even-sized kernel, to exercise the origin convention and the general path. */
 const unevenKernel: Kernel = { h: 4, w: 2, data: Float64Array.from([0.3, 0.1, 0.05, 0.2, 0.1, 0.1, 0.02, 0.13]), label: 'uneven' };
@@ -102,8 +95,8 @@ describe.each(cases)('$name', ({ name, make, shape, small, closedForm }) => {
 
   it('has an exact adjoint: <A x, y> = <x, A^T y>', () => {
     for (let seed = 1; seed <= 3; seed++) {
-      const x = randn(n(op.inShape), seed);
-      const y = randn(n(op.outShape), seed + 100);
+      const x = randn(sizeOf(op.inShape), seed);
+      const y = randn(sizeOf(op.outShape), seed + 100);
       const lhs = dot(op.forward(x), y);
       const rhs = dot(x, op.adjoint(y));
       const err = Math.abs(lhs - rhs) / Math.abs(lhs);
@@ -114,7 +107,7 @@ describe.each(cases)('$name', ({ name, make, shape, small, closedForm }) => {
   });
 
   it('satisfies A A^+ A x = A x with a minimum-norm A^+', () => {
-    const x = randn(n(op.inShape), 21);
+    const x = randn(sizeOf(op.inShape), 21);
     // Ill-posed blurs need many CGLS iterations to fit their faintest frequencies to 1e-4.
     const pop = make(shape, { maxIter: 6000, onSolve: (s) => note(`A A+ A iterations ${name}`, s.iterations) });
     const ax = pop.forward(x);
@@ -130,7 +123,7 @@ describe.each(cases)('$name', ({ name, make, shape, small, closedForm }) => {
     const dense = denseOf(sop);
     const beta = 0.7;
     const alpha = beta * ratio;
-    const r = randn(n(small), 31);
+    const r = randn(sizeOf(small), 31);
     const want = choleskySolve(normalMatrix(dense, alpha, beta), r);
     const err = relErr(sop.normalSolve(r, alpha, beta), want);
     note(`normalSolve (${kind}) ${name}`, err);
@@ -138,8 +131,8 @@ describe.each(cases)('$name', ({ name, make, shape, small, closedForm }) => {
   });
 
   it('leaves its inputs alone', () => {
-    const x = randn(n(op.inShape), 41);
-    const y = randn(n(op.outShape), 42);
+    const x = randn(sizeOf(op.inShape), 41);
+    const y = randn(sizeOf(op.outShape), 42);
     const [x0, y0] = [Float64Array.from(x), Float64Array.from(y)];
     op.forward(x);
     op.normalSolve(x, 2, 0.5);
