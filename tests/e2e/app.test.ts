@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
+import { paintDiagonalStroke } from './stroke.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'e2e');
@@ -114,13 +115,7 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.keyboard.press(']');
     await page.keyboard.press(']');
     expect(await page.getByTestId('brush-size').textContent()).toBe('16 px');
-    const box = (await page.getByTestId('original').boundingBox())!;
-    const at = (u: number): [number, number] => [box.x + box.width * u, box.y + box.height * (0.15 + 0.7 * u)];
-    await page.mouse.move(...at(0.05));
-    await page.mouse.down();
-    for (let i = 1; i <= 12; i++) await page.mouse.move(...at(0.05 + (0.9 * i) / 12));
-    await page.mouse.up();
-    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.85);
+    await paintDiagonalStroke(page);
     await expect.poll(() => page.getByTestId('run').isEnabled()).toBe(true);
     expect(await page.locator('.panel').filter({ hasText: 'Mask' }).textContent()).toMatch(/\d+\.\d% of the photo will be restored/);
     // The stroke is visible: red overlay pixels on the mask canvas.

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
 import { startLoopback } from './loopback/server.js';
+import { paintDiagonalStroke } from './stroke.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = process.env.SCREENS ? resolve(process.env.SCREENS) : '';
@@ -157,13 +158,7 @@ async function capture(rendererDir: string, outDir: string): Promise<Shot[]> {
     await page.getByTestId('preset-fast').click();
     for (let i = 0; i < 3; i++) await page.keyboard.press('Control+=');
     for (let i = 0; i < 3; i++) await page.keyboard.press(']');
-    const box = (await page.getByTestId('original').boundingBox())!;
-    const at = (u: number): [number, number] => [box.x + box.width * u, box.y + box.height * (0.15 + 0.7 * u)];
-    await page.mouse.move(...at(0.05));
-    await page.mouse.down();
-    for (let i = 1; i <= 12; i++) await page.mouse.move(...at(0.05 + (0.9 * i) / 12));
-    await page.mouse.up();
-    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.85);
+    const box = await paintDiagonalStroke(page);
     await expect.poll(() => page.getByTestId('run').isEnabled()).toBe(true);
     await shot('09-mask-brush');
     await page.getByTestId('tool-eraser').click();
