@@ -136,9 +136,8 @@ export class Blur implements LinearOperator {
   gaussNewtonStep(d: Float64Array, z: Float64Array, y: Float64Array, alpha: number, beta: number): Float64Array {
     if (!this.symmetric) {
       // No closed form: an inexact solve. CG from 0 gives a descent direction at every iterate and
-      // a zero step where r = 0, so the fixed points stay those of the exact step. 45-degree motion,
-      // 128x128, VML-MAP fast: a 1e-6 solve (hundreds of iterations) 26.52 dB with 5% of the time in
-      // the network; 30 iterations 26.49 dB, 10 iterations 26.35, 5 iterations 25.71.
+      // a zero step where r = 0, so the fixed points stay those of the exact step (iteration count
+      // measured in docs/ALGORITHM.md).
       return normalSolveByCg(this, gaussNewtonResidual(this, d, z, y, alpha, beta), alpha, beta, {
         ...this.cg,
         tol: Math.max(this.cg.tol ?? 0, STEP_CG.tol),

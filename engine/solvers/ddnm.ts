@@ -15,8 +15,8 @@ export interface DdnmSettings extends Common {
  * min(1/s, c) with c = sigma_next / sigma_y, so that the noise it lets through never exceeds the
  * diffusion noise still to come. That needs an SVD, which a blur under the reflective boundary does
  * not have; we apply the smooth bound s / (s^2 + mu), mu = 1 / (2c)^2, through normalSolve: it never
- * exceeds c and tends to 1/s where s >> 1/c. A plain scalar lambda (an earlier version) let a blur's
- * A^+ amplify the noise by up to 1e8 on its weakest frequencies (Gaussian deblurring: 4.4 dB).
+ * exceeds c and tends to 1/s where s >> 1/c, where a scalar lambda would let a blur's A^+ amplify
+ * the noise on its weakest frequencies (docs/ALGORITHM.md).
  */
 export async function ddnm(input: SolveInput, st: DdnmSettings): Promise<SolveResult> {
   const { op, y, model } = input;
