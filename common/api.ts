@@ -305,3 +305,12 @@ export type RendererApi = { [M in Exclude<Method, 'openPath'>]: (req: RequestOf<
   openFile(file: File): Promise<OpenedImage>;
   onEvent(listener: (e: AppEvent) => void): () => void;
 };
+
+/** Sends one request and returns its reply's value (the preload over IPC, the e2e page over its loopback). */
+export type Invoke = <M extends Method>(method: M, req: RequestOf<M>) => Promise<Responses[M]>;
+
+/** The request methods of window.api, every one a plain call of `invoke` on its own method. */
+export function requestMethods(invoke: Invoke): Omit<RendererApi, 'openFile' | 'onEvent'> {
+  const methods = (Object.keys(REQUESTS) as Method[]).filter((m): m is Exclude<Method, 'openPath'> => m !== 'openPath');
+  return Object.fromEntries(methods.map((m) => [m, (req: unknown) => invoke(m, req as never)])) as Omit<RendererApi, 'openFile' | 'onEvent'>;
+}

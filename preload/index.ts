@@ -4,7 +4,7 @@
  * send only these requests, each on its own channel, and main validates every one of them.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { type AppEvent, type Envelope, EVENT_CHANNEL, type Method, REQUESTS, type RendererApi, type RequestOf, type Responses } from '../common/api.js';
+import { type AppEvent, type Envelope, EVENT_CHANNEL, type Method, REQUESTS, type RendererApi, type RequestOf, requestMethods, type Responses } from '../common/api.js';
 
 async function invoke<M extends Method>(method: M, req: RequestOf<M>): Promise<Responses[M]> {
   const reply = (await ipcRenderer.invoke(REQUESTS[method].channel, req)) as Envelope<Responses[M]>;
@@ -12,24 +12,8 @@ async function invoke<M extends Method>(method: M, req: RequestOf<M>): Promise<R
   return reply.value;
 }
 
-const call =
-  <M extends Exclude<Method, 'openPath'>>(method: M) =>
-  (req: RequestOf<M>): Promise<Responses[M]> =>
-    invoke(method, req);
-
 const api: RendererApi = {
-  getState: call('getState'),
-  setSettings: call('setSettings'),
-  openDialog: call('openDialog'),
-  openBytes: call('openBytes'),
-  openRecent: call('openRecent'),
-  run: call('run'),
-  cancel: call('cancel'),
-  exportResult: call('exportResult'),
-  importMask: call('importMask'),
-  exportMask: call('exportMask'),
-  probeDevices: call('probeDevices'),
-  chooseModel: call('chooseModel'),
+  ...requestMethods(invoke),
   async openFile(file) {
     // Only a File that came from a real drop has a path; one built by script has none.
     const path = webUtils.getPathForFile(file);

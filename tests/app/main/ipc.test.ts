@@ -3,7 +3,7 @@
  * are rejected with a message, and no input makes a handler throw or reach the backend.
  */
 import { describe, expect, it, type Mock, vi } from 'vitest';
-import { type Handlers, type Method, REQUESTS } from '../../../common/api.js';
+import { type Handlers, type Method, REQUESTS, requestMethods } from '../../../common/api.js';
 import { dispatch, type IpcMainLike, registerIpc } from '../../../main/ipc.js';
 import { isTrustedSender, type SenderEvent } from '../../../main/security.js';
 import { UserError } from '../../../engine/types.js';
@@ -195,5 +195,19 @@ describe('request validation', () => {
     handlers.cancel.mockRejectedValueOnce(new Error('internal\nstack…'));
     expect(await dispatch(handlers, 'cancel', valid.cancel)).toEqual({ ok: false, error: 'internal' });
     spy.mockRestore();
+  });
+});
+
+describe('the page side of the requests (requestMethods: the preload and the e2e loopback)', () => {
+  it('offers every request but openPath, each sending its own method and payload', async () => {
+    const sent: [string, unknown][] = [];
+    const api = requestMethods(async (method, req) => {
+      sent.push([method, req]);
+      return 'reply' as never;
+    });
+    const methods = (Object.keys(REQUESTS) as Method[]).filter((m) => m !== 'openPath');
+    expect(Object.keys(api).sort()).toEqual([...methods].sort());
+    for (const m of methods) expect(await (api[m as keyof typeof api] as (r: unknown) => Promise<unknown>)({ probe: m })).toBe('reply');
+    expect(sent).toEqual(methods.map((m) => [m, { probe: m }]));
   });
 });

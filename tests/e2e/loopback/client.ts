@@ -3,7 +3,7 @@
  * implemented over HTTP to the loopback host, which runs the main process's handlers and the real
  * inference service. Bundled to one script and injected before the app's own scripts run.
  */
-import type { AppEvent, Envelope, Method, RendererApi, RequestOf, Responses } from '../../../common/api.js';
+import { type AppEvent, type Envelope, type Method, type RendererApi, type RequestOf, requestMethods, type Responses } from '../../../common/api.js';
 import { decode, encode } from './wire.js';
 
 async function invoke<M extends Method>(method: M, req: RequestOf<M>): Promise<Responses[M]> {
@@ -36,24 +36,8 @@ async function pumpEvents(): Promise<void> {
   }
 }
 
-const call =
-  <M extends Exclude<Method, 'openPath'>>(method: M) =>
-  (req: RequestOf<M>): Promise<Responses[M]> =>
-    invoke(method, req);
-
 const api: RendererApi = {
-  getState: call('getState'),
-  setSettings: call('setSettings'),
-  openDialog: call('openDialog'),
-  openBytes: call('openBytes'),
-  openRecent: call('openRecent'),
-  run: call('run'),
-  cancel: call('cancel'),
-  exportResult: call('exportResult'),
-  importMask: call('importMask'),
-  exportMask: call('exportMask'),
-  probeDevices: call('probeDevices'),
-  chooseModel: call('chooseModel'),
+  ...requestMethods(invoke),
   // A browser page has no file paths: dropped files travel as bytes, like a paste.
   async openFile(file) {
     return invoke('openBytes', { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
