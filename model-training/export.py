@@ -26,7 +26,6 @@ model-training/make_test_models.py.
 import argparse
 import fnmatch
 import glob
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import schedule  # noqa: E402
+from fetch_data import sha256  # noqa: E402
 from unet import VJP, UNet  # noqa: E402
 
 OPSET = 17
@@ -55,14 +55,6 @@ SCHEDULE = {"type": "vp-linear", "betaStart": schedule.BETA_START, "betaEnd": sc
 
 # ----------------------------------------------------------------------------------------------
 # manifest
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_manifest(out_dir, name, description, channels, size_multiple, fixed_size=None, vjp=True,
