@@ -5,12 +5,12 @@
  * leave this process. It also does the pixel work main asks for between jobs (service/photos.ts):
  * display copies of TIFFs, masks read and written; main never decodes or encodes an image.
  */
-import { resultAlpha } from '../engine/photo/alpha.js';
+import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
 import { observedFromRestoreFlags } from '../engine/photo/user-mask.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { GraphPrecision } from '../engine/model/choices.js';
-import { outputShape, restore } from '../engine/job/restore.js';
+import { outputShape } from '../engine/job/restore.js';
 import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/model/memory.js';
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
@@ -212,9 +212,10 @@ export class InferenceService {
         ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
       });
       let lastPreview = 0;
-      const result = await restore(
+      const { result, alpha, bitDepth } = await restorePhoto(
         loaded.model,
-        { image, observed, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
+        file,
+        { observed, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
         {
           signal: abort.signal,
           onProgress: (p) => {
@@ -230,8 +231,7 @@ export class InferenceService {
         },
       );
       const out = result.image;
-      const alpha = file.alpha ? resultAlpha(file.alpha, image, out) : undefined;
-      this.keep(jobId, { image: out, alpha, bitDepth: file.bitDepth });
+      this.keep(jobId, { image: out, alpha, bitDepth });
       const shown = toDisplay(out, Number.MAX_SAFE_INTEGER, msg.displayMaxPixels, alpha);
       const shape = outputShape(msg.spec, image);
       this.post(
