@@ -1,8 +1,8 @@
 /** The three CLI commands: restore, degrade, eval. */
 import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { resultAlpha } from '../engine/photo/alpha.js';
 import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/photo/image.js';
+import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { holeObserved, scratchesObserved } from '../engine/photo/masks.js';
 import { countMissing, restoreImageFromObserved } from '../engine/photo/user-mask.js';
 import { psnr, ssim } from '../engine/metrics.js';
@@ -71,10 +71,9 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     bar(p);
     hooks.onProgress?.(p);
   };
-  const res = await restore(model, { image: file.image, observed, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
+  const { result: res, alpha, bitDepth } = await restorePhoto(model, file, { observed, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
-  const alpha = file.alpha && resultAlpha(file.alpha, file.image, res.image);
-  await writeImage(output, res.image, { alpha, bitDepth: file.bitDepth, protect: inputs });
+  await writeImage(output, res.image, { alpha, bitDepth, protect: inputs });
   const summary = {
     output: resolve(output),
     task: spec.task,
