@@ -90,9 +90,25 @@ export function parseKernel(text: string | undefined): KernelSpec {
   throw new UserError(`--kernel ${text}: expected gaussian:STD, motion:LEN:ANGLE or file:PATH`);
 }
 
-export function taskSpec(f: Flags): TaskSpec {
+/**
+ * Before the photo is decoded, --sigma-y auto stands in as this value: the preflight's time estimate
+ * hardly depends on it (the number of levels is the preset's), and the estimate replaces it before
+ * the restore starts.
+ */
+export const PROVISIONAL_SIGMA_Y = 0.02;
+
+export interface ParsedTask {
+  spec: TaskSpec;
+  /** --sigma-y auto: spec.sigmaY is PROVISIONAL_SIGMA_Y until it is estimated from the decoded photo. */
+  sigmaYAuto: boolean;
+}
+
+/** The task flags of `command`; --sigma-y auto only for restore, since degrade and eval add noise of the level given. */
+export function taskSpec(f: Flags, command: 'restore' | 'degrade' | 'eval'): ParsedTask {
   const task = oneOf('task', f.task, TASKS);
-  const sigmaY = number('sigma-y', f['sigma-y'], 0, (v) => v >= 0 && v < 1, 'must be in [0, 1) (image units)');
+  const sigmaYAuto = f['sigma-y'] === 'auto';
+  if (sigmaYAuto && command !== 'restore') throw new UserError(`--sigma-y auto is for restore only: ${command} adds noise of the level it is given, a number in [0, 1)`);
+  const sigmaY = sigmaYAuto ? PROVISIONAL_SIGMA_Y : number('sigma-y', f['sigma-y'], 0, (v) => v >= 0 && v < 1, 'must be in [0, 1) (image units) or auto');
   const spec: TaskSpec = { task, sigmaY };
   if (task === 'sr') {
     const s = number('scale', f.scale, 2, (v) => v === 2 || v === 3 || v === 4, 'must be 2, 3 or 4');
@@ -100,7 +116,7 @@ export function taskSpec(f: Flags): TaskSpec {
     spec.srKernel = oneOf('sr-kernel', f['sr-kernel'], SR_KERNELS, 'bicubic');
   }
   if (task === 'deblur') spec.kernel = parseKernel(f.kernel);
-  return spec;
+  return { spec, sigmaYAuto };
 }
 
 export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; steps?: number; detail?: number; seed: number; provider: ProviderChoice } {

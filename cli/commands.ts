@@ -5,6 +5,7 @@ import { checkImageOutput, openImage, readImage, readMask, writeImage } from '..
 import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { holeObserved, scratchesObserved } from '../engine/photo/masks.js';
 import { countMissing, restoreImageFromObserved } from '../engine/photo/user-mask.js';
+import { estimateNoiseLevel } from '../engine/estimate/noise-level.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import type { Denoiser } from '../engine/model/denoiser.js';
 import { degrade, type Preflight, preflight, restore } from '../engine/job/restore.js';
@@ -44,8 +45,25 @@ export interface RestoreHooks {
   tiling?: TilingOptions;
 }
 
+/**
+ * --sigma-y auto: the noise level of the photo as given, which is the measurement y (for
+ * super-resolution the low-resolution input), by engine/estimate/noise-level.ts.
+ */
+function estimatedSigmaY(image: Img): number {
+  let sigma: number;
+  try {
+    sigma = estimateNoiseLevel(image).sigma;
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`--sigma-y auto: ${e.message}; give --sigma-y S`);
+    throw e;
+  }
+  if (!(sigma < 1)) throw new UserError(`--sigma-y auto: the estimated noise level ${sigma.toFixed(3)} is outside [0, 1); give --sigma-y S`);
+  return sigma;
+}
+
 export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: RestoreHooks = {}): Promise<void> {
-  const spec = taskSpec(f);
+  const { spec: given, sigmaYAuto } = taskSpec(f, 'restore');
+  let spec = given;
   const so = solverOptions(f);
   const input = required(f, 'input');
   const output = required(f, 'output');
@@ -59,6 +77,10 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, observed, spec, solver: so, tiling: hooks.tiling });
   if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
   const file = await opened.decode();
+  if (sigmaYAuto) {
+    spec = { ...spec, sigmaY: estimatedSigmaY(file.image) };
+    if (!f.json) process.stderr.write(`note: estimated noise level sigma_y = ${spec.sigmaY.toFixed(3)}\n`);
+  }
   // A note only for what was asked for by name and not given; what 'auto' tried and passed over
   // goes to the debug log (VMLMAP_DEBUG=1) and --json's providerFallbacks.
   if (so.provider !== 'auto' && model.provider !== so.provider && !f.json) {
@@ -78,6 +100,8 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     output: resolve(output),
     task: spec.task,
     operator: res.operator,
+    sigmaY: spec.sigmaY,
+    sigmaYEstimated: sigmaYAuto,
     solver: so.solver,
     preset: so.preset,
     provider: model.provider,
@@ -105,7 +129,7 @@ function makeDamage(f: Flags, image: Img, seed: number): Float64Array {
 }
 
 export async function degradeCommand(f: Flags): Promise<void> {
-  const spec = taskSpec(f);
+  const { spec } = taskSpec(f, 'degrade');
   const seed = solverOptions(f).seed;
   const input = required(f, 'input');
   const output = required(f, 'output');
@@ -153,7 +177,7 @@ export interface EvalRow {
 }
 
 export async function evalCommand(f: Flags, signal: AbortSignal): Promise<void> {
-  const spec = taskSpec(f);
+  const { spec } = taskSpec(f, 'eval');
   const so = solverOptions(f);
   const folder = required(f, 'input');
   const crop = number('crop', f.crop, 0, (v) => Number.isInteger(v) && v >= 8, 'must be an integer >= 8');

@@ -10,14 +10,15 @@ import { degradeCommand, evalCommand, restoreCommand } from './commands.js';
 const USAGE = `usage:
   vmlmap restore --task <inpaint|sr|deblur|denoise|colorize> --input IN --output OUT
                  [--mask M] [--scale 2|3|4] [--sr-kernel box|bicubic]
-                 [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH] [--sigma-y S]
+                 [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH] [--sigma-y S|auto]
                  [--solver vml-fp|vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
                  [--detail 0..1] [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
                  [--precision auto|fp32|fp16] [--max-minutes M] [--json]
   vmlmap degrade (same task flags) --input CLEAN --output MEASUREMENT.png
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]
   vmlmap eval    (same task and solver flags) --input FOLDER [--crop N] [--limit K] [--json]
-Images are in [0, 1] (8- or 16-bit); --sigma-y is in the same units.
+Images are in [0, 1] (8- or 16-bit); --sigma-y is in the same units, and with restore
+'auto' estimates it from the input photo (the low-resolution one for sr).
 A job estimated to take longer than --max-minutes (default 120) is refused before it starts.
 An --output that is a symbolic link is written through: the file it points to is replaced.`;
 
