@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the repository needs nothing outside itself: clones the committed tree into an empty
-# temporary folder (no ../shared, no data, no built files beside it), installs from
+# temporary folder (no sibling folders, no data, no built files beside it), installs from
 # package-lock.json, and runs there the demo on the bundled model and the quick benchmark.
 #   bash scripts/check-self-contained.sh
 set -euo pipefail
