@@ -3,22 +3,14 @@
  * of degrade before any is written, alpha survives every task, an empty mask is an error, and a
  * job estimated above --max-minutes is refused before its photo is decoded.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FAST, runCli } from './run-cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'out', 'cli', 'cli', 'main.js');
-const TINY = join(ROOT, 'tests', '.models', 'tiny');
-const FAST = ['--model', TINY, '--preset', 'fast', '--steps', '2', '--provider', 'cpu'];
-
-const run = (args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
-};
+const run = runCli;
 
 let dir: string;
 let rgba: string;

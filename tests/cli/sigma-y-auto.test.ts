@@ -3,25 +3,17 @@
  * low-resolution one for super-resolution), reports it on stderr or in --json, and restores with
  * it; degrade and eval, which add noise of the level given, refuse it with one line.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FAST, runCli } from './run-cli.js';
 import { writeImage } from '../../engine/photo/image.js';
 import { randn } from '../engine/helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'out', 'cli', 'cli', 'main.js');
-const TINY = join(ROOT, 'tests', '.models', 'tiny');
-const FAST = ['--model', TINY, '--preset', 'fast', '--steps', '2', '--provider', 'cpu'];
 const SIGMA = 0.05;
-
-const run = (args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
-};
+const run = runCli;
 
 let dir: string;
 let noisyPng: string;
