@@ -8,7 +8,7 @@ import { OnnxDenoiser } from '../engine/model/denoiser.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import { buildOperator, degrade } from '../engine/job/restore.js';
 import { Rng } from '../engine/solvers/common.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { kernelFromSpec } from '../engine/operators/kernels.js';
 import { join } from 'node:path';
 import { settingsFor, solve, type SolverSettings } from '../engine/solvers/index.js';
@@ -18,6 +18,7 @@ import type { Img, Shape, SolveStats } from '../engine/types.js';
 import { type Job, type RestoreRecord, type ScalingRecord, taskById, type Variant, variantById } from './config.js';
 import { isMissing, restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
 import { benchObserved, photoCrop } from './images.js';
+import { npy } from './npy.js';
 import { roofline } from './roofline.js';
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
@@ -34,18 +35,6 @@ function maskedPsnr(x: Float64Array, clean: Float64Array, observed: Float64Array
       n++;
     }
   return n ? 10 * Math.log10(n / se) : NaN;
-}
-
-/** A 1-D or N-D float64 array as a .npy file (version 1.0, little-endian, C order). */
-function npy(path: string, data: Float64Array, shape: number[]): void {
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
 function dumpMeasurement(root: string, task: string, imageIndex: number, clean: Img, y: Float64Array, observed?: Float64Array): void {

@@ -23,6 +23,8 @@ export const FLAGS = {
   steps: { type: 'string' },
   seed: { type: 'string' },
   detail: { type: 'string' },
+  colorize: { type: 'boolean' },
+  sensitivity: { type: 'string' },
   model: { type: 'string' },
   provider: { type: 'string' },
   precision: { type: 'string' },
@@ -62,7 +64,7 @@ export function number(what: string, value: string | undefined, fallback: number
 
 /** gaussian:STD | motion:LEN:ANGLE | file:PATH (whitespace- or comma-separated rows of numbers). */
 export function parseKernel(text: string | undefined): KernelSpec {
-  if (!text) throw new UserError('deblurring needs --kernel gaussian:STD, motion:LEN:ANGLE or file:PATH');
+  if (!text) throw new UserError('deblurring needs --kernel gaussian:STD, motion:LEN:ANGLE or file:PATH (or, with restore, auto)');
   const [kind, ...rest] = text.split(':');
   if (kind === 'gaussian' && rest.length === 1) {
     const std = Number(rest[0]);
@@ -97,10 +99,15 @@ export function parseKernel(text: string | undefined): KernelSpec {
  */
 export const PROVISIONAL_SIGMA_Y = 0.02;
 
+/** Likewise --kernel auto stands in as a Gaussian of this std until the photo is decoded (the estimate is a Gaussian too). */
+export const PROVISIONAL_BLUR_STD = 1.5;
+
 export interface ParsedTask {
   spec: TaskSpec;
   /** --sigma-y auto: spec.sigmaY is PROVISIONAL_SIGMA_Y until it is estimated from the decoded photo. */
   sigmaYAuto: boolean;
+  /** old-photo without --kernel (or with auto), deblur with --kernel auto: the blur is estimated from the decoded photo (deblur: spec.kernel is a Gaussian of PROVISIONAL_BLUR_STD until then). */
+  kernelAuto?: boolean;
 }
 
 /** The task flags of `command`; --sigma-y auto only for restore, since degrade and eval add noise of the level given. */
@@ -115,8 +122,32 @@ export function taskSpec(f: Flags, command: 'restore' | 'degrade' | 'eval'): Par
     spec.scale = s as 2 | 3 | 4;
     spec.srKernel = oneOf('sr-kernel', f['sr-kernel'], SR_KERNELS, 'bicubic');
   }
-  if (task === 'deblur') spec.kernel = parseKernel(f.kernel);
-  return { spec, sigmaYAuto };
+  // --kernel auto: deblurring with the blur read from the photo, for restore only (cli/commands.ts).
+  const kernelAuto = task === 'deblur' && f.kernel === 'auto';
+  if (kernelAuto && command !== 'restore') throw new UserError(`--kernel auto is for restore only: ${command} blurs with the kernel it is given (gaussian:STD, motion:LEN:ANGLE or file:PATH)`);
+  if (task === 'deblur') spec.kernel = kernelAuto ? { type: 'gaussian', std: PROVISIONAL_BLUR_STD } : parseKernel(f.kernel);
+  if (f.colorize && task !== 'old-photo') throw new UserError('--colorize is for --task old-photo; to colourise alone use --task colorize');
+  if (task === 'old-photo') return oldPhotoSpec(f, command, spec, sigmaYAuto);
+  return { spec, sigmaYAuto, kernelAuto };
+}
+
+/**
+ * An old photo's blur, grain and damage are estimated from the photo unless given: restore treats a
+ * missing --sigma-y or --kernel as auto (and a missing --mask as detection, cli/old-photo.ts);
+ * --kernel none means no blur. degrade draws the damage itself and needs numbers.
+ */
+function oldPhotoSpec(f: Flags, command: 'restore' | 'degrade' | 'eval', spec: TaskSpec, sigmaYAuto: boolean): ParsedTask {
+  const kernelAuto = f.kernel === undefined || f.kernel === 'auto';
+  if (command !== 'restore' && (kernelAuto || f['sigma-y'] === undefined)) throw new UserError(`${command} --task old-photo needs --sigma-y S and --kernel gaussian:STD or none`);
+  if (f.kernel !== undefined && f.kernel !== 'auto' && f.kernel !== 'none') spec.kernel = parseKernel(f.kernel);
+  if (f.colorize) spec.colorize = true;
+  const auto = sigmaYAuto || f['sigma-y'] === undefined;
+  return { spec: auto ? { ...spec, sigmaY: PROVISIONAL_SIGMA_Y } : spec, sigmaYAuto: auto, kernelAuto };
+}
+
+/** --sensitivity of damage detection: 0..1, default 0.5. */
+export function sensitivityOption(f: Flags): number {
+  return number('sensitivity', f.sensitivity, 0.5, (v) => v >= 0 && v <= 1, 'must be a number in [0, 1]');
 }
 
 export function solverOptions(f: Flags): { solver: SolverName; preset: Preset; steps?: number; detail?: number; seed: number; provider: ProviderChoice } {

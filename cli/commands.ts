@@ -6,6 +6,7 @@ import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { holeObserved, scratchesObserved } from '../engine/photo/masks.js';
 import { countMissing, restoreImageFromObserved } from '../engine/photo/user-mask.js';
 import { estimateNoiseLevel } from '../engine/estimate/noise-level.js';
+import { estimatedBlurKernel, SHARP_STD } from '../engine/estimate/blur-width.js';
 import { psnr, ssim } from '../engine/metrics.js';
 import type { Denoiser } from '../engine/model/denoiser.js';
 import { degrade, type Preflight, preflight, restore } from '../engine/job/restore.js';
@@ -13,11 +14,14 @@ import { formatDuration, JobTooLongError } from '../engine/job/time-estimate.js'
 import type { TaskSpec } from '../engine/tasks.js';
 import type { TilingOptions } from '../engine/job/types.js';
 import { type Img, type Progress, UserError } from '../engine/types.js';
-import { type Flags, maxMinutes, number, precisionOption, required, solverOptions, taskSpec } from './args.js';
+import { type Flags, maxMinutes, number, precisionOption, required, sensitivityOption, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
+import { resolveOldPhoto, type ResolvedOldPhoto } from './old-photo.js';
 import { progressBar } from './progress.js';
 
 async function maskFor(f: Flags, spec: TaskSpec, width: number, height: number): Promise<Float64Array | undefined> {
+  // An old photo's mask is optional: without one its damage is detected (cli/old-photo.ts).
+  if (spec.task === 'old-photo') return f.mask && f.mask !== 'none' ? readMask(f.mask, width, height) : undefined;
   if (spec.task !== 'inpaint') return undefined;
   if (!f.mask) throw new UserError('inpainting needs --mask MASK.png (white = pixels to restore)');
   const observed = await readMask(f.mask, width, height);
@@ -61,25 +65,57 @@ function estimatedSigmaY(image: Img): number {
   return sigma;
 }
 
+/**
+ * --kernel auto: the Gaussian blur the photo as given has been through
+ * (engine/estimate/blur-width.ts). A photo that reads sharp is refused rather than run
+ * through a deblur that would change nothing but cost the whole solve.
+ */
+function estimatedKernel(image: Img): { type: 'gaussian'; std: number } {
+  let e: ReturnType<typeof estimatedBlurKernel>;
+  try {
+    e = estimatedBlurKernel(image);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`--kernel auto: ${err.message}; give --kernel gaussian:STD`);
+    throw err;
+  }
+  if (!e.kernel)
+    throw new UserError(
+      `--kernel auto: the photo looks sharp (estimated blur std ${e.std.toFixed(2)} px, below ${SHARP_STD}): there is nothing to deblur; give --kernel gaussian:STD to deblur anyway`,
+    );
+  return e.kernel;
+}
+
 export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: RestoreHooks = {}): Promise<void> {
-  const { spec: given, sigmaYAuto } = taskSpec(f, 'restore');
+  const parsed = taskSpec(f, 'restore');
+  if (parsed.spec.task === 'old-photo') sensitivityOption(f); // checked before any work
+  const { spec: given, sigmaYAuto } = parsed;
   let spec = given;
   const so = solverOptions(f);
   const input = required(f, 'input');
   const output = required(f, 'output');
-  const inputs = [input, ...(f.mask ? [f.mask] : [])];
+  const inputs = [input, ...(f.mask && f.mask !== 'none' ? [f.mask] : [])];
   // The output is checked before any work: a bad path is not found after a long restore.
   await checkImageOutput(output, inputs);
   const opened = await openImage(input);
-  const observed = await maskFor(f, spec, opened.width, opened.height);
+  let observed = await maskFor(f, spec, opened.width, opened.height);
   const model = await loadModel(f.model, so.provider, precisionOption(f));
   // Refused before the photo is decoded when it would run for longer than --max-minutes.
   const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, observed, spec, solver: so, tiling: hooks.tiling });
   if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
   const file = await opened.decode();
-  if (sigmaYAuto) {
+  let oldPhoto: ResolvedOldPhoto | undefined;
+  if (spec.task === 'old-photo') {
+    oldPhoto = resolveOldPhoto(f, parsed, file.image, observed);
+    ({ spec, observed } = oldPhoto);
+    if (!f.json) for (const note of oldPhoto.notes) process.stderr.write(`note: ${note}\n`);
+  } else if (sigmaYAuto) {
     spec = { ...spec, sigmaY: estimatedSigmaY(file.image) };
     if (!f.json) process.stderr.write(`note: estimated noise level sigma_y = ${spec.sigmaY.toFixed(3)}\n`);
+  }
+  if (parsed.kernelAuto && spec.task === 'deblur') {
+    const kernel = estimatedKernel(file.image);
+    spec = { ...spec, kernel };
+    if (!f.json) process.stderr.write(`note: estimated blur std = ${kernel.std.toFixed(2)} px\n`);
   }
   // A note only for what was asked for by name and not given; what 'auto' tried and passed over
   // goes to the debug log (VMLMAP_DEBUG=1) and --json's providerFallbacks.
@@ -102,6 +138,16 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     operator: res.operator,
     sigmaY: spec.sigmaY,
     sigmaYEstimated: sigmaYAuto,
+    ...(spec.task === 'deblur' && { kernel: spec.kernel, kernelEstimated: parsed.kernelAuto === true }),
+    // An old photo names its blur as deblur does (kernel, absent when there is none), plus its std.
+    ...(oldPhoto && {
+      kernel: spec.kernel,
+      kernelEstimated: oldPhoto.estimate.estimated.kernel,
+      blurStd: oldPhoto.estimate.blurStd,
+      damaged: oldPhoto.estimate.damaged,
+      damageDetected: oldPhoto.estimate.estimated.mask,
+      colorize: spec.colorize === true,
+    }),
     solver: so.solver,
     preset: so.preset,
     provider: model.provider,
@@ -136,7 +182,8 @@ export async function degradeCommand(f: Flags): Promise<void> {
   // --mask PATH uses a given mask; --mask scratches|box (default scratches) makes one.
   const maskIn = f.mask && f.mask !== 'box' && f.mask !== 'scratches' ? f.mask : undefined;
   const inputs = [input, ...(maskIn ? [maskIn] : [])];
-  const maskOut = spec.task === 'inpaint' ? (f['mask-out'] ?? join(resolve(output, '..'), `${basename(output, extname(output))}-mask.png`)) : undefined;
+  if (spec.task === 'old-photo' && f.mask) throw new UserError('degrade --task old-photo draws its own damage; leave out --mask (its mask goes to --mask-out)');
+  const maskOut = spec.task === 'inpaint' || spec.task === 'old-photo' ? (f['mask-out'] ?? join(resolve(output, '..'), `${basename(output, extname(output))}-mask.png`)) : undefined;
   // Every output is checked before any is written: a bad --mask-out leaves no measurement behind.
   const target = await checkImageOutput(output, inputs);
   if (maskOut) {
@@ -150,6 +197,7 @@ export async function degradeCommand(f: Flags): Promise<void> {
     if (countMissing(observed) === 0) throw new UserError(`the mask ${maskIn ?? f.mask} is empty: it marks no pixel to degrade (white = damaged)`);
   }
   const d = degrade(file.image, spec, seed, observed);
+  observed = d.observed;
   await writeImage(output, d.image, { bitDepth: 16, protect: inputs });
   if (observed && maskOut) await writeImage(maskOut, restoreImageFromObserved(observed, file.image.h, file.image.w), { protect: [...inputs, output] });
   const summary = { output: resolve(output), mask: maskOut ? resolve(maskOut) : undefined, task: spec.task, width: d.image.w, height: d.image.h };

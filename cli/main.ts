@@ -6,21 +6,28 @@
 import { CancelledError, UserError } from '../engine/types.js';
 import { parse } from './args.js';
 import { degradeCommand, evalCommand, restoreCommand } from './commands.js';
+import { detectCommand } from './detect.js';
 
 const USAGE = `usage:
-  vmlmap restore --task <inpaint|sr|deblur|denoise|colorize> --input IN --output OUT
+  vmlmap restore --task <inpaint|sr|deblur|denoise|colorize|old-photo> --input IN --output OUT
                  [--mask M] [--scale 2|3|4] [--sr-kernel box|bicubic]
-                 [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH] [--sigma-y S|auto]
+                 [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH | auto] [--sigma-y S|auto]
                  [--solver vml-fp|vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
                  [--detail 0..1] [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
                  [--precision auto|fp32|fp16] [--max-minutes M] [--json]
   vmlmap degrade (same task flags) --input CLEAN --output MEASUREMENT.png
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]
   vmlmap eval    (same task and solver flags) --input FOLDER [--crop N] [--limit K] [--json]
+  vmlmap detect  --input IN --output MASK.png [--sensitivity 0..1] [--json]
 Images are in [0, 1] (8- or 16-bit); --sigma-y is in the same units, and with restore
-'auto' estimates it from the input photo (the low-resolution one for sr).
+'auto' estimates it from the input photo (the low-resolution one for sr). --kernel auto
+(restore, deblur) estimates a Gaussian blur from the photo; a photo that reads sharp is refused.
 A job estimated to take longer than --max-minutes (default 120) is refused before it starts.
-An --output that is a symbolic link is written through: the file it points to is replaced.`;
+An --output that is a symbolic link is written through: the file it points to is replaced.
+--task old-photo solves blur, grain, damage (and with --colorize missing colour) at once; what
+is not given is read from the photo: the damage without --mask (--mask none: no damage, tune
+with --sensitivity 0..1), sigma_y without --sigma-y, the blur without --kernel (--kernel none).
+detect writes the damage it finds as a mask (white = damaged), to check and give as --mask.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!command) {
     process.stdout.write(`${USAGE}\n`);
-    throw new UserError('no command given (restore, degrade or eval)');
+    throw new UserError('no command given (restore, degrade, eval or detect)');
   }
   const flags = parse(rest);
   if (flags.help) {
@@ -49,8 +56,11 @@ async function main(argv: string[]): Promise<number> {
     case 'eval':
       await evalCommand(flags, abort.signal);
       return 0;
+    case 'detect':
+      await detectCommand(flags);
+      return 0;
     default:
-      throw new UserError(`unknown command "${command}" (restore, degrade or eval)`);
+      throw new UserError(`unknown command "${command}" (restore, degrade, eval or detect)`);
   }
 }
 

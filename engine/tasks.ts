@@ -3,7 +3,14 @@
  * solver settings. engine/job/restore.ts turns it into an operator and runs a solver.
  */
 
-export const TASKS = ['inpaint', 'sr', 'deblur', 'denoise', 'colorize'] as const;
+/** Tasks with one degradation each: one operator, and presets measured per task (docs/PRESETS.md). */
+export const SINGLE_TASKS = ['inpaint', 'sr', 'deblur', 'denoise', 'colorize'] as const;
+export type SingleTask = (typeof SINGLE_TASKS)[number];
+/**
+ * 'old-photo' solves several degradations at once as one MAP problem: an optional Gaussian blur, grain
+ * (sigma_y), optional missing colour (luma) and an optional mask of damaged pixels, in that order.
+ */
+export const TASKS = [...SINGLE_TASKS, 'old-photo'] as const;
 export type Task = (typeof TASKS)[number];
 
 export const SOLVERS = ['vml-map', 'vml-fp', 'dps', 'diffpir', 'ddnm'] as const;
@@ -34,8 +41,10 @@ export interface TaskSpec {
   /** Super-resolution factor. */
   scale?: SrScale;
   srKernel?: SrKernel;
-  /** Deblurring kernel. */
+  /** Deblurring kernel; for old-photo optional (no blur when absent). */
   kernel?: KernelSpec;
+  /** old-photo only: the photo lost its colour (its luma is the measurement), so colours are restored too. */
+  colorize?: boolean;
   /** Measurement noise standard deviation, in [0, 1] image units. */
   sigmaY: number;
 }

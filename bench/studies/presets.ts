@@ -117,7 +117,7 @@ function presetsModule(entries: unknown): string {
  * best reach the MAP on the exact test priors (tests/engine/presets.test.ts) unless \`trades\` says
  * what they gain by not doing so.
  */
-import type { Preset, Task } from '../tasks.js';
+import type { Preset, SingleTask } from '../tasks.js';
 import type { StepRule, VmlMapSettings } from './vmlmap.js';
 
 export interface PresetEntry {
@@ -126,7 +126,7 @@ export interface PresetEntry {
   trades?: string;
 }
 
-export type PresetTable = Record<Preset, Record<Task, PresetEntry>>;
+export type PresetTable = Record<Preset, Record<SingleTask, PresetEntry>>;
 
 export const VML_PRESETS: Record<StepRule, PresetTable> = ${JSON.stringify(entries, null, 2)};
 `;

@@ -2,6 +2,7 @@
  * The inverse problem of a job, or of one window of it: the output shape, the operator and the
  * measurement y. The whole image is the window that covers it.
  */
+import { Luma } from '../operators/luma.js';
 import { operatorFor } from '../operators/index.js';
 import { countMissing } from '../photo/user-mask.js';
 import type { TaskSpec } from '../tasks.js';
@@ -19,13 +20,19 @@ export function outputShape(spec: TaskSpec, s: Shape): Shape {
 /** The operator for a job whose clean image has shape `clean`; `observed` is its mask's weights (1 = observed). */
 export function buildOperator(spec: TaskSpec, clean: Shape, observed?: Float64Array): LinearOperator {
   checkMask(spec, clean, observed);
-  return operatorFor(spec, clean, spec.task === 'inpaint' ? observed : undefined);
+  return operatorFor(spec, clean, takesMask(spec) ? observed : undefined);
 }
+
+/** Inpainting needs a mask; an old photo may have one (its damaged pixels). */
+const takesMask = (spec: TaskSpec): boolean => spec.task === 'inpaint' || spec.task === 'old-photo';
 
 /** buildOperator's checks of the mask, without building the (full-size) operator: the engine's one size check. */
 export function checkMask(spec: TaskSpec, clean: Shape, observed?: Float64Array): void {
-  if (spec.task !== 'inpaint') return;
-  if (!observed) throw new UserError('inpainting needs a mask (white = pixels to restore)');
+  if (!takesMask(spec)) return;
+  if (!observed) {
+    if (spec.task === 'old-photo') return;
+    throw new UserError('inpainting needs a mask (white = pixels to restore)');
+  }
   if (observed.length !== clean.h * clean.w) throw new UserError(`mask has ${observed.length} pixels but the image has ${clean.h * clean.w}`);
 }
 
@@ -56,8 +63,22 @@ export function windowProblem(job: RestoreJob, clean: Shape, r: Rect, scale: num
     const op = operatorFor(spec, shape, cropPlanar(job.observed!, { c: 1, h: clean.h, w: clean.w }, r));
     return { op, y: op.forward(crop) };
   }
+  if (spec.task === 'old-photo') {
+    const observed = job.observed && cropPlanar(job.observed, { c: 1, h: clean.h, w: clean.w }, r);
+    return { op: operatorFor(spec, shape, observed), y: oldPhotoMeasurement(spec, crop, shape, observed) };
+  }
   const op = operatorFor(spec, shape);
   return { op, y: spec.task === 'colorize' ? op.forward(crop) : crop };
+}
+
+/**
+ * The photo is blurred already: its measurement is what follows the blur in the chain, applied to
+ * the photo itself: its luma when colourising, times the mask's weights.
+ */
+function oldPhotoMeasurement(spec: TaskSpec, photo: Float64Array, shape: Shape, observed?: Float64Array): Float64Array {
+  const y = spec.colorize ? new Luma(shape).forward(photo) : Float64Array.from(photo);
+  if (observed) for (let i = 0; i < y.length; i++) y[i] *= observed[i % observed.length];
+  return y;
 }
 
 /** The whole image as a window. */
@@ -69,6 +90,16 @@ export function finite(x: Float64Array): void {
 
 /** The operator's name as the untiled job would report it, without building it at full size. */
 export function operatorName(spec: TaskSpec, observed?: Float64Array): string {
-  if (spec.task === 'inpaint') return `mask (${((100 * (observed!.length - countMissing(observed!))) / observed!.length).toFixed(1)}% observed)`;
+  if (spec.task === 'old-photo') {
+    const parts = [
+      spec.kernel && operatorFor({ task: 'deblur', kernel: spec.kernel, sigmaY: 0 }, { c: 3, h: 12, w: 12 }).name,
+      spec.colorize && 'luma',
+      observed && countMissing(observed) > 0 && maskName(observed),
+    ];
+    return parts.filter(Boolean).join(' then ') || 'identity';
+  }
+  if (spec.task === 'inpaint') return maskName(observed!);
   return operatorFor(spec, { c: 3, h: 12, w: 12 }).name;
 }
+
+const maskName = (observed: Float64Array): string => `mask (${((100 * (observed.length - countMissing(observed))) / observed.length).toFixed(1)}% observed)`;

@@ -3,7 +3,9 @@
  * inverse, degrade(), which makes synthetic measurements from clean images for evaluation.
  */
 import type { Denoiser } from '../model/denoiser.js';
+import { Luma } from '../operators/luma.js';
 import { Rng } from '../solvers/common.js';
+import { syntheticOldPhoto } from '../synthetic/old-photo.js';
 import { settingsFor, solve } from '../solvers/index.js';
 import type { TaskSpec } from '../tasks.js';
 import { type Img, type Shape, UserError } from '../types.js';
@@ -62,6 +64,7 @@ export interface Degraded {
  * missing pixels are black, for colourisation the luma is copied to all three channels.
  */
 export function degrade(clean: Img, spec: TaskSpec, seed: number, observed?: Float64Array): Degraded {
+  if (spec.task === 'old-photo') return degradeOldPhoto(clean, spec, seed);
   const op = buildOperator(spec, clean, observed);
   const y = op.forward(clean.data);
   if (spec.sigmaY > 0) {
@@ -75,4 +78,24 @@ export function degrade(clean: Img, spec: TaskSpec, seed: number, observed?: Flo
     return { image: { c: 3, h: o.h, w: o.w, data } };
   }
   return { image: { ...o, data: y }, observed };
+}
+
+/**
+ * A synthetic old photo (engine/synthetic/old-photo.ts): the Gaussian blur of the spec, grain of
+ * sigma_y, then scratches, dust and blotches drawn in; grey when the spec colourises. `observed` is
+ * the true mask of the drawn damage.
+ */
+function degradeOldPhoto(clean: Img, spec: TaskSpec, seed: number): Degraded {
+  if (spec.kernel && spec.kernel.type !== 'gaussian') throw new UserError('a synthetic old photo is blurred by a Gaussian kernel (gaussian:STD) or not at all');
+  const options = { seed, blurStd: spec.kernel?.std ?? 0, sigma: spec.sigmaY };
+  if (!spec.colorize) {
+    const old = syntheticOldPhoto(clean, options);
+    return { image: old.image, observed: old.observed };
+  }
+  // Blur and luma commute: the grey photo is blurred, given grain of sigma_y and damaged, as y = m (L B x + n).
+  const grey = { c: 1, h: clean.h, w: clean.w, data: new Luma(clean).forward(clean.data) };
+  const old = syntheticOldPhoto(grey, options);
+  const data = new Float64Array(3 * old.image.data.length);
+  for (let c = 0; c < 3; c++) data.set(old.image.data, c * old.image.data.length);
+  return { image: { c: 3, h: clean.h, w: clean.w, data }, observed: old.observed };
 }

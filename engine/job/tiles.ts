@@ -28,7 +28,10 @@ export interface OperatorReach {
 
 export function operatorReach(spec: TaskSpec): OperatorReach {
   switch (spec.task) {
+    case 'old-photo':
     case 'deblur': {
+      // An old photo without a blur reaches no further than its mask and luma: one pixel each.
+      if (spec.task === 'old-photo' && !spec.kernel) return { support: 0, align: 1 };
       if (!spec.kernel) throw new UserError('deblurring needs a blur kernel (gaussian, motion or matrix)');
       const k = kernelFromSpec(spec.kernel);
       const r = (n: number): number => Math.max(n >> 1, n - 1 - (n >> 1));

@@ -28,6 +28,14 @@ export function restoreFlagsFromObserved(observed: ArrayLike<number>): Uint8Arra
   return Uint8Array.from(observed as ArrayLike<number>, (v) => (isMissing(v) ? 1 : 0));
 }
 
+/**
+ * The page's flags (1 = restore) from damage found on the photo (engine/estimate/damage.ts marks
+ * damaged pixels with 1): damaged pixels are the ones to restore.
+ */
+export function restoreFlagsFromDamaged(damaged: ArrayLike<number>): Uint8Array {
+  return Uint8Array.from(damaged as ArrayLike<number>, (v) => (v ? 1 : 0));
+}
+
 /** A one-channel mask image to save, white where pixels are missing (what a person paints). */
 export function restoreImageFromObserved(observed: Float64Array, h: number, w: number): Img {
   return { c: 1, h, w, data: Float64Array.from(observed, (v) => (isMissing(v) ? 1 : 0)) };

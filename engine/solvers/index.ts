@@ -3,13 +3,14 @@
  * result. The presets' numbers are chosen by measurement on the development set: docs/PRESETS.md
  * says which command measured them and what each one trades.
  */
-import type { Preset, SolverName, Task } from '../tasks.js';
+import type { Preset, SingleTask, SolverName, Task } from '../tasks.js';
 import { ddnm, type DdnmSettings } from './ddnm.js';
 import { diffpir, type DiffPirSettings } from './diffpir.js';
 import { dps, type DpsSettings } from './dps.js';
 import type { SolveInput, SolveResult } from './common.js';
-import { VML_PRESETS } from './presets.js';
-import { vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from './vmlmap.js';
+import { OLD_PHOTO_PRESETS } from './old-photo-presets.js';
+import { type PresetEntry, VML_PRESETS } from './presets.js';
+import { type StepRule, vmlMap, VMLMAP_DEFAULTS, type VmlMapSettings } from './vmlmap.js';
 
 export type { SolveInput, SolveResult } from './common.js';
 
@@ -24,13 +25,18 @@ export interface SettingsOverrides {
   vml?: Partial<VmlMapSettings>;
 }
 
+/** VML-MAP's preset entry (settings, and what it trades) for a rule, preset and task. */
+export function vmlPreset(rule: StepRule, preset: Preset, task: Task): PresetEntry {
+  return task === 'old-photo' ? OLD_PHOTO_PRESETS[rule][preset] : VML_PRESETS[rule][preset][task as SingleTask];
+}
+
 /** The settings a solver runs with for a task at a preset; VML-MAP's presets differ per task. */
 export function settingsFor(solver: SolverName, preset: Preset, task: Task, overrides: SettingsOverrides = {}): SolverSettings {
   switch (solver) {
     case 'vml-map':
     case 'vml-fp': {
       const rule = solver === 'vml-map' ? 'gradient' : 'fixed-point';
-      const s: VmlMapSettings = { ...VMLMAP_DEFAULTS, ...VML_PRESETS[rule][preset][task].settings, stepRule: rule, ...overrides.vml };
+      const s: VmlMapSettings = { ...VMLMAP_DEFAULTS, ...vmlPreset(rule, preset, task).settings, stepRule: rule, ...overrides.vml };
       if (overrides.steps) s.levels = overrides.steps;
       return { solver, settings: s };
     }

@@ -70,6 +70,13 @@ const cases: Case[] = [
     closedForm: false,
   },
   {
+    name: 'blur then luma then mask (an old photo, preconditioned)',
+    make: (s, cg) => new Composition([blur(s, gaussianKernel(1.2)), luma(s), mask({ ...s, c: 1 }, randomMask(s.h, s.w, 17))], { cg }),
+    shape: odd,
+    small: tiny,
+    closedForm: false,
+  },
+  {
     name: 'identity then mask (closed form kept)',
     make: (s) => compose(identity(s), mask(s, randomMask(s.h, s.w, 13)), identity(s)),
     shape: odd,

@@ -5,7 +5,7 @@
  * what it trades for not converging; then it must indeed not converge (the label stays honest).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settingsFor } from '../../engine/solvers/index.js';
+import { settingsFor, vmlPreset } from '../../engine/solvers/index.js';
 import { VML_PRESETS } from '../../engine/solvers/presets.js';
 import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import { PRESETS, TASKS } from '../../engine/tasks.js';
@@ -24,7 +24,7 @@ describe('shipped presets on the exact priors', () => {
     for (const preset of PRESETS)
       for (const task of TASKS) {
         const rule = solver === 'vml-map' ? 'gradient' : 'fixed-point';
-        const trades = VML_PRESETS[rule][preset][task].trades;
+        const trades = vmlPreset(rule, preset, task).trades;
         it(`${solver} ${preset} ${task}: ${trades ? 'does not converge, as its table says' : 'reaches the MAP'}`, async () => {
           const settings = settingsFor(solver, preset, task).settings as VmlMapSettings;
           const r = await toys.converges(task, settings);

@@ -180,5 +180,10 @@ export function cliCases(f: Record<string, string>, inputs: string, tiny: string
   add('eval of a folder of bad files', ['eval', ...denoise, '--input', inputs, ...fast, '--limit', '3', '--max-minutes', '1']);
   add('eval of a file', ['eval', ...denoise, '--input', photo, ...fast]);
   add('eval crop 1', ['eval', ...denoise, '--input', inputs, '--crop', '1', ...fast]);
+  // detect: odd and broken images, and outputs it must not write.
+  for (const name of ['photo.png', 'grey-alpha.png', 'one-pixel.png', 'row.png', 'truncated.jpg', 'claims-huge.png', 'svg.png', 'folder.png', 'fifo.png'])
+    add(`detect ${name}`, ['detect', '--input', f[name]!, '--output', 'OUT/m.png']);
+  for (const out of ['OUT/m.gif', 'OUT/missing/m.png', photo, '/dev/null']) add(`detect, output ${JSON.stringify(out)}`, ['detect', '--input', photo, '--output', out]);
+  add('detect, sensitivity 1.5', ['detect', '--input', photo, '--output', 'OUT/m.png', '--sensitivity', '1.5']);
   return cases;
 }

@@ -29,6 +29,9 @@ function toySpec(task: Task): { spec: TaskSpec; observed?: Float64Array } {
       return { spec: { task, sigmaY: 0.02 } };
     case 'denoise':
       return { spec: { task, sigmaY: 0.05 } };
+    case 'old-photo':
+      // Every part of the chain at once: blur, then luma, then a mask.
+      return { spec: { task, kernel: { type: 'gaussian', std: 1 }, colorize: true, sigmaY: 0.02 }, observed: new Float64Array(64).map((_, i) => ((i * 7) % 5 < 1 ? 0 : 1)) };
   }
 }
 

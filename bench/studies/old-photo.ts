@@ -1,0 +1,283 @@
+/**
+ * Old photos in one run, measured on synthetic old photos of the development photos (blur std 1,
+ * grain 0.03, scratches, dust and blotches drawn in: engine/synthetic/old-photo.ts):
+ *
+ *  - `--study steps`: the preconditioned CG iterations of the chain's Gauss-Newton step
+ *    (CHAIN_STEP_CG), and candidate schedules for the old-photo presets: PSNR, stationarity, time;
+ *  - `--study table` (default): VML-MAP's one solve told the truth (mask, sigma_y, blur) and with
+ *    everything estimated from the photo (damage detection, noise level, blur width); two
+ *    single-task passes (inpaint, then deblur) for comparison; the classical pipeline told the true
+ *    mask and noise level (bench/classical.py: biharmonic, then non-local means with the best h; and
+ *    the same then the best Wiener filter); a deblur-only solve at the same size for the cost ratio.
+ *    Writes docs/img/old-photo.png (old photo | classical | one run, estimated | one run, told | truth).
+ *
+ *  - `--study cost`: one balanced solve at 512x512 per single task and for the old photo's chains.
+ *
+ *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|cost]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { degrade, restore } from '../../engine/job/restore.js';
+import { psnr } from '../../engine/metrics.js';
+import * as estimates from '../../engine/estimate/old-photo.js';
+import { OnnxDenoiser } from '../../engine/model/denoiser.js';
+import { Blur } from '../../engine/operators/blur.js';
+import { Composition } from '../../engine/operators/compose.js';
+import { gaussianKernel } from '../../engine/operators/kernels.js';
+import { Mask } from '../../engine/operators/mask.js';
+import { restoreFlagsFromObserved } from '../../engine/photo/user-mask.js';
+import { solve } from '../../engine/solvers/index.js';
+import { VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
+import type { TaskSpec } from '../../engine/tasks.js';
+import type { Img } from '../../engine/types.js';
+import { pickPhotos, photoCrop } from '../images.js';
+import { npy } from '../npy.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+const SPEC: TaskSpec = { task: 'old-photo', kernel: { type: 'gaussian', std: 1 }, sigmaY: 0.03 };
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const name = (p: string): string =>
+  p
+    .split('__')
+    .pop()!
+    .replace(/\.[a-z]+$/i, '');
+
+interface Photo {
+  name: string;
+  clean: Img;
+  old: Img;
+  observed: Float64Array;
+}
+
+async function photos(data: string, count: number, size: number): Promise<Photo[]> {
+  const out: Photo[] = [];
+  for (const [i, p] of pickPhotos(data, count).entries()) {
+    const clean = await photoCrop(p, size);
+    const d = degrade(clean, SPEC, 100 + i);
+    out.push({ name: name(p), clean, old: d.image, observed: d.observed! });
+  }
+  return out;
+}
+
+/** Candidate schedules (balanced-sized and fast-sized), and CG iteration counts of the chain's step. */
+const SCHEDULES: Record<string, Partial<VmlMapSettings>> = {
+  'deblur balanced: 0.25, 6x4, end 0.5 sy': { sigmaStart: 0.25, sigmaEndPerSigmaY: 0.5, levels: 6, inner: 4 },
+  'inpaint balanced: 0.5, 10x3': { sigmaStart: 0.5, levels: 10, inner: 3 },
+  'deblur fast: 0.25, 5x2': { sigmaStart: 0.25, levels: 5, inner: 2 },
+  '0.25, 5x2, end 1 sy': { sigmaStart: 0.25, sigmaEndPerSigmaY: 1, levels: 5, inner: 2 },
+  '0.25, 4x2': { sigmaStart: 0.25, levels: 4, inner: 2 },
+  '0.25, 3x3': { sigmaStart: 0.25, levels: 3, inner: 3 },
+  '0.5, 5x2': { sigmaStart: 0.5, levels: 5, inner: 2 },
+  '0.12, 5x2': { sigmaStart: 0.12, levels: 5, inner: 2 },
+  '0.25, 8x2': { sigmaStart: 0.25, levels: 8, inner: 2 },
+  '0.25, 5x3': { sigmaStart: 0.25, levels: 5, inner: 3 },
+};
+const CG_ITERATIONS = [1, 2, 3, 5, 10];
+
+async function studySteps(model: OnnxDenoiser, set: Photo[]): Promise<void> {
+  const line = (c: (string | number)[]): void => void process.stdout.write(`| ${c.join(' | ')} |\n`);
+  const run = async (settings: VmlMapSettings, maxIter: number) => {
+    const r = { psnr: [] as number[], stationarity: [] as number[], seconds: [] as number[] };
+    for (const [i, p] of set.entries()) {
+      const shape = { c: 3, h: p.clean.h, w: p.clean.w };
+      const op = new Composition([new Blur(shape, gaussianKernel(1)), new Mask(shape, p.observed)], { stepCg: { maxIter } });
+      const y = op.operators[1]!.forward(p.old.data);
+      const t0 = performance.now();
+      const res = await solve({ op, y, sigmaY: SPEC.sigmaY, model, seed: i }, { solver: 'vml-fp', settings });
+      r.seconds.push((performance.now() - t0) / 1000);
+      r.psnr.push(psnr(res.x, p.clean.data));
+      r.stationarity.push(res.stats.stationarity ?? NaN);
+    }
+    return r;
+  };
+  process.stdout.write('\nCG iterations of the chain step (vml-fp balanced settings of deblurring):\n\n');
+  line(['CG iterations', 'PSNR (dB)', 'stationarity', 'time (s)']);
+  line(['---', '---', '---', '---']);
+  const base = { ...VMLMAP_DEFAULTS, ...SCHEDULES['deblur balanced: 0.25, 6x4, end 0.5 sy'], stepRule: 'fixed-point' as const };
+  for (const k of process.env.CHAIN_CG ? [] : CG_ITERATIONS) {
+    const r = await run(base, k);
+    line([k, mean(r.psnr).toFixed(2), mean(r.stationarity).toExponential(1), mean(r.seconds).toFixed(2)]);
+  }
+  const iterations = Number(process.env.CHAIN_CG ?? 3);
+  process.stdout.write(`\nSchedules (${iterations} CG iterations):\n\n`);
+  line(['schedule', 'mean PSNR (dB)', 'worst photo (dB)', 'stationarity', 'time (s)']);
+  line(['---', '---', '---', '---', '---']);
+  for (const [label, s] of Object.entries(SCHEDULES)) {
+    const r = await run({ ...VMLMAP_DEFAULTS, ...s, stepRule: 'fixed-point' }, iterations);
+    line([label, mean(r.psnr).toFixed(2), Math.min(...r.psnr).toFixed(2), mean(r.stationarity).toExponential(1), mean(r.seconds).toFixed(2)]);
+  }
+}
+
+/** bench/classical.py's old-photo rows per photo: method -> PSNR, and the outputs it saved. */
+function classical(set: Photo[]): { rows: { method: string; imageIndex: number; psnr: number }[]; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'old-photo-'));
+  writeFileSync(join(dir, 'tasks.json'), JSON.stringify({ 'old-photo': { spec: SPEC } }));
+  const k = gaussianKernel(1);
+  for (const [i, p] of set.entries()) {
+    const d = join(dir, 'old-photo', String(i));
+    mkdirSync(d, { recursive: true });
+    npy(join(d, 'clean.npy'), p.clean.data, [3, p.clean.h, p.clean.w]);
+    npy(join(d, 'y.npy'), p.old.data, [p.old.data.length]);
+    npy(join(d, 'mask.npy'), Float64Array.from(restoreFlagsFromObserved(p.observed)), [p.clean.h, p.clean.w]);
+    npy(join(d, 'kernel.npy'), k.data, [k.h, k.w]);
+  }
+  const out = join(dir, 'classical.json');
+  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'bench', 'classical.py'), '--dump', dir, '--out', out, '--save-outputs'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/classical.py failed: ${r.stderr}`);
+  return { rows: JSON.parse(readFileSync(out, 'utf8')), dir };
+}
+
+function readNpy(path: string): Float64Array {
+  const buf = readFileSync(path);
+  const headerLength = buf.readUInt16LE(8);
+  const body = buf.subarray(10 + headerLength);
+  return new Float64Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+}
+
+async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string): Promise<void> {
+  type Row = { psnr: number[]; seconds: number[]; nfe: number[] };
+  const rows: Record<string, Row> = {};
+  const add = (k: string, v: number, s: number, n: number): void => {
+    rows[k] ??= { psnr: [], seconds: [], nfe: [] };
+    rows[k].psnr.push(v);
+    rows[k].seconds.push(s);
+    rows[k].nfe.push(n);
+  };
+  const sheet: Img[][] = [];
+  const sigmaErrors: number[] = [];
+  const blurErrors: number[] = [];
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const { rows: classic, dir } = classical(set);
+  for (const [i, p] of set.entries()) {
+    add('old photo (input)', psnr(p.old.data, p.clean.data), 0, 0);
+    const told = await restore(model, { image: p.old, observed: p.observed, spec: SPEC, solver });
+    add('VML-MAP one solve, told the mask, sigma_y and blur', psnr(told.image.data, p.clean.data), told.stats.wallMs / 1000, told.stats.nfe);
+    let guessed: Img;
+    {
+      const t0 = performance.now();
+      const e = estimates.estimateOldPhoto(p.old);
+      sigmaErrors.push(Math.abs(e.sigmaY / SPEC.sigmaY - 1));
+      blurErrors.push(Math.abs(e.blurStd - (SPEC.kernel as { std: number }).std));
+      const spec: TaskSpec = { ...SPEC, sigmaY: e.sigmaY, kernel: e.kernel };
+      const res = await restore(model, { image: p.old, observed: e.observed, spec, solver });
+      guessed = res.image;
+      add(`VML-MAP one solve, everything estimated from the photo (mask grown ${estimates.MASK_DILATE} px)`, psnr(res.image.data, p.clean.data), (performance.now() - t0) / 1000, res.stats.nfe);
+      const variants: [string, Parameters<typeof estimates.estimateOldPhoto>[1]][] = [
+        ['everything estimated, the detected mask not grown', { dilate: 0 }],
+        ['the mask detected, sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel }],
+        ['the blur estimated, mask and sigma_y told', { observed: p.observed, sigmaY: SPEC.sigmaY }],
+      ];
+      for (const [label, given] of variants) {
+        const v = estimates.estimateOldPhoto(p.old, given);
+        const r = await restore(model, { image: p.old, observed: v.observed, spec: { ...SPEC, sigmaY: v.sigmaY, kernel: v.kernel }, solver });
+        add(`VML-MAP one solve, ${label}`, psnr(r.image.data, p.clean.data), r.stats.wallMs / 1000, r.stats.nfe);
+      }
+    }
+    // Two single-task passes: inpaint the damage, then deblur (and denoise) the result.
+    const t0 = performance.now();
+    const first = await restore(model, { image: p.old, observed: p.observed, spec: { task: 'inpaint', sigmaY: SPEC.sigmaY }, solver });
+    const second = await restore(model, { image: first.image, spec: { task: 'deblur', kernel: SPEC.kernel, sigmaY: SPEC.sigmaY }, solver });
+    add('VML-MAP two passes: inpaint, then deblur', psnr(second.image.data, p.clean.data), (performance.now() - t0) / 1000, first.stats.nfe + second.stats.nfe);
+    add('(cost reference) VML-MAP deblur alone', NaN, second.stats.wallMs / 1000, second.stats.nfe);
+    for (const c of classic.filter((c) => c.imageIndex === i)) add(c.method, c.psnr, NaN, 0);
+    const best = join(dir, 'old-photo', String(i), 'out-1.npy');
+    const classicalImg = { ...p.clean, data: readNpy(best) };
+    if (i < 4) sheet.push([p.old, classicalImg, guessed, told.image, p.clean]);
+    process.stderr.write(`${p.name} done\n`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const line = (c: (string | number)[]): void => void process.stdout.write(`| ${c.join(' | ')} |\n`);
+  line(['method', 'mean PSNR (dB)', '95% interval', 'worst photo (dB)', 'time (s)', 'network calls']);
+  line(['---', '---', '---', '---', '---', '---']);
+  for (const [k, r] of Object.entries(rows)) {
+    const v = r.psnr.filter(Number.isFinite);
+    const m = mean(v);
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1));
+    const half = (1.96 * sd) / Math.sqrt(v.length);
+    const t = r.seconds.filter(Number.isFinite);
+    line([k, v.length ? m.toFixed(2) : '-', v.length ? `±${half.toFixed(2)}` : '-', v.length ? Math.min(...v).toFixed(2) : '-', t.length ? mean(t).toFixed(2) : '-', mean(r.nfe).toFixed(0)]);
+  }
+  {
+    process.stdout.write(
+      `\nEstimates on these old photos: sigma_y mean error ${(100 * mean(sigmaErrors)).toFixed(1)}%, worst ${(100 * Math.max(...sigmaErrors)).toFixed(1)}%; ` +
+        `blur std mean error ${mean(blurErrors).toFixed(2)} px, worst ${Math.max(...blurErrors).toFixed(2)} px.\n`,
+    );
+  }
+  process.stdout.write(`\n${set.length} development photos at ${set[0]!.clean.w}x${set[0]!.clean.h}; synthetic damage seeds 100 + k; vml-fp balanced.\n`);
+  await writeSheet(sheet, sheetPath);
+}
+
+/** Rows of images side by side, 4 px apart, as a PNG. */
+async function writeSheet(rows: Img[][], path: string): Promise<void> {
+  if (!rows.length) return;
+  const s = rows[0]![0]!.h;
+  const gap = 4;
+  const cols = rows[0]!.length;
+  const W = cols * s + (cols - 1) * gap;
+  const H = rows.length * s + (rows.length - 1) * gap;
+  const buf = Buffer.alloc(W * H * 3, 255);
+  rows.forEach((row, r) =>
+    row.forEach((img, c) => {
+      const n = s * s;
+      for (let p = 0; p < n; p++)
+        for (let ch = 0; ch < 3; ch++) {
+          const v = Math.round(255 * Math.min(1, Math.max(0, img.data[ch * n + p]!)));
+          const x = c * (s + gap) + (p % s);
+          const y = r * (s + gap) + Math.floor(p / s);
+          buf[(y * W + x) * 3 + ch] = v;
+        }
+    }),
+  );
+  await sharp(buf, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(path);
+}
+
+/** Wall time of one balanced solve at 512x512 per task, the old photo's chains among them (the fastest of two runs). */
+async function studyCost(model: OnnxDenoiser, data: string): Promise<void> {
+  const clean = await photoCrop(pickPhotos(data, 1)[0]!, 512);
+  const d = degrade(clean, SPEC, 1);
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const jobs: [string, Parameters<typeof restore>[1]][] = [
+    ['denoise', { image: d.image, spec: { task: 'denoise', sigmaY: 0.03 }, solver }],
+    ['deblur (gaussian 1)', { image: d.image, spec: { task: 'deblur', kernel: SPEC.kernel, sigmaY: 0.03 }, solver }],
+    ['inpaint (the damage)', { image: d.image, observed: d.observed, spec: { task: 'inpaint', sigmaY: 0.03 }, solver, tiling: { regions: false } }],
+    ['old-photo: blur, mask', { image: d.image, observed: d.observed, spec: SPEC, solver }],
+    ['old-photo: blur, luma, mask', { image: d.image, observed: d.observed, spec: { ...SPEC, colorize: true }, solver }],
+  ];
+  process.stdout.write('| task, vml-fp balanced, 512x512 | time (s) | network calls |\n| --- | --- | --- |\n');
+  for (const [label, job] of jobs) {
+    let best = Infinity;
+    let nfe = 0;
+    for (let k = 0; k < 2; k++) {
+      const r = await restore(model, job);
+      best = Math.min(best, r.stats.wallMs / 1000);
+      nfe = r.stats.nfe;
+    }
+    process.stdout.write(`| ${label} | ${best.toFixed(2)} | ${nfe} |\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string', default: 'data/dev' },
+      images: { type: 'string', default: '12' },
+      size: { type: 'string', default: '256' },
+      study: { type: 'string', default: 'table' },
+      sheet: { type: 'string', default: 'docs/img/old-photo.png' },
+    },
+  });
+  const model = await OnnxDenoiser.load('resources/models/default', { provider: 'cpu' });
+  const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), Number(values.size));
+  if (values.study === 'cost') await studyCost(model, values.data!);
+  else if (values.study === 'steps') await studySteps(model, set);
+  else await studyTable(model, set, values.sheet!);
+  await model.release();
+}
+
+main();
