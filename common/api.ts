@@ -41,6 +41,8 @@ export const taskSpecSchema: s.Schema<TaskSpec> = s.object({
   scale: s.optional(s.oneOf(SR_SCALES)),
   srKernel: s.optional(s.oneOf(SR_KERNELS)),
   kernel: s.optional(kernelSchema),
+  /** old-photo only: restore the colours of a photo that lost them. */
+  colorize: s.optional(s.boolean()),
   sigmaY: s.number({ min: 0, max: 0.5 }),
 });
 
@@ -52,12 +54,24 @@ export const solverSpecSchema: s.Schema<SolverSpec> = s.object({
   seed: s.int(0, 0xffffffff),
 });
 
+/** The old-photo task's own fields, remembered apart from deblurring's kernel. */
+export interface OldPhotoForm {
+  /** Std (px) of its Gaussian blur; 0 = no blur. */
+  blurStd: number;
+  colorize: boolean;
+}
+
 export interface TaskForm {
   spec: TaskSpec;
   solver: SolverSpec;
+  oldPhoto?: OldPhotoForm;
 }
 
-export const taskFormSchema: s.Schema<TaskForm> = s.object({ spec: taskSpecSchema, solver: solverSpecSchema });
+export const taskFormSchema: s.Schema<TaskForm> = s.object({
+  spec: taskSpecSchema,
+  solver: solverSpecSchema,
+  oldPhoto: s.optional(s.object({ blurStd: s.number({ min: 0, max: 25 }), colorize: s.boolean() })),
+});
 
 export interface Settings {
   theme: Theme;
@@ -108,6 +122,7 @@ export const DEFAULT_SETTINGS: Settings = {
   task: {
     spec: { task: 'inpaint', sigmaY: 0.01, scale: 2, srKernel: 'bicubic', kernel: { type: 'gaussian', std: 2 } },
     solver: { solver: 'vml-map', preset: 'balanced', seed: 0 },
+    oldPhoto: { blurStd: 0, colorize: false },
   },
 };
 
@@ -167,6 +182,31 @@ export interface ProbeResult {
   devices: DeviceReport[];
   /** The fastest provider that works. */
   recommended: ProviderChoice;
+}
+
+/** Damage found on the photo (Detect damage), as the page paints masks. */
+export interface DamageFound {
+  /** h*w bytes, 1 = damaged (to restore), 0 = intact. */
+  mask: Uint8Array;
+  /** Share of the pixels marked. */
+  fraction: number;
+}
+
+/**
+ * What the photo itself says about its degradations (Estimate from photo). A value the photo is
+ * too small or too flat to give is absent, with the reason in `notes`.
+ */
+export interface PhotoEstimate {
+  /** Std of the grain in image units [0, 1] (the app shows it times 255). */
+  sigmaY?: number;
+  /** Std (px) of a Gaussian blur; 0 when the photo reads sharp. Read with the damage filled in. */
+  blurStd?: number;
+  /** The photo has no colour of its own (grey, or one tint such as sepia). */
+  greyscale?: boolean;
+  /** Share of the pixels taken as damage when the blur was read (the painted mask, else detected). */
+  damaged: number;
+  /** Why a value is missing, one line each. */
+  notes: string[];
 }
 
 /** 8-bit RGBA for display only; results are exported from the full-precision copy in the service. */
@@ -243,6 +283,10 @@ export const runRequestSchema = s.object({
 });
 export type RunRequest = s.Infer<typeof runRequestSchema>;
 
+/** Damage detection's sensitivity: higher finds fainter damage and more false alarms. */
+export const sensitivitySchema = s.number({ min: 0, max: 1 });
+export const DEFAULT_SENSITIVITY = 0.5;
+
 /**
  * Every invokable request: its IPC channel and the schema its payload must pass. Method names are
  * the RendererApi's; channels are namespaced so a stray listener never matches.
@@ -268,6 +312,18 @@ export const REQUESTS = {
     channel: 'mask:export',
     request: s.object({ imageId: id, width: dim, height: dim, mask: s.bytes({ min: 1, max: MAX_PIXELS }) }),
   },
+  /** Finds damage (scratches, dust, blotches) on the opened photo, for the painter to review. */
+  detectDamage: { channel: 'mask:detect-damage', request: s.object({ imageId: id, sensitivity: sensitivitySchema }) },
+  /**
+   * Reads the noise level, the blur and whether the photo is greyscale from the opened photo; the
+   * painted mask (1 = restore), when sent, is the damage filled in before the blur is read.
+   */
+  estimate: {
+    channel: 'image:estimate',
+    request: s.object({ imageId: id, sensitivity: sensitivitySchema, mask: s.optional(s.bytes({ min: 1, max: MAX_PIXELS })) }),
+  },
+  /** Makes a finished result the photo being restored (a new image; the original file is untouched). */
+  useResult: { channel: 'result:use-as-input', request: s.object({ jobId: id }) },
   probeDevices: { channel: 'devices:probe', request: none },
   chooseModel: { channel: 'model:choose', request: none },
 } as const;
@@ -287,6 +343,9 @@ export interface Responses {
   exportResult: { path: string } | null;
   importMask: Uint8Array | null;
   exportMask: { path: string } | null;
+  detectDamage: DamageFound;
+  estimate: PhotoEstimate;
+  useResult: OpenedImage;
   probeDevices: ProbeResult;
   chooseModel: ModelInfo | null;
 }

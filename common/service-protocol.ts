@@ -5,7 +5,7 @@
  * arrays cross as binary on both. Each side validates what it receives.
  */
 import { GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
-import { MAX_PIXELS, solverSpecSchema, taskSpecSchema } from './api.js';
+import { MAX_PIXELS, sensitivitySchema, solverSpecSchema, taskSpecSchema } from './api.js';
 import * as s from './schema.js';
 
 const id = s.string({ min: 1, max: 64 });
@@ -104,6 +104,29 @@ export const toServiceSchema = s.tagged('type', {
     mask: maskBytes,
     protect: s.array(path, { max: 8 }),
   }),
+  /**
+   * Damage found on the photo at `path` (engine/estimate/damage.ts), as the page paints masks
+   * (1 = restore). Answered by 'mask'.
+   */
+  'detect-damage': s.object({
+    type: s.literal('detect-damage'),
+    requestId: id,
+    path,
+    maxPixels: s.int(1, 400e6),
+    sensitivity: sensitivitySchema,
+  }),
+  /**
+   * The photo's noise level, blur and whether it is greyscale (engine/estimate/), the painted mask
+   * (non-zero = restore) taking the place of detected damage. Answered by 'reply' (a PhotoEstimate).
+   */
+  estimate: s.object({
+    type: s.literal('estimate'),
+    requestId: id,
+    path,
+    maxPixels: s.int(1, 400e6),
+    sensitivity: sensitivitySchema,
+    mask: s.optional(maskBytes),
+  }),
   /** Sent by main first, each time the service starts. */
   configure: s.object({
     type: s.literal('configure'),
@@ -125,6 +148,8 @@ export type RunMessage = Extract<ToService, { type: 'run' }>;
 export type ConfigureMessage = Extract<ToService, { type: 'configure' }>;
 export type DisplayMessage = Extract<ToService, { type: 'display' }>;
 export type ReadMaskMessage = Extract<ToService, { type: 'read-mask' }>;
+export type DetectDamageMessage = Extract<ToService, { type: 'detect-damage' }>;
+export type EstimateMessage = Extract<ToService, { type: 'estimate' }>;
 
 const fallbacks = s.array(s.object({ provider: s.string({ max: 32 }), reason: s.string({ max: 4096 }) }), { max: 8 });
 const message = s.string({ max: 8192 });
@@ -186,7 +211,7 @@ export const fromServiceSchema = s.tagged('type', {
     changed: s.optional(s.boolean()),
     error: s.optional(message),
   }),
-  /** Answers 'read-mask': one byte per pixel, 1 = restore, or why not. */
+  /** Answers 'read-mask' and 'detect-damage': one byte per pixel, 1 = restore, or why not. */
   mask: s.object({ type: s.literal('mask'), requestId: id, mask: s.optional(maskBytes), error: s.optional(message) }),
 });
 export type FromService = s.Infer<typeof fromServiceSchema>;

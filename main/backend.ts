@@ -8,7 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { type AppEvent, type AppState, type DeviceReport, type ExportFormat, type Handlers, MAX_PIXELS, type ModelInfo, type OpenedImage, type ProbeResult, type RequestOf } from '../common/api.js';
+import {
+  type AppEvent,
+  type AppState,
+  type DamageFound,
+  type DeviceReport,
+  type ExportFormat,
+  type Handlers,
+  MAX_PIXELS,
+  type ModelInfo,
+  type OpenedImage,
+  type PhotoEstimate,
+  type ProbeResult,
+  type RequestOf,
+} from '../common/api.js';
 import { FileChangedError, identityToWire } from '../common/file-identity.js';
 import * as s from '../common/schema.js';
 import { EXECUTION_PROVIDERS, GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
@@ -71,6 +84,15 @@ const deviceReportsSchema = s.object({
   recommended: s.oneOf(PROVIDER_CHOICES),
 });
 
+/** What the service answers to 'estimate', checked before it reaches the page. */
+const photoEstimateSchema: s.Schema<PhotoEstimate> = s.object({
+  sigmaY: s.optional(s.number({ min: 0, max: 1 })),
+  blurStd: s.optional(s.number({ min: 0, max: 1000 })),
+  greyscale: s.optional(s.boolean()),
+  damaged: s.number({ min: 0, max: 1 }),
+  notes: s.array(s.string({ max: 4096 }), { max: 8 }),
+});
+
 /** The same error toast is not repeated within this time (a page may load one image in several places). */
 const REPEAT_ERROR_MS = 5000;
 
@@ -80,6 +102,18 @@ function serviceFailure(what: string, doing: string): (e: unknown) => never {
     if (e instanceof ServiceStoppedError) throw new UserError(`${what}: ${e.message} while ${doing}; try again`);
     throw e;
   };
+}
+
+/** A file name for the temporary folder: the last 80 characters of the name's safe letters. */
+const safeName = (name: string): string =>
+  basename(name)
+    .replace(/[^\w.-]+/g, '_')
+    .slice(-80);
+
+/** What the result of pass `pass` over a photo is called: photo-restored.png, photo-restored-2.png, ... */
+function resultName(originalName: string, pass: number, ext: string): string {
+  const stem = basename(originalName, extname(originalName));
+  return `${stem}-restored${pass > 1 ? `-${pass}` : ''}${ext}`;
 }
 
 interface JobRecord {
@@ -169,10 +203,7 @@ export class Backend implements Handlers {
   }
 
   async openBytes({ name, bytes }: RequestOf<'openBytes'>): Promise<OpenedImage> {
-    const safe =
-      basename(name)
-        .replace(/[^\w.-]+/g, '_')
-        .slice(-80) || 'pasted.png';
+    const safe = safeName(name) || 'pasted.png';
     const path = join(this.options.tempDir, `${randomBytes(6).toString('hex')}-${safe}`);
     await writeFile(path, bytes, { mode: 0o600 });
     return this.open(path, true, safe);
@@ -200,6 +231,10 @@ export class Backend implements Handlers {
       if (!mask) throw new UserError('inpainting needs a mask: paint over the area to restore');
       if (mask.length !== image.width * image.height) throw new UserError('the mask does not match the image size; open the image again');
       if (!mask.some((v) => v !== 0)) throw new UserError('the mask is empty: paint over the area to restore');
+    } else if (req.spec.task === 'old-photo' && req.mask) {
+      // An old photo's mask is optional: none (or an empty one) means no damage.
+      if (req.mask.length !== image.width * image.height) throw new UserError('the mask does not match the image size; open the image again');
+      if (req.mask.some((v) => v !== 0)) mask = req.mask;
     }
     // The service reads the photo by path: not when that path now leads to another file.
     if (!(await this.images.unchanged(image))) throw new UserError(`${image.name} is no longer the file that was opened; open it again`);
@@ -228,9 +263,10 @@ export class Backend implements Handlers {
   async exportResult({ jobId, format, quality }: RequestOf<'exportResult'>): Promise<{ path: string } | null> {
     const job = this.jobs.get(jobId);
     if (!job?.done) throw new UserError('there is no finished result to export');
-    const original = job.image;
-    const stem = basename(original.name, extname(original.name));
-    const suggested = `${stem}-restored${EXTENSIONS[format]}`;
+    // A later pass is named after, and kept beside, the photo the passes started from.
+    const input = job.image;
+    const original = input.derived?.origin ?? input;
+    const suggested = resultName(original.name, (input.derived?.pass ?? 0) + 1, EXTENSIONS[format]);
     const chosen = await this.options.dialogs.saveImage(original.temporary ? suggested : join(dirname(original.path), suggested), format);
     if (!chosen) return null;
     const path = WRITABLE.has(extname(chosen).toLowerCase()) ? chosen : chosen + EXTENSIONS[format];
@@ -244,9 +280,60 @@ export class Backend implements Handlers {
       path,
       quality,
       bitDepth: deep ? 16 : 8,
-      protect: replacing ? [] : [original.path],
+      protect: [...(replacing ? [] : [original.path]), ...(input !== original ? [input.path] : [])],
     });
     return { path };
+  }
+
+  /**
+   * A finished result as the photo being restored, for another pass with another task: the service
+   * writes it at full precision (16-bit PNG, alpha kept) into the temporary folder, and it is
+   * opened from there like a pasted image. The original file is not touched.
+   */
+  async useResult({ jobId }: RequestOf<'useResult'>): Promise<OpenedImage> {
+    const job = this.jobs.get(jobId);
+    if (!job?.done) throw new UserError('there is no finished result to use');
+    const input = job.image;
+    const origin = input.derived?.origin ?? input;
+    const pass = (input.derived?.pass ?? 0) + 1;
+    const name = resultName(origin.name, pass, '.png');
+    const path = join(this.options.tempDir, `${randomBytes(6).toString('hex')}-${safeName(name)}`);
+    await this.service.request<string>({ type: 'export', jobId, path, quality: 100, bitDepth: 16, protect: [origin.path, input.path] }).catch(serviceFailure('cannot use the result', 'writing it'));
+    const entry = await this.images.register(path, true, name);
+    // Exports keep the origin's depth: the 16-bit copy only carries the result between passes.
+    entry.bitDepth = origin.bitDepth;
+    entry.derived = { origin: { path: origin.path, name: origin.name, temporary: origin.temporary, bitDepth: origin.bitDepth }, pass };
+    return ImageRegistry.view(entry);
+  }
+
+  /** The photo as a registered file the service can read, still the file that was opened. */
+  private async photo(imageId: string): Promise<Registered> {
+    const image = this.images.get(imageId);
+    if (!image) throw new UserError('the image is no longer open; open it again');
+    if (!(await this.images.unchanged(image))) throw new UserError(`${image.name} is no longer the file that was opened; open it again`);
+    return image;
+  }
+
+  async detectDamage({ imageId, sensitivity }: RequestOf<'detectDamage'>): Promise<DamageFound> {
+    const image = await this.photo(imageId);
+    const answer = await this.service
+      .ask<'detect-damage'>({ type: 'detect-damage', path: image.path, maxPixels: MAX_PIXELS, sensitivity })
+      .catch(serviceFailure('cannot detect damage', 'reading the photo'));
+    if (!answer.mask) throw new UserError(answer.error ?? 'cannot detect damage');
+    const n = image.width * image.height;
+    if (answer.mask.length !== n) throw new UserError(`cannot detect damage: the service read ${answer.mask.length} pixels, not ${image.width}x${image.height}; open the image again`);
+    let marked = 0;
+    for (const v of answer.mask) if (v) marked++;
+    return { mask: answer.mask, fraction: marked / n };
+  }
+
+  async estimate({ imageId, sensitivity, mask }: RequestOf<'estimate'>): Promise<PhotoEstimate> {
+    const image = await this.photo(imageId);
+    if (mask && mask.length !== image.width * image.height) throw new UserError('the mask does not match the image size; open the image again');
+    const raw = await this.service
+      .request<unknown>({ type: 'estimate', path: image.path, maxPixels: MAX_PIXELS, sensitivity, ...(mask?.some((v) => v !== 0) ? { mask } : {}) })
+      .catch(serviceFailure('cannot estimate from the photo', 'reading it'));
+    return photoEstimateSchema.parse(raw);
   }
 
   /**

@@ -23,6 +23,12 @@ export interface Registered extends OpenedImage {
   temporary: boolean;
   /** The file the path named when it was opened (followed through symlinks). */
   identity: FileIdentity;
+  /**
+   * A result made the photo being restored (Use result as input): the file the chain of passes
+   * started from, and how many passes made this one. Exports are named after and kept beside the
+   * origin, which they never overwrite without asking.
+   */
+  derived?: { origin: Pick<Registered, 'path' | 'name' | 'temporary' | 'bitDepth'>; pass: number };
 }
 
 /**

@@ -199,6 +199,9 @@ function bindAll(b: Backend) {
     exportResult: b.exportResult.bind(b),
     importMask: b.importMask.bind(b),
     exportMask: b.exportMask.bind(b),
+    detectDamage: b.detectDamage.bind(b),
+    estimate: b.estimate.bind(b),
+    useResult: b.useResult.bind(b),
     probeDevices: b.probeDevices.bind(b),
     chooseModel: b.chooseModel.bind(b),
   };

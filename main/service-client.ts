@@ -25,6 +25,7 @@ export class ServiceStoppedError extends UserError {}
 interface Answers {
   display: DisplayCopyMessage;
   'read-mask': MaskMessage;
+  'detect-damage': MaskMessage;
 }
 
 /** A running service process, whatever hosts it (utility process, child process, a fake). */
@@ -113,14 +114,14 @@ export class ServiceClient {
   }
 
   /**
-   * A request answered with a `reply` message (probe, validate, export, write-mask): its value, or
-   * a UserError with the service's line. Rejects with ServiceStoppedError if the service dies.
+   * A request answered with a `reply` message (probe, validate, export, write-mask, estimate): its
+   * value, or a UserError with the service's line. Rejects with ServiceStoppedError if the service dies.
    */
-  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' | 'write-mask' }>, 'requestId'>): Promise<T> {
+  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' | 'write-mask' | 'estimate' }>, 'requestId'>): Promise<T> {
     return this.send<T>(msg);
   }
 
-  /** A request answered by a message of its own (display, read-mask): that message, as validated. */
+  /** A request answered by a message of its own (display, read-mask, detect-damage): that message, as validated. */
   ask<K extends keyof Answers>(msg: Omit<Extract<ToService, { type: K }>, 'requestId'>): Promise<Answers[K]> {
     return this.send<Answers[K]>(msg);
   }

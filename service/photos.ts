@@ -1,13 +1,19 @@
 /**
  * The pixel work main asks the service for outside restoration jobs, so that main never decodes or
  * encodes an image: a display copy of a photo Chromium cannot show (TIFF), the decoding of a mask
- * file the person chose, and the writing of a painted mask.
+ * file the person chose, the writing of a painted mask, and what the photo itself says about its
+ * damage, grain, blur and colour (engine/estimate/).
  */
 import sharp from 'sharp';
+import type { PhotoEstimate } from '../common/api.js';
 import { FileChangedError, identityFromWire, readSameFile } from '../common/file-identity.js';
 import type { ToService } from '../common/service-protocol.js';
-import { readMask, writeImage } from '../engine/photo/image.js';
-import { restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
+import { detectDamage } from '../engine/estimate/damage.js';
+import { detectGreyscale } from '../engine/estimate/greyscale.js';
+import { estimateNoiseLevel } from '../engine/estimate/noise-level.js';
+import { estimateOldPhoto } from '../engine/estimate/old-photo.js';
+import { readImage, readMask, writeImage } from '../engine/photo/image.js';
+import { observedFromRestoreFlags, restoreFlagsFromDamaged, restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
 import { fsReason } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 
@@ -47,4 +53,44 @@ export async function writeMask(msg: Message<'write-mask'>): Promise<string> {
   if (mask.length !== w * h) throw new UserError(`the mask has ${mask.length} pixels, not ${w}x${h}`);
   await writeImage(msg.path, { c: 1, h, w, data: Float64Array.from(mask, (v) => (v ? 1 : 0)) }, { protect: msg.protect });
   return msg.path;
+}
+
+/** Damage found on the photo, as the page paints it: one byte per pixel, 1 = restore. */
+export async function damageOf(msg: Message<'detect-damage'>): Promise<Uint8Array> {
+  const { image } = await readImage(msg.path, { maxPixels: msg.maxPixels });
+  return restoreFlagsFromDamaged(detectDamage(image, { sensitivity: msg.sensitivity }).damaged);
+}
+
+/**
+ * The photo's grain, blur and colour (greyscale: a grey or toned print, engine/estimate/greyscale.ts),
+ * each left out (with the reason) when the photo cannot give it. The blur is read as
+ * engine/estimate/old-photo.ts reads it: with the damage filled in, the painted mask standing for
+ * the damage when there is one, detected damage otherwise.
+ */
+export async function estimateOf(msg: Message<'estimate'>): Promise<PhotoEstimate> {
+  const file = await readImage(msg.path, { maxPixels: msg.maxPixels });
+  const { image } = file;
+  if (msg.mask && msg.mask.length !== image.h * image.w) {
+    throw new UserError(`the mask is ${msg.mask.length} pixels but the image has ${image.h * image.w}; open the image again`);
+  }
+  const notes: string[] = [];
+  const attempt = <T>(what: string, f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      notes.push(`${what}: ${e.message}`);
+      return undefined;
+    }
+  };
+  const sigmaY = attempt('noise', () => estimateNoiseLevel(image).sigma);
+  const observed = msg.mask ? observedFromRestoreFlags(msg.mask) : undefined;
+  const old = attempt('blur', () => estimateOldPhoto(image, { observed, sigmaY: sigmaY ?? 0, sensitivity: msg.sensitivity }));
+  return {
+    ...(sigmaY !== undefined ? { sigmaY } : {}),
+    ...(old ? { blurStd: old.blurStd } : {}),
+    greyscale: file.grey || detectGreyscale(image).greyscale,
+    damaged: old?.damaged ?? 0,
+    notes,
+  };
 }

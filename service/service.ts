@@ -3,7 +3,8 @@
  * own (onnxruntime's session.run blocks its thread for a whole network call). It keeps the loaded
  * model between jobs and the full-precision results for export, so only display copies ever
  * leave this process. It also does the pixel work main asks for between jobs (service/photos.ts):
- * display copies of TIFFs, masks read and written; main never decodes or encodes an image.
+ * display copies of TIFFs, masks read and written, damage detected and the photo's degradations
+ * estimated; main never decodes or encodes an image.
  */
 import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
@@ -15,9 +16,18 @@ import { configureMemoryProbe, type MemoryProbeRequest } from '../engine/model/m
 import { CancelledError, type Img, UserError } from '../engine/types.js';
 import { safeParse } from '../common/schema.js';
 import { FileChangedError } from '../common/file-identity.js';
-import { type DisplayMessage, type FromService, memoryProbeRequestSchema, type ReadMaskMessage, type RunMessage, type ToService, toServiceSchema } from '../common/service-protocol.js';
+import {
+  type DetectDamageMessage,
+  type DisplayMessage,
+  type FromService,
+  memoryProbeRequestSchema,
+  type ReadMaskMessage,
+  type RunMessage,
+  type ToService,
+  toServiceSchema,
+} from '../common/service-protocol.js';
 import { toDisplay } from '../engine/photo/display.js';
-import { displayCopy, maskOf, writeMask } from './photos.js';
+import { damageOf, displayCopy, estimateOf, maskOf, writeMask } from './photos.js';
 import { probeDevices } from './probe.js';
 
 export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;
@@ -102,6 +112,10 @@ export class InferenceService {
         return this.readMask(msg);
       case 'write-mask':
         return this.reply(msg.requestId, () => writeMask(msg));
+      case 'detect-damage':
+        return this.readMask(msg);
+      case 'estimate':
+        return this.reply(msg.requestId, () => estimateOf(msg), 'estimating from the photo failed');
       case 'configure':
         configureMemoryProbe({
           ...(msg.cacheDir ? { cacheDir: msg.cacheDir } : {}),
@@ -152,21 +166,23 @@ export class InferenceService {
     }
   }
 
-  private async readMask(msg: ReadMaskMessage): Promise<void> {
+  /** A mask for the page: a file the person chose, or the damage found on the photo. */
+  private async readMask(msg: ReadMaskMessage | DetectDamageMessage): Promise<void> {
     const { requestId } = msg;
     try {
-      const mask = await maskOf(msg);
+      const mask = msg.type === 'read-mask' ? await maskOf(msg) : await damageOf(msg);
       this.post({ type: 'mask', requestId, mask }, [mask.buffer as ArrayBuffer]);
     } catch (e) {
-      this.post({ type: 'mask', requestId, error: userMessage(e) });
+      this.post({ type: 'mask', requestId, error: msg.type === 'read-mask' ? userMessage(e) : userMessage(e, 'damage detection failed') });
     }
   }
 
-  private async reply(requestId: string, work: () => Promise<unknown>): Promise<void> {
+  /** @param failed how an internal error starts its line for the person. */
+  private async reply(requestId: string, work: () => Promise<unknown>, failed?: string): Promise<void> {
     try {
       this.post({ type: 'reply', requestId, ok: true, value: await work() });
     } catch (e) {
-      this.post({ type: 'reply', requestId, ok: false, error: userMessage(e) });
+      this.post({ type: 'reply', requestId, ok: false, error: userMessage(e, failed) });
     }
   }
 
@@ -262,10 +278,10 @@ export class InferenceService {
   }
 }
 
-export function userMessage(e: unknown): string {
+export function userMessage(e: unknown, failed = 'restoration failed'): string {
   if (e instanceof UserError) return e.message;
   const text = e instanceof Error ? e.message : String(e);
   // Internal errors keep their stack in the service log; the person gets the first line.
   console.error('[service]', e);
-  return `restoration failed: ${text.split('\n')[0]}`;
+  return `${failed}: ${text.split('\n')[0]}`;
 }

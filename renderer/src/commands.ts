@@ -8,23 +8,113 @@ import { useDocumentStore } from './stores/document';
 import { useJobStore } from './stores/job';
 import { useMaskStore } from './stores/mask';
 import { messageOf, useSessionStore } from './stores/session';
+import { useTaskStore } from './stores/task';
 import { useViewStore } from './stores/view';
 
 export const ZOOM_STEP = 1.25;
 
-export async function exportResult(): Promise<void> {
+/** Exports the result; true when it was written. */
+export async function exportResult(): Promise<boolean> {
   const doc = useDocumentStore();
   const session = useSessionStore();
   if (!doc.result) {
     session.notify('Nothing to export yet: run a restoration first', 'error');
-    return;
+    return false;
   }
   try {
+    const { jobId } = doc.result;
     const { exportFormat: format, exportQuality: quality } = session.settings;
-    const saved = await api().exportResult({ jobId: doc.result.jobId, format, quality });
-    if (saved) session.notify(`Saved ${saved.path}`);
+    const saved = await api().exportResult({ jobId, format, quality });
+    if (!saved) return false;
+    doc.markSaved(jobId);
+    session.notify(`Saved ${saved.path}`);
+    return true;
   } catch (e) {
     session.notify(messageOf(e), 'error');
+    return false;
+  }
+}
+
+/**
+ * The result becomes the photo being restored, for another pass with another task; the original
+ * file stays as it is. The result itself is then no longer exportable on its own, so one that was
+ * never exported is not given up without asking.
+ */
+export async function useResultAsInput(): Promise<void> {
+  const doc = useDocumentStore();
+  const job = useJobStore();
+  const session = useSessionStore();
+  const result = doc.result;
+  if (!result || job.busy || doc.opening) return;
+  if (!result.saved) {
+    const choice = await session.ask({
+      title: 'Use the result as input?',
+      text: 'The result has not been exported. It becomes the photo being restored, and only the next result can be exported. Export it first to keep a copy of this step.',
+      choices: [
+        { id: 'export', label: 'Export first…' },
+        { id: 'use', label: 'Use without exporting' },
+      ],
+    });
+    if (choice === 'cancel') return;
+    if (choice === 'export' && !(await exportResult())) return;
+  }
+  // The page may have moved on while the question was open.
+  if (doc.result?.jobId !== result.jobId || job.busy) return;
+  const before = doc.image;
+  await doc.openResult(result.jobId);
+  if (doc.image && doc.image !== before) {
+    session.notify(`The result is now the photo being restored (${doc.image.name}); the original file is unchanged.`);
+  }
+}
+
+/**
+ * Finds damage on the photo and adds it to the mask for review: what was painted stays, and Undo
+ * takes the whole detection back.
+ */
+export async function detectDamage(): Promise<void> {
+  const doc = useDocumentStore();
+  const mask = useMaskStore();
+  const session = useSessionStore();
+  const image = doc.image;
+  if (!image || mask.detecting) return;
+  mask.detecting = true;
+  try {
+    const found = await api().detectDamage({ imageId: image.id, sensitivity: mask.sensitivity });
+    if (doc.image !== image) return;
+    const added = mask.merge(found.mask);
+    useViewStore().mode = 'edit';
+    const share = `${(100 * found.fraction).toFixed(1)}%`;
+    if (found.fraction === 0) session.notify('No damage found at this sensitivity; raise it to find fainter damage.');
+    else if (added === 0) session.notify(`Damage found on ${share} of the photo, all of it painted already.`);
+    else session.notify(`Damage found on ${share} of the photo and added to the mask: erase what is not damage, or Undo.`);
+  } catch (e) {
+    session.notify(messageOf(e), 'error');
+  } finally {
+    mask.detecting = false;
+  }
+}
+
+/**
+ * Reads the grain, the blur and the colour from the photo into the task's fields (marked as
+ * estimated, still editable); the painted mask stands for the damage the blur is read around.
+ */
+export async function estimateFromPhoto(): Promise<void> {
+  const doc = useDocumentStore();
+  const mask = useMaskStore();
+  const task = useTaskStore();
+  const session = useSessionStore();
+  const image = doc.image;
+  if (!image || task.estimating) return;
+  task.estimating = true;
+  try {
+    const e = await api().estimate({ imageId: image.id, sensitivity: mask.sensitivity, ...(mask.isEmpty ? {} : { mask: mask.snapshot() }) });
+    if (doc.image !== image) return;
+    task.applyEstimate(e);
+    for (const note of e.notes) session.notify(`Not estimated: ${note}`);
+  } catch (e) {
+    session.notify(messageOf(e), 'error');
+  } finally {
+    task.estimating = false;
   }
 }
 

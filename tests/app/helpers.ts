@@ -38,6 +38,33 @@ export async function writeTestPhoto(path: string, width = 32, height = 24, opts
   return path;
 }
 
+/**
+ * The test photo made old: grey (stored as RGB), blurred (Gaussian std 1.2 px), then a bright
+ * vertical scratch and a few dark specks drawn on the print. Deterministic.
+ */
+export async function writeOldTestPhoto(path: string, width: number, height: number): Promise<string> {
+  const src = await writeTestPhoto(`${path}.source.png`, width, height);
+  const grey = await sharp(src).grayscale().blur(1.2).extractChannel(0).raw().toBuffer();
+  const px = Buffer.alloc(width * height * 3);
+  for (let p = 0; p < width * height; p++) px.fill(grey[p]!, 3 * p, 3 * p + 3);
+  const set = (x: number, y: number, v: number): void => void px.fill(v, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  const x = Math.round(width * 0.31);
+  for (let y = Math.round(height * 0.1); y < Math.round(height * 0.9); y++) set(x, y, 250);
+  for (const [u, v] of [
+    [0.7, 0.2],
+    [0.78, 0.73],
+    [0.16, 0.62],
+  ] as const) {
+    const x = Math.round(u * width);
+    const y = Math.round(v * height);
+    for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) set(x + dx, y + dy, 15);
+  }
+  await sharp(px, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
+  return path;
+}
+
 export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {

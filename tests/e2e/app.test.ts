@@ -3,7 +3,9 @@
  * main process's handlers and the real inference service (tiny test model). A person opens a
  * photo, chooses inpainting, paints a stroke, runs with the fast preset, sees progress, cancels
  * one run, completes another, uses the before/after views, switches theme and exports, and opens
- * a TIFF and imports a mask (both decoded by the service).
+ * a TIFF and imports a mask (both decoded by the service). Then an old photo: Detect damage, the
+ * mask reviewed, Estimate from photo, the Old photo task restores it, and the result is used as the
+ * input of another pass.
  * Screenshots go to test-results/e2e/.
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
@@ -15,7 +17,7 @@ import sharp from 'sharp';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
-import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
+import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeOldTestPhoto, writeTestPhoto } from '../app/helpers.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
@@ -298,6 +300,94 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
       });
     await expect.poll(painted).toBe((W / 2) * H);
     await shot('10-tiff-mask');
+  });
+
+  it('restores an old photo in one run and uses the result as the input of another pass', async () => {
+    const oldPath = await writeOldTestPhoto(join(dir, 'grandparents.png'), W, H);
+    const original = readFileSync(oldPath);
+    dialogs.openImage.mockResolvedValueOnce(oldPath);
+    await page.getByTestId('open').click();
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('grandparents.png');
+    await page.getByTestId('task-old-photo').click();
+    await page.getByTestId('preset-fast').click();
+    // The mask is optional for an old photo: Restore is open before anything is marked.
+    expect(await page.getByTestId('mask-summary').textContent()).toContain('Nothing marked: no damage will be filled in.');
+    expect(await page.getByTestId('run').isEnabled()).toBe(true);
+
+    // Detect damage: the scratch and specks are added to the mask, shown for review.
+    await page.getByTestId('detect-damage').click();
+    await expect.poll(() => page.getByTestId('toast').last().textContent(), { timeout: 30_000 }).toMatch(/Damage found on \d+\.\d% of the photo and added to the mask/);
+    expect(await page.getByTestId('mask-summary').textContent()).toMatch(/\d+\.\d% of the photo will be restored/);
+    const marked = () =>
+      page.getByTestId('mask-canvas').evaluate((c: HTMLCanvasElement) => {
+        const copy = Object.assign(document.createElement('canvas'), { width: c.width, height: c.height });
+        const ctx = copy.getContext('2d', { willReadFrequently: true })!;
+        ctx.drawImage(c, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) n += d[i]! > 0 ? 1 : 0;
+        return n;
+      });
+    const found = await marked();
+    expect(found).toBeGreaterThan(50);
+    // Undo takes the whole detection back, Redo brings it again.
+    await page.getByTestId('mask-undo').click();
+    await expect.poll(marked).toBe(0);
+    await page.getByTestId('mask-redo').click();
+    await expect.poll(marked).toBe(found);
+    await shot('11-old-photo-damage');
+
+    // Estimate from photo: grain, blur and the lost colour, marked as estimated.
+    await page.getByTestId('estimate').click();
+    await expect.poll(() => page.locator('.estimated').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('colorize').isChecked()).toBe(true);
+    expect(await page.getByTestId('colour-hint').textContent()).toContain('its colours will be restored');
+    // The old photo's fields, as the estimate filled them.
+    await page.locator('.sidebar').evaluate((el) => el.scrollTo(0, 0));
+    await shot('12-old-photo-estimated');
+    await page.keyboard.press('Control+Shift+L');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await shot('12-old-photo-estimated-dark');
+    await page.keyboard.press('Control+Shift+L');
+    // Still editable: a changed value loses its mark.
+    const marks = await page.locator('.estimated').count();
+    await page.getByTestId('old-blur').evaluate((el: HTMLInputElement) => {
+      el.value = '1.2';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await expect.poll(() => page.locator('.estimated').count()).toBe(marks - 1);
+    expect(await page.locator('.panel').filter({ hasText: 'Blur radius' }).first().textContent()).toContain('1.2 px');
+
+    await page.getByTestId('run').click();
+    await expect.poll(() => status().textContent(), { timeout: 90_000 }).toMatch(/^Done in .* on cpu/);
+    expect(await page.getByTestId('statusbar').textContent()).toMatch(/luma then mask \(\d+\.\d% observed\)/);
+    await page.getByTestId('compare').waitFor();
+    await page.getByTestId('use-result').scrollIntoViewIfNeeded();
+    await shot('13-old-photo-result');
+
+    // Use result as input: never exported, so it asks first.
+    await page.getByTestId('use-result').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    await shot('14-use-result-question');
+    await page.getByTestId('confirm-use').click();
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('grandparents-restored.png');
+    expect(await page.getByTestId('use-result').count()).toBe(0);
+    expect(await page.getByTestId('mode-compare').isDisabled()).toBe(true);
+    const natural = await page.getByTestId('original').evaluate((img: HTMLImageElement) => img.decode().then(() => [img.naturalWidth, img.naturalHeight]));
+    expect(natural).toEqual([W, H]);
+    // Another pass with another task, exported beside the original and named after it.
+    await page.getByTestId('task-denoise').click();
+    await shot('15-result-as-input');
+    await page.getByTestId('run').click();
+    await expect.poll(() => status().textContent(), { timeout: 90_000 }).toMatch(/^Done in .* on cpu/);
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.getByTestId('toast').last().textContent()).toContain(`Saved ${exportPath}`);
+    expect(dialogs.saveImage).toHaveBeenLastCalledWith(join(dir, 'grandparents-restored-2.png'), 'png');
+    expect(readFileSync(oldPath).equals(original)).toBe(true);
+    // Exported: used as input without a question.
+    await page.getByTestId('use-result').click();
+    await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('grandparents-restored-2.png');
+    expect(await page.getByTestId('confirm-dialog').count()).toBe(0);
   });
 
   it('ran without console errors, CSP violations or failed requests', () => {

@@ -1,6 +1,7 @@
 /**
  * The photo being worked on and its latest result. Opening a photo (dialog, drop, paste, recent,
- * menu) always goes through open(), which resets the mask, the view and the result together.
+ * menu) always goes through open(), which resets the mask, the view, the result and the estimates
+ * together; so does a result made the photo being restored (commands.ts, useResultAsInput).
  */
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
@@ -9,6 +10,7 @@ import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useMaskStore } from './mask';
 import { messageOf, useSessionStore } from './session';
+import { useTaskStore } from './task';
 import { useViewStore } from './view';
 
 export interface Result {
@@ -22,6 +24,8 @@ export interface Result {
   operator: string;
   provider: string;
   precision: Precision;
+  /** Exported at least once (nothing is lost when it is replaced). */
+  saved?: boolean;
 }
 
 export const useDocumentStore = defineStore('document', () => {
@@ -30,12 +34,16 @@ export const useDocumentStore = defineStore('document', () => {
   const result = shallowRef<Result | null>(null);
   const preview = shallowRef<RgbaImage | null>(null);
   const opening = ref(false);
+  /** Counts the photos shown: changes with each, even when the same one is opened again. */
+  const generation = ref(0);
 
   function show(img: OpenedImage): void {
     image.value = img;
+    generation.value++;
     result.value = null;
     preview.value = null;
     useMaskStore().reset(img.width, img.height);
+    useTaskStore().clearEstimate();
     const view = useViewStore();
     view.mode = 'edit';
     view.setImage(img.width, img.height);
@@ -58,11 +66,18 @@ export const useDocumentStore = defineStore('document', () => {
   const openFile = (file: File) => open(() => api().openFile(file));
   const openRecent = (index: number) => open(() => api().openRecent({ index }));
   const openBytes = (name: string, bytes: Uint8Array) => open(() => api().openBytes({ name, bytes }));
+  /** A finished result as the photo being restored (commands.ts asks first when it was never exported). */
+  const openResult = (jobId: string) => open(() => api().useResult({ jobId }));
 
   function setResult(r: Result): void {
     result.value = r;
     preview.value = null;
   }
 
-  return { image, result, preview, opening, show, openDialog, openFile, openRecent, openBytes, setResult };
+  /** The result was exported. */
+  function markSaved(jobId: string): void {
+    if (result.value?.jobId === jobId) result.value = { ...result.value, saved: true };
+  }
+
+  return { image, result, preview, opening, generation, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
 });

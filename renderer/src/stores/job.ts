@@ -3,7 +3,7 @@
  * is made here so that events arriving before the reply to run() are already recognised.
  */
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, watch } from 'vue';
 import type { GraphPrecision as Precision, JobEvent } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
@@ -67,7 +67,8 @@ export const useJobStore = defineStore('job', () => {
         imageId: doc.image.id,
         spec: task.spec,
         solver: task.solverSpec,
-        ...(task.needsMask ? { mask: useMaskStore().snapshot() } : {}),
+        // Inpainting needs the mask; an old photo takes it when something is painted (none = no damage).
+        ...(task.needsMask || (task.takesMask && !useMaskStore().isEmpty) ? { mask: useMaskStore().snapshot() } : {}),
       });
     } catch (e) {
       if (jobId.value === id) {
@@ -133,7 +134,22 @@ export const useJobStore = defineStore('job', () => {
     }
   }
 
-  return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle };
+  /** Forgets the last job's outcome: another photo is being restored (opened, or a result used as input). */
+  function clear(): void {
+    if (busy.value) return;
+    jobId.value = null;
+    status.value = 'idle';
+    message.value = '';
+    step.value = 0;
+    total.value = 0;
+  }
+
+  watch(
+    () => useDocumentStore().generation,
+    () => clear(),
+  );
+
+  return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle, clear };
 });
 
 export function formatDuration(ms: number): string {

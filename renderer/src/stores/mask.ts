@@ -1,13 +1,14 @@
 /**
- * The inpainting mask being painted: a byte plane the size of the photo (1 = restore), the brush,
- * and its history. The plane itself is not reactive (it can be 100 MB); `version` changes after
- * every edit and the canvas redraws only the region that changed.
+ * The mask being painted (inpainting, an old photo's damage): a byte plane the size of the photo
+ * (1 = restore), the brush, and its history. The plane itself is not reactive (it can be 100 MB);
+ * `version` changes after every edit and the canvas redraws only the region that changed. Detected
+ * damage is added to what is painted, as one step that Undo takes back.
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { MaskHistory } from '../mask/history';
 import { copyRect, countSet, EMPTY_RECT, invertInPlace, type Rect, stampDisc, strokeSegment, union } from '../mask/raster';
-import { DEFAULT_SETTINGS } from '../../../common/api';
+import { DEFAULT_SENSITIVITY, DEFAULT_SETTINGS } from '../../../common/api';
 
 export type Tool = 'brush' | 'eraser';
 export const MIN_BRUSH = 1;
@@ -23,6 +24,9 @@ export const useMaskStore = defineStore('mask', () => {
   const painted = ref(0);
   const canUndo = ref(false);
   const canRedo = ref(false);
+  /** Damage detection: its sensitivity (0..1) and whether a detection is on its way. */
+  const sensitivity = ref(DEFAULT_SENSITIVITY);
+  const detecting = ref(false);
 
   let data = new Uint8Array(0);
   let history = new MaskHistory();
@@ -105,6 +109,24 @@ export const useMaskStore = defineStore('mask', () => {
     replaceAll(Uint8Array.from(bytes, (v) => (v ? 1 : 0)));
   }
 
+  /**
+   * Adds marked pixels (detected damage) to the painted ones, as one undoable step; what was
+   * painted stays. Returns how many pixels were added.
+   */
+  function merge(bytes: Uint8Array): number {
+    if (bytes.length !== data.length) throw new Error(`the mask has ${bytes.length} pixels, the image ${data.length}`);
+    const next = data.slice();
+    let added = 0;
+    for (let i = 0; i < next.length; i++) {
+      if (bytes[i] && !next[i]) {
+        next[i] = 1;
+        added++;
+      }
+    }
+    if (added > 0) replaceAll(next);
+    return added;
+  }
+
   function undo(): void {
     endStroke();
     changed(history.undo(data, width.value));
@@ -146,6 +168,8 @@ export const useMaskStore = defineStore('mask', () => {
     painted,
     canUndo,
     canRedo,
+    sensitivity,
+    detecting,
     isEmpty,
     reset,
     beginStroke,
@@ -154,6 +178,7 @@ export const useMaskStore = defineStore('mask', () => {
     clear,
     invert,
     load,
+    merge,
     undo,
     redo,
     takeDirty,

@@ -14,6 +14,14 @@ export interface Toast {
   text: string;
 }
 
+/** A question the page asks before doing something that cannot be taken back (ConfirmDialog). */
+export interface Question {
+  title: string;
+  text: string;
+  /** The answers, the first one the default; closing the dialog answers 'cancel'. */
+  choices: { id: string; label: string }[];
+}
+
 const SAVE_DELAY_MS = 400;
 
 export const useSessionStore = defineStore('session', () => {
@@ -25,7 +33,9 @@ export const useSessionStore = defineStore('session', () => {
   const ready = ref(false);
   const service = ref<{ state: ServiceState; message?: string }>({ state: 'starting' });
   const toasts = ref<Toast[]>([]);
-  const dialog = ref<'none' | 'devices' | 'shortcuts'>('none');
+  const dialog = ref<'none' | 'devices' | 'shortcuts' | 'confirm'>('none');
+  const question = ref<Question | null>(null);
+  let answer: ((choice: string) => void) | undefined;
   const systemDark = ref(typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches);
 
   let nextToast = 0;
@@ -96,6 +106,23 @@ export const useSessionStore = defineStore('session', () => {
     toasts.value = toasts.value.filter((t) => t.id !== id);
   }
 
+  /** Shows the question and resolves with the chosen answer's id; 'cancel' when it is closed. */
+  function ask(q: Question): Promise<string> {
+    answer?.('cancel');
+    question.value = q;
+    dialog.value = 'confirm';
+    return new Promise((resolve) => (answer = resolve));
+  }
+
+  /** The question's answer (ConfirmDialog); also called when the dialog is closed another way. */
+  function reply(choice: string): void {
+    const resolve = answer;
+    answer = undefined;
+    question.value = null;
+    if (dialog.value === 'confirm') dialog.value = 'none';
+    resolve?.(choice);
+  }
+
   return {
     settings,
     recent,
@@ -106,6 +133,7 @@ export const useSessionStore = defineStore('session', () => {
     service,
     toasts,
     dialog,
+    question,
     dark,
     init,
     patchSettings,
@@ -113,6 +141,8 @@ export const useSessionStore = defineStore('session', () => {
     toggleTheme,
     notify,
     dismiss,
+    ask,
+    reply,
     applyTheme,
   };
 });

@@ -1,12 +1,13 @@
 /**
  * The task form: which restoration, its parameters and the solver settings, as the controls show
  * them (noise in 0..255 units, blur as a kind and its numbers). It turns into the engine's TaskSpec
- * and SolverSpec for a run, and is remembered between sessions.
+ * and SolverSpec for a run, and is remembered between sessions. Values read from the photo
+ * (Estimate from photo) are marked as estimated until the person changes them.
  */
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, ref, shallowRef } from 'vue';
 import { DEFAULT_SOLVER, type Preset, type SolverName, type SolverSpec, type Task, type TaskSpec } from '../../../engine/tasks';
-import type { TaskForm } from '../../../common/api';
+import type { PhotoEstimate, TaskForm } from '../../../common/api';
 
 export const TASK_LABELS: Record<Task, string> = {
   inpaint: 'Inpaint',
@@ -14,6 +15,7 @@ export const TASK_LABELS: Record<Task, string> = {
   deblur: 'Deblur',
   denoise: 'Denoise',
   colorize: 'Colorize',
+  'old-photo': 'Old photo',
 };
 
 export const TASK_HINTS: Record<Task, string> = {
@@ -22,7 +24,22 @@ export const TASK_HINTS: Record<Task, string> = {
   deblur: 'Removes a known blur: out-of-focus (Gaussian) or camera shake (motion).',
   denoise: 'Removes grain and sensor noise of the level you set.',
   colorize: 'Adds plausible colour to a black-and-white photo.',
+  'old-photo': 'Blur, grain, damage and lost colour in one run. Damage is what the mask marks (paint it or detect it); with no mask, none.',
 };
+
+/** Tasks whose fields Estimate from photo fills. */
+export const ESTIMATED_TASKS: readonly Task[] = ['old-photo', 'deblur', 'denoise'];
+
+/** Slider ranges: an estimate outside them is clamped. */
+export const NOISE_MAX = 50;
+export const BLUR_MIN = 0.5;
+export const BLUR_MAX = 10;
+
+/** Fields an estimate can fill. */
+export type EstimatedField = 'noise' | 'blurStd' | 'oldBlurStd' | 'colorize';
+
+/** The values an estimate set, for the "estimated" marks. */
+type Estimated = Partial<{ noise: number; blurStd: number; oldBlurStd: number; colorize: boolean }>;
 
 export const PRESET_LABELS: Record<Preset, string> = { fast: 'Fast', balanced: 'Balanced', best: 'Best' };
 export const SOLVER_LABELS: Record<SolverName, string> = {
@@ -43,6 +60,14 @@ export const useTaskStore = defineStore('task', () => {
   const motionAngle = ref(0);
   /** Measurement noise in 8-bit units (sigma_y * 255), the scale people know from editors. */
   const noise = ref(2.5);
+  /** Old photo: std (px) of its Gaussian blur, 0 = none; kept apart from deblurring's. */
+  const oldBlurStd = ref(0);
+  /** Old photo: restore the colours of a photo that lost them. */
+  const colorize = ref(false);
+  /** What the last estimate read from this photo, and which values it set. */
+  const estimate = shallowRef<PhotoEstimate | null>(null);
+  const estimated = ref<Estimated>({});
+  const estimating = ref(false);
   const preset = ref<Preset>('balanced');
   const solver = ref<SolverName>(DEFAULT_SOLVER);
   /** null: the preset decides. */
@@ -62,6 +87,13 @@ export const useTaskStore = defineStore('task', () => {
     const base: TaskSpec = { task: task.value, sigmaY: sigmaY.value };
     if (task.value === 'sr') return { ...base, scale: scale.value, srKernel: srKernel.value };
     if (task.value === 'deblur') return { ...base, kernel: kernel.value };
+    if (task.value === 'old-photo') {
+      return {
+        ...base,
+        ...(oldBlurStd.value > 0 ? { kernel: { type: 'gaussian', std: oldBlurStd.value } } : {}),
+        ...(colorize.value ? { colorize: true } : {}),
+      };
+    }
     return base;
   });
 
@@ -77,15 +109,59 @@ export const useTaskStore = defineStore('task', () => {
   const form = computed<TaskForm>(() => ({
     spec: { task: task.value, sigmaY: sigmaY.value, scale: scale.value, srKernel: srKernel.value, kernel: kernel.value },
     solver: solverSpec.value,
+    oldPhoto: { blurStd: oldBlurStd.value, colorize: colorize.value },
   }));
 
+  /** Inpainting cannot run without a mask. */
   const needsMask = computed(() => task.value === 'inpaint');
+  /** The mask is used: required for inpainting, optional for an old photo (none = no damage). */
+  const takesMask = computed(() => task.value === 'inpaint' || task.value === 'old-photo');
+
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+
+  /**
+   * Fills the fields with what the photo says, for every task at once (the estimate is about the
+   * photo), and marks them. A photo that reads sharp leaves deblurring's blur as it is.
+   */
+  function applyEstimate(e: PhotoEstimate): void {
+    const set: Estimated = {};
+    if (e.sigmaY !== undefined) noise.value = set.noise = clamp(Math.round(e.sigmaY * 255 * 10) / 10, 0, NOISE_MAX);
+    if (e.blurStd !== undefined) {
+      oldBlurStd.value = set.oldBlurStd = clamp(Math.round(e.blurStd * 10) / 10, 0, BLUR_MAX);
+      if (e.blurStd > 0) {
+        blurKind.value = 'gaussian';
+        blurStd.value = set.blurStd = clamp(Math.round(e.blurStd * 10) / 10, BLUR_MIN, BLUR_MAX);
+      }
+    }
+    if (e.greyscale !== undefined) colorize.value = set.colorize = e.greyscale;
+    estimate.value = e;
+    estimated.value = set;
+  }
+
+  /** Whether a field still holds the value the estimate gave it. */
+  function isEstimated(field: EstimatedField): boolean {
+    const v = estimated.value[field];
+    if (v === undefined) return false;
+    if (field === 'blurStd') return blurKind.value === 'gaussian' && blurStd.value === v;
+    const current = { noise: noise.value, oldBlurStd: oldBlurStd.value, colorize: colorize.value }[field];
+    return current === v;
+  }
+
+  /** Another photo: the estimate was about the previous one. */
+  function clearEstimate(): void {
+    estimate.value = null;
+    estimated.value = {};
+  }
 
   function load(f: TaskForm): void {
     task.value = f.spec.task;
     noise.value = Math.round(f.spec.sigmaY * 255 * 10) / 10;
     if (f.spec.scale) scale.value = f.spec.scale;
     if (f.spec.srKernel) srKernel.value = f.spec.srKernel;
+    if (f.oldPhoto) {
+      oldBlurStd.value = f.oldPhoto.blurStd;
+      colorize.value = f.oldPhoto.colorize;
+    }
     const k = f.spec.kernel;
     if (k?.type === 'gaussian') {
       blurKind.value = 'gaussian';
@@ -111,6 +187,11 @@ export const useTaskStore = defineStore('task', () => {
     motionLength,
     motionAngle,
     noise,
+    oldBlurStd,
+    colorize,
+    estimate,
+    estimated,
+    estimating,
     preset,
     solver,
     steps,
@@ -122,6 +203,10 @@ export const useTaskStore = defineStore('task', () => {
     solverSpec,
     form,
     needsMask,
+    takesMask,
     load,
+    applyEstimate,
+    isEstimated,
+    clearEstimate,
   };
 });

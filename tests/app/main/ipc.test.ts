@@ -41,6 +41,9 @@ const valid: { [M in Method]: unknown } = {
   exportResult: { jobId: 'abcdefgh1234', format: 'webp', quality: 90 },
   importMask: { width: 10, height: 20 },
   exportMask: { imageId: 'abcdefghijklmnop', width: 2, height: 2, mask: new Uint8Array(4) },
+  detectDamage: { imageId: 'abcdefghijklmnop', sensitivity: 0.5 },
+  estimate: { imageId: 'abcdefghijklmnop', sensitivity: 0.5, mask: new Uint8Array(4) },
+  useResult: { jobId: 'abcdefgh1234' },
   probeDevices: undefined,
   chooseModel: undefined,
 };
@@ -148,6 +151,27 @@ describe('request validation', () => {
     ['exportResult', { jobId: 'abcdefgh1234', format: 'png', quality: 101 }],
     ['importMask', { width: 0, height: 10 }],
     ['exportMask', { imageId: 'abcdefghijklmnop', width: 2, height: 2, mask: new Uint16Array(4) }],
+    ['run', { ...(valid.run as object), spec: { task: 'old-photo', sigmaY: 0.01, colorize: 'yes' } }],
+    ['run', { ...(valid.run as object), spec: { task: 'old-photo', sigmaY: 0.01, kernel: { type: 'gaussian', std: 0 } } }],
+    ['run', { ...(valid.run as object), spec: { task: 'old-photo', sigmaY: 0.01, damage: true } }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop' }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: 1.5 }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: -0.1 }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: Number.NaN }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: '0.5' }],
+    ['detectDamage', { imageId: '../photo.png', sensitivity: 0.5 }],
+    ['detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: 0.5, path: '/etc/passwd' }],
+    ['detectDamage', undefined],
+    ['estimate', { imageId: 'abcdefghijklmnop' }],
+    ['estimate', { imageId: 'abcdefghijklmnop', sensitivity: 2 }],
+    ['estimate', { imageId: 'abcdefghijklmnop', sensitivity: 0.5, mask: new Uint8Array(0) }],
+    ['estimate', { imageId: 'abcdefghijklmnop', sensitivity: 0.5, mask: new Float64Array(4) }],
+    ['estimate', { imageId: 'abcdefghijklmnop', sensitivity: 0.5, mask: [1, 0, 1] }],
+    ['estimate', { imageId: 'short', sensitivity: 0.5 }],
+    ['useResult', {}],
+    ['useResult', { jobId: 'abc' }],
+    ['useResult', { jobId: 'abcdefgh1234', path: '/tmp/x.png' }],
+    ['useResult', { jobId: 'abcdefgh/1234' }],
   ])('rejects %s payload #%#', async (method, payload) => {
     const handlers = fakeHandlers();
     const reply = await dispatch(handlers, method, payload);
@@ -195,6 +219,45 @@ describe('request validation', () => {
     handlers.cancel.mockRejectedValueOnce(new Error('internal\nstack…'));
     expect(await dispatch(handlers, 'cancel', valid.cancel)).toEqual({ ok: false, error: 'internal' });
     spy.mockRestore();
+  });
+});
+
+describe('old photos and their requests', () => {
+  it.each<[string, unknown]>([
+    ['no mask, no blur, no colour', { task: 'old-photo', sigmaY: 0.02 }],
+    ['blur and colour', { task: 'old-photo', sigmaY: 0.02, kernel: { type: 'gaussian', std: 1.2 }, colorize: true }],
+    ['colour off', { task: 'old-photo', sigmaY: 0, colorize: false }],
+  ])('accepts an old-photo run with %s, with or without a mask', async (_what, spec) => {
+    const handlers = fakeHandlers();
+    const run = { ...(valid.run as object), spec };
+    expect(await dispatch(handlers, 'run', run)).toEqual({ ok: true, value: 'run-ok' });
+    expect(await dispatch(handlers, 'run', { ...run, mask: new Uint8Array(12) })).toEqual({ ok: true, value: 'run-ok' });
+    expect(handlers.run).toHaveBeenCalledTimes(2);
+    expect(handlers.run.mock.calls[0]![0]).toEqual(run);
+  });
+
+  it('passes detection, estimation and use-as-input requests through as parsed', async () => {
+    const handlers = fakeHandlers();
+    await dispatch(handlers, 'detectDamage', { imageId: 'abcdefghijklmnop', sensitivity: 0 });
+    await dispatch(handlers, 'estimate', { imageId: 'abcdefghijklmnop', sensitivity: 1 });
+    // IPC may deliver bytes as an ArrayBuffer: the mask reaches the handler as a Uint8Array.
+    await dispatch(handlers, 'estimate', { imageId: 'abcdefghijklmnop', sensitivity: 1, mask: new Uint8Array([0, 1]).buffer });
+    await dispatch(handlers, 'useResult', { jobId: 'abcdefgh1234' });
+    expect(handlers.detectDamage).toHaveBeenCalledWith({ imageId: 'abcdefghijklmnop', sensitivity: 0 });
+    expect(handlers.estimate.mock.calls[0]![0]).toEqual({ imageId: 'abcdefghijklmnop', sensitivity: 1 });
+    expect(handlers.estimate.mock.calls[1]![0].mask).toEqual(new Uint8Array([0, 1]));
+    expect(handlers.useResult).toHaveBeenCalledWith({ jobId: 'abcdefgh1234' });
+  });
+
+  it('remembers the old-photo fields in the settings, and refuses bad ones', async () => {
+    const handlers = fakeHandlers();
+    const task = { spec: { task: 'old-photo', sigmaY: 0.01 }, solver: { solver: 'vml-fp', preset: 'fast', seed: 0 } };
+    expect(await dispatch(handlers, 'setSettings', { task: { ...task, oldPhoto: { blurStd: 1.5, colorize: true } } })).toMatchObject({ ok: true });
+    expect(await dispatch(handlers, 'setSettings', { task })).toMatchObject({ ok: true }); // settings from before old photos
+    for (const oldPhoto of [{ blurStd: -1, colorize: true }, { blurStd: 1 }, { blurStd: 1, colorize: 1 }, { blurStd: 1, colorize: true, extra: 0 }]) {
+      expect(await dispatch(handlers, 'setSettings', { task: { ...task, oldPhoto } })).toMatchObject({ ok: false });
+    }
+    expect(handlers.setSettings).toHaveBeenCalledTimes(2);
   });
 });
 

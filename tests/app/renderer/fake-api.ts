@@ -5,6 +5,8 @@ import { type AppEvent, DEFAULT_SETTINGS, type OpenedImage, type RendererApi } f
 export type FakeApi = { [K in keyof RendererApi]: ReturnType<typeof vi.fn> & RendererApi[K] } & { emit(e: AppEvent): void };
 
 export const IMAGE: OpenedImage = { id: 'img0000000000001', name: 'photo.png', url: 'data:,', width: 40, height: 30, hasAlpha: false, bitDepth: 8 };
+/** What useResult answers: the result opened as the photo being restored. */
+export const RESULT_IMAGE: OpenedImage = { ...IMAGE, id: 'img0000000000002', name: 'photo-restored.png' };
 
 export function installFakeApi(): FakeApi {
   const listeners = new Set<(e: AppEvent) => void>();
@@ -20,6 +22,9 @@ export function installFakeApi(): FakeApi {
     exportResult: vi.fn(async () => ({ path: '/out/photo-restored.png' })),
     importMask: vi.fn(async () => null),
     exportMask: vi.fn(async () => ({ path: '/out/photo-mask.png' })),
+    detectDamage: vi.fn(async () => ({ mask: new Uint8Array(IMAGE.width * IMAGE.height), fraction: 0 })),
+    estimate: vi.fn(async () => ({ sigmaY: 0.02, blurStd: 1.2, greyscale: false, damaged: 0, notes: [] })),
+    useResult: vi.fn(async () => RESULT_IMAGE),
     probeDevices: vi.fn(async () => ({ devices: [], recommended: 'cpu' })),
     chooseModel: vi.fn(async () => null),
     onEvent: vi.fn((l: (e: AppEvent) => void) => {

@@ -168,6 +168,17 @@ describe('job store', () => {
     expect(job.message).toMatch(/stopped/);
   });
 
+  it('forgets the last outcome when another photo is opened', async () => {
+    ready();
+    const job = useJobStore();
+    await job.run();
+    job.handle({ type: 'failed', jobId: job.jobId!, message: 'out of memory' });
+    expect(job.message).toBe('out of memory');
+    await useDocumentStore().openDialog();
+    await flushPromises();
+    expect([job.status, job.message, job.jobId]).toEqual(['idle', '', null]);
+  });
+
   it('formats durations for people', () => {
     expect(formatDuration(400)).toBe('0 s');
     expect(formatDuration(59_400)).toBe('59 s');
