@@ -11,9 +11,11 @@
  *    the same then the best Wiener filter); a deblur-only solve at the same size for the cost ratio.
  *    Writes docs/img/old-photo.png (old photo | classical | one run, estimated | one run, told | truth).
  *
+ *  - `--study estimates`: per photo, what estimateOldPhoto reads (sigma_y, blur, damage F1 at this
+ *    size) and the restore with the detected mask against the true one (sigma_y and blur told);
  *  - `--study cost`: one balanced solve at 512x512 per single task and for the old photo's chains.
  *
- *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|cost]
+ *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -165,9 +167,10 @@ async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string):
       const spec: TaskSpec = { ...SPEC, sigmaY: e.sigmaY, kernel: e.kernel };
       const res = await restore(model, { image: p.old, observed: e.observed, spec, solver });
       guessed = res.image;
-      add(`VML-MAP one solve, everything estimated from the photo (mask grown ${estimates.MASK_DILATE} px)`, psnr(res.image.data, p.clean.data), (performance.now() - t0) / 1000, res.stats.nfe);
+      add('VML-MAP one solve, everything estimated from the photo', psnr(res.image.data, p.clean.data), (performance.now() - t0) / 1000, res.stats.nfe);
       const variants: [string, Parameters<typeof estimates.estimateOldPhoto>[1]][] = [
-        ['everything estimated, the detected mask not grown', { dilate: 0 }],
+        ['everything estimated, the detected mask grown 1 px', { dilate: 1 }],
+        ['the mask detected (grown 1 px), sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel, dilate: 1 }],
         ['the mask detected, sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel }],
         ['the blur estimated, mask and sigma_y told', { observed: p.observed, sigmaY: SPEC.sigmaY }],
       ];
@@ -262,6 +265,53 @@ async function studyCost(model: OnnxDenoiser, data: string): Promise<void> {
   }
 }
 
+/** F1 of a detected mask against the truth, a pixel within 1 px (3x3) of the other mask counting as a hit. */
+function tolerantF1(found: Float64Array, truth: Float64Array, h: number, w: number): number {
+  const near = (m: Float64Array, i: number, j: number): boolean => {
+    for (let a = Math.max(0, i - 1); a <= Math.min(h - 1, i + 1); a++) for (let b = Math.max(0, j - 1); b <= Math.min(w - 1, j + 1); b++) if (m[a * w + b] === 0) return true;
+    return false;
+  };
+  let hits = 0;
+  let detected = 0;
+  let found1 = 0;
+  let damaged = 0;
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      if (found[i * w + j] === 0) {
+        detected++;
+        if (near(truth, i, j)) hits++;
+      }
+      if (truth[i * w + j] === 0) {
+        damaged++;
+        if (near(found, i, j)) found1++;
+      }
+    }
+  const precision = detected ? hits / detected : 1;
+  const recall = damaged ? found1 / damaged : 1;
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
+/** Per photo: the estimates' errors, detection F1 at this size, and the restore with the detected mask (sigma_y and blur told). */
+async function studyEstimates(model: OnnxDenoiser, set: Photo[]): Promise<void> {
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const line = (c: (string | number)[]): void => void process.stdout.write(`| ${c.join(' | ')} |\n`);
+  line(['photo', 'sigma_y read', 'blur std read', 'detection F1', 'flagged', 'PSNR, detected mask (dB)', 'PSNR, true mask (dB)']);
+  line(['---', '---', '---', '---', '---', '---', '---']);
+  const all = { sigma: [] as number[], blur: [] as number[], f1: [] as number[], detected: [] as number[], truth: [] as number[] };
+  for (const p of set) {
+    const e = estimates.estimateOldPhoto(p.old);
+    const f1 = tolerantF1(e.observed, p.observed, p.clean.h, p.clean.w);
+    const spec = { ...SPEC };
+    const detected = await restore(model, { image: p.old, observed: e.observed, spec, solver });
+    const told = await restore(model, { image: p.old, observed: p.observed, spec, solver });
+    const [a, b] = [psnr(detected.image.data, p.clean.data), psnr(told.image.data, p.clean.data)];
+    Object.entries({ sigma: Math.abs(e.sigmaY / SPEC.sigmaY - 1), blur: Math.abs(e.blurStd - 1), f1, detected: a, truth: b }).forEach(([k, v]) => all[k as keyof typeof all].push(v));
+    line([p.name, e.sigmaY.toFixed(4), e.blurStd.toFixed(2), f1.toFixed(3), `${(100 * e.damaged).toFixed(1)}%`, a.toFixed(2), b.toFixed(2)]);
+  }
+  line(['**mean**', `${(100 * mean(all.sigma)).toFixed(1)}% off`, `${mean(all.blur).toFixed(2)} px off`, mean(all.f1).toFixed(3), '', mean(all.detected).toFixed(2), mean(all.truth).toFixed(2)]);
+  process.stdout.write(`\nTruth: sigma_y ${SPEC.sigmaY}, blur std 1; worst blur error ${Math.max(...all.blur).toFixed(2)} px, worst sigma_y error ${(100 * Math.max(...all.sigma)).toFixed(1)}%.\n`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -276,6 +326,7 @@ async function main(): Promise<void> {
   const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), Number(values.size));
   if (values.study === 'cost') await studyCost(model, values.data!);
   else if (values.study === 'steps') await studySteps(model, set);
+  else if (values.study === 'estimates') await studyEstimates(model, set);
   else await studyTable(model, set, values.sheet!);
   await model.release();
 }
