@@ -24,18 +24,18 @@ beforeAll(async () => {
   clean = join(dir, 'clean.png');
   old = join(dir, 'old.png');
   mask = join(dir, 'old-mask.png');
-  await sharp(PHOTO).extract({ left: 96, top: 80, width: 192, height: 192 }).png().toFile(clean);
+  await sharp(PHOTO).extract({ left: 32, top: 40, width: 320, height: 320 }).png().toFile(clean);
   const d = runCli(['degrade', '--task', 'old-photo', '--kernel', 'gaussian:1.5', '--sigma-y', '0.03', '--seed', '4', '--input', clean, '--output', old, '--mask-out', mask]);
   expect(d.code, d.stderr).toBe(0);
 });
 
 describe('vmlmap degrade --task old-photo', () => {
   it('writes the old photo and the mask of the damage it drew', async () => {
-    const m = await readMask(mask, 192, 192);
+    const m = await readMask(mask, 320, 320);
     const share = countMissing(m) / m.length;
     expect(share).toBeGreaterThan(0.01);
     expect(share).toBeLessThan(0.1);
-    expect((await readImage(old)).image.w).toBe(192);
+    expect((await readImage(old)).image.w).toBe(320);
   });
 
   it('needs numbers, and draws its own damage', () => {
@@ -56,7 +56,9 @@ describe('vmlmap restore --task old-photo', () => {
     expect(s).toMatchObject({ task: 'old-photo', sigmaYEstimated: true, kernelEstimated: true, damageDetected: true, colorize: false });
     expect(s.sigmaY).toBeGreaterThan(0.015);
     expect(s.sigmaY).toBeLessThan(0.05);
-    expect(s.blurStd).toBeGreaterThan(0.8);
+    // The blur reads low on a damaged photo (1.5 px reads 0.81 here; docs/ALGORITHM.md, "Old photos:
+    // one operator"), but it must read a blur, so that the operator deblurs.
+    expect(s.blurStd).toBeGreaterThan(0.5);
     expect(s.blurStd).toBeLessThan(2.5);
     expect(s.damaged).toBeGreaterThan(0.005);
     expect(s.operator).toMatch(/^blur\(gaussian std [\d.]+, \d+x\d+\) then mask/);
