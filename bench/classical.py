@@ -54,16 +54,22 @@ def deblur(clean, y, kernel):
     return [("Wiener filter (best balance)", best[1], best[2])]
 
 
-def denoise(clean, y, sigma):
-    img = hwc(y.reshape(clean.shape))
-    rows = []
+def best_nl_means(clean, img, sigma):
+    """Non-local means of an HWC image with the h (in units of sigma) the truth likes best: (psnr, CHW output, h)."""
     best = None
     for k in [0.4, 0.55, 0.7, 0.85, 1.0, 1.2]:
         out = chw(restoration.denoise_nl_means(img, h=k * sigma, sigma=sigma, patch_size=5, patch_distance=6, channel_axis=-1, fast_mode=True))
         p = psnr(out, clean)
         if best is None or p > best[0]:
             best = (p, out, k)
-    rows.append(("non-local means (best h)", best[1], best[2]))
+    return best
+
+
+def denoise(clean, y, sigma):
+    img = hwc(y.reshape(clean.shape))
+    rows = []
+    _, out, k = best_nl_means(clean, img, sigma)
+    rows.append(("non-local means (best h)", out, k))
     best = None
     for w in [0.02, 0.04, 0.06, 0.08, 0.12, 0.16]:
         out = chw(restoration.denoise_tv_chambolle(img, weight=w, channel_axis=-1))
@@ -80,12 +86,7 @@ def old_photo(clean, y, mask, sigma, kernel):
     by the best Wiener deconvolution of the known blur (a stronger pipeline than the issue asks)."""
     img = hwc(y.reshape(clean.shape))
     filled = restoration.inpaint_biharmonic(img, mask.astype(bool), channel_axis=-1) if mask is not None and mask.any() else img
-    best = None
-    for k in [0.4, 0.55, 0.7, 0.85, 1.0, 1.2]:
-        out = chw(restoration.denoise_nl_means(filled, h=k * sigma, sigma=sigma, patch_size=5, patch_distance=6, channel_axis=-1, fast_mode=True))
-        p = psnr(out, clean)
-        if best is None or p > best[0]:
-            best = (p, out, k)
+    best = best_nl_means(clean, filled, sigma)
     rows = [("biharmonic, then non-local means (best h)", best[1], best[2])]
     if kernel is not None:
         (_, sharp_, balance), = deblur(clean, best[1].reshape(-1), kernel)

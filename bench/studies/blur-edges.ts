@@ -25,7 +25,7 @@
  */
 import { estimateNoiseLevel } from '../../engine/estimate/noise-level.js';
 import { type Img, UserError } from '../../engine/types.js';
-import { lumaPlane } from '../../engine/estimate/blur-width.js';
+import { centreWindow, lumaPlane } from '../../engine/estimate/blur-width.js';
 
 export interface EdgeBlurEstimate {
   /** Std (px) of the Gaussian blur beyond a sharp photo's own softness: what a deblur should undo. */
@@ -186,19 +186,6 @@ function gradientScales(plane: Float64Array, h: number, w: number, scales: reado
     for (let p = 0; p < e.length; p++) e[p] = gx[p] * gx[p] + gy[p] * gy[p] - noise;
     return { e, gx, gy, noise, unit, std };
   });
-}
-
-/** The centred window of at most `most` pixels, of the plane's proportions (the plane itself when it is smaller). */
-function centreWindow(plane: Float64Array, h: number, w: number, most: number): { plane: Float64Array; h: number; w: number } {
-  if (h * w <= most) return { plane, h, w };
-  const f = Math.sqrt(most / (h * w));
-  const wh = Math.floor(h * f);
-  const ww = Math.floor(w * f);
-  const y0 = (h - wh) >> 1;
-  const x0 = (w - ww) >> 1;
-  const out = new Float64Array(wh * ww);
-  for (let y = 0; y < wh; y++) out.set(plane.subarray((y0 + y) * w + x0, (y0 + y) * w + x0 + ww), y * ww);
-  return { plane: out, h: wh, w: ww };
 }
 
 function quantileOf(v: number[], q: number): number {
