@@ -258,6 +258,11 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
       target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, bytes);
+    // The photo before had a painted mask and an unexported result: the page asks before dropping them.
+    await page.getByTestId('confirm-dialog').waitFor();
+    expect(await page.getByTestId('confirm-dialog').textContent()).toMatch(/Opening another photo discards (the result, which has not been exported|the painted mask)/);
+    await shot('10-open-asks');
+    await page.getByTestId('confirm-open').click();
     await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('dropped.png');
     expect(await page.getByTestId('mode-compare').isDisabled()).toBe(true); // a new photo starts over
     await page.evaluate((data) => {
@@ -307,6 +312,8 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     const original = readFileSync(oldPath);
     dialogs.openImage.mockResolvedValueOnce(oldPath);
     await page.getByTestId('open').click();
+    // The TIFF before has an imported mask: opening asks first.
+    await page.getByTestId('confirm-open').click();
     await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('grandparents.png');
     await page.getByTestId('task-old-photo').click();
     await page.getByTestId('preset-fast').click();

@@ -49,8 +49,26 @@ export const useDocumentStore = defineStore('document', () => {
     view.setImage(img.width, img.height);
   }
 
-  async function open(how: () => Promise<OpenedImage | null>): Promise<void> {
+  /**
+   * Opening another photo replaces the result and the mask: when either holds work a person would
+   * miss (a result never exported, a painted mask), ask first.
+   */
+  async function mayReplace(): Promise<boolean> {
+    const lose: string[] = [];
+    if (result.value && !result.value.saved) lose.push('the result, which has not been exported');
+    if (image.value && !useMaskStore().isEmpty) lose.push('the painted mask');
+    if (!lose.length) return true;
+    const choice = await useSessionStore().ask({
+      title: 'Open another photo?',
+      text: `Opening another photo discards ${lose.join(' and ')}. Cancel to export it first.`,
+      choices: [{ id: 'open', label: 'Discard and open' }],
+    });
+    return choice === 'open';
+  }
+
+  async function open(how: () => Promise<OpenedImage | null>, ask = true): Promise<void> {
     if (opening.value) return;
+    if (ask && !(await mayReplace())) return;
     opening.value = true;
     try {
       const img = await how();
@@ -66,8 +84,8 @@ export const useDocumentStore = defineStore('document', () => {
   const openFile = (file: File) => open(() => api().openFile(file));
   const openRecent = (index: number) => open(() => api().openRecent({ index }));
   const openBytes = (name: string, bytes: Uint8Array) => open(() => api().openBytes({ name, bytes }));
-  /** A finished result as the photo being restored (commands.ts asks first when it was never exported). */
-  const openResult = (jobId: string) => open(() => api().useResult({ jobId }));
+  /** A finished result as the photo being restored (commands.ts asks its own question first). */
+  const openResult = (jobId: string) => open(() => api().useResult({ jobId }), false);
 
   function setResult(r: Result): void {
     result.value = r;

@@ -266,3 +266,40 @@ describe('Use result as input', () => {
     w.unmount();
   });
 });
+
+describe('Opening another photo', () => {
+  it('asks before discarding an unexported result or a painted mask, and does nothing when cancelled', async () => {
+    const doc = useDocumentStore();
+    const session = useSessionStore();
+    doc.show(IMAGE);
+    useTaskStore().task = 'denoise';
+    await finishRun();
+    useMaskStore().merge(marked(4));
+
+    let pending = doc.openDialog();
+    await flushPromises();
+    expect(session.dialog).toBe('confirm');
+    expect(session.question!.text).toBe('Opening another photo discards the result, which has not been exported and the painted mask. Cancel to export it first.');
+    session.reply('cancel');
+    await pending;
+    expect(api.openDialog).not.toHaveBeenCalled();
+    expect(doc.result).not.toBeNull();
+    expect(useMaskStore().isEmpty).toBe(false);
+
+    pending = doc.openDialog();
+    await flushPromises();
+    session.reply('open');
+    await pending;
+    expect(api.openDialog).toHaveBeenCalledTimes(1);
+    expect(doc.result).toBeNull();
+    expect(useMaskStore().isEmpty).toBe(true);
+  });
+
+  it('opens without asking when nothing would be lost', async () => {
+    const doc = useDocumentStore();
+    doc.show(IMAGE);
+    await doc.openDialog();
+    expect(useSessionStore().dialog).toBe('none');
+    expect(api.openDialog).toHaveBeenCalledTimes(1);
+  });
+});
