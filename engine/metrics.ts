@@ -77,3 +77,46 @@ export function ssim(a: Img, b: Img): number {
   }
   return total / a.c;
 }
+
+/** 1 at every pixel within 1 px (3x3) of a marked one. */
+export function nearMarked(m: Uint8Array, h: number, w: number): Uint8Array {
+  const out = new Uint8Array(h * w);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      if (!m[y * w + x]) continue;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) out[yy * w + xx] = 1;
+    }
+  return out;
+}
+
+export interface DetectionScore {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+/**
+ * A detected mask against the true one (h*w, 1 = marked), forgiving one pixel: a detected pixel
+ * within 1 px of a true one is a hit, a true pixel within 1 px of a detected one is found.
+ */
+export function tolerantF1(truth: Uint8Array, detected: Uint8Array, h: number, w: number): DetectionScore {
+  const nearTruth = nearMarked(truth, h, w);
+  const nearDetected = nearMarked(detected, h, w);
+  let d = 0;
+  let hits = 0;
+  let t = 0;
+  let found = 0;
+  for (let p = 0; p < h * w; p++) {
+    if (detected[p]) {
+      d++;
+      if (nearTruth[p]) hits++;
+    }
+    if (truth[p]) {
+      t++;
+      if (nearDetected[p]) found++;
+    }
+  }
+  const precision = d ? hits / d : 1;
+  const recall = t ? found / t : 1;
+  return { precision, recall, f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0 };
+}

@@ -16,6 +16,7 @@
  *
  *   npm run -s build:cli && node out/cli/bench/studies/damage-detection.js [--data data/dev] [--images 12] [--sheet docs/img/damage-detection.png]
  */
+import { type DetectionScore, nearMarked, tolerantF1 } from '../../engine/metrics.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,45 +36,6 @@ const SETTINGS: { label: string; sigma: number; blurStd: number; grey?: boolean 
   { label: 'greyscale photo, sigma 0.03, blur std 1', sigma: 0.03, blurStd: 1, grey: true },
 ];
 const SENSITIVITIES = [0, 0.25, 0.5, 0.75, 1];
-
-interface Score {
-  precision: number;
-  recall: number;
-  f1: number;
-}
-
-/** 1 at every pixel within 1 px (3x3) of a marked one. */
-function near(m: Uint8Array, h: number, w: number): Uint8Array {
-  const out = new Uint8Array(h * w);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      if (!m[y * w + x]) continue;
-      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) out[yy * w + xx] = 1;
-    }
-  return out;
-}
-
-function score(truth: Uint8Array, detected: Uint8Array, h: number, w: number): Score {
-  const nearTruth = near(truth, h, w);
-  const nearDetected = near(detected, h, w);
-  let d = 0;
-  let hits = 0;
-  let t = 0;
-  let found = 0;
-  for (let p = 0; p < h * w; p++) {
-    if (detected[p]) {
-      d++;
-      if (nearTruth[p]) hits++;
-    }
-    if (truth[p]) {
-      t++;
-      if (nearDetected[p]) found++;
-    }
-  }
-  const precision = d ? hits / d : 1;
-  const recall = t ? found / t : 1;
-  return { precision, recall, f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0 };
-}
 
 /**
  * The classical detector the classifier replaced: |z2| (the residual from the 5x5 median over its
@@ -111,7 +73,7 @@ function classical(image: Img): Uint8Array {
       }
     }
   }
-  return near(out, h, w);
+  return nearMarked(out, h, w);
 }
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -152,8 +114,8 @@ async function contactSheet(path: string, crops: Crop[], scale: number): Promise
       panels[1].fill(c.truth[p] ? 255 : 0, 3 * p, 3 * p + 3);
       panels[2].fill(c.detected[p] ? 255 : 0, 3 * p, 3 * p + 3);
     }
-    const nearTruth = near(c.truth, size, size);
-    const nearDetected = near(c.detected, size, size);
+    const nearTruth = nearMarked(c.truth, size, size);
+    const nearDetected = nearMarked(c.detected, size, size);
     const grey = luminance(c.old);
     for (let p = 0; p < n; p++) {
       const g = Math.round(90 * grey[p]);
@@ -195,7 +157,7 @@ async function main(): Promise<void> {
   for (const setting of SETTINGS) {
     const methods = setting === SETTINGS[0] ? ['engine: features + MLP', 'classical baseline'] : ['engine: features + MLP'];
     for (const method of methods) {
-      const scores: (Score & { photo: string })[] = [];
+      const scores: (DetectionScore & { photo: string })[] = [];
       let cpu = 0;
       let wall = 0;
       let mp = 0;
@@ -221,7 +183,7 @@ async function main(): Promise<void> {
           mp += (clean.h * clean.w) / 1e6;
           truthFraction += old.damaged.reduce((a, b) => a + b, 0) / old.damaged.length;
           flagged += detected.reduce((a, b) => a + b, 0) / detected.length;
-          scores.push({ ...score(old.damaged, detected, clean.h, clean.w), photo: `${name}:${seed}` });
+          scores.push({ ...tolerantF1(old.damaged, detected, clean.h, clean.w), photo: `${name}:${seed}` });
           if (setting === SETTINGS[0] && method !== 'classical baseline' && seed === SEEDS[0] && i % 3 === 0 && crops.length < 4) {
             const size = Math.min(160, clean.h, clean.w);
             const y0 = Math.floor((clean.h - size) / 2);
@@ -254,7 +216,7 @@ async function main(): Promise<void> {
   for (const s of SENSITIVITIES) {
     const scores = sweepProb.map(({ prob, truth, h, w }) => {
       const d = damageMask(prob, h, w, s).damaged;
-      return { ...score(truth, d, h, w), flagged: d.reduce((a, b) => a + b, 0) / d.length };
+      return { ...tolerantF1(truth, d, h, w), flagged: d.reduce((a, b) => a + b, 0) / d.length };
     });
     console.log(
       line([s, f3(mean(scores.map((x) => x.precision))), f3(mean(scores.map((x) => x.recall))), f3(mean(scores.map((x) => x.f1))), `${(100 * mean(scores.map((x) => x.flagged))).toFixed(2)}%`]),

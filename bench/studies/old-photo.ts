@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { degrade, restore } from '../../engine/job/restore.js';
-import { psnr } from '../../engine/metrics.js';
+import { psnr, tolerantF1 } from '../../engine/metrics.js';
 import * as estimates from '../../engine/estimate/old-photo.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { Blur } from '../../engine/operators/blur.js';
@@ -265,32 +265,6 @@ async function studyCost(model: OnnxDenoiser, data: string): Promise<void> {
   }
 }
 
-/** F1 of a detected mask against the truth, a pixel within 1 px (3x3) of the other mask counting as a hit. */
-function tolerantF1(found: Float64Array, truth: Float64Array, h: number, w: number): number {
-  const near = (m: Float64Array, i: number, j: number): boolean => {
-    for (let a = Math.max(0, i - 1); a <= Math.min(h - 1, i + 1); a++) for (let b = Math.max(0, j - 1); b <= Math.min(w - 1, j + 1); b++) if (m[a * w + b] === 0) return true;
-    return false;
-  };
-  let hits = 0;
-  let detected = 0;
-  let found1 = 0;
-  let damaged = 0;
-  for (let i = 0; i < h; i++)
-    for (let j = 0; j < w; j++) {
-      if (found[i * w + j] === 0) {
-        detected++;
-        if (near(truth, i, j)) hits++;
-      }
-      if (truth[i * w + j] === 0) {
-        damaged++;
-        if (near(found, i, j)) found1++;
-      }
-    }
-  const precision = detected ? hits / detected : 1;
-  const recall = damaged ? found1 / damaged : 1;
-  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-}
-
 /** Per photo: the estimates' errors, detection F1 at this size, and the restore with the detected mask (sigma_y and blur told). */
 async function studyEstimates(model: OnnxDenoiser, set: Photo[]): Promise<void> {
   const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
@@ -300,7 +274,7 @@ async function studyEstimates(model: OnnxDenoiser, set: Photo[]): Promise<void> 
   const all = { sigma: [] as number[], blur: [] as number[], f1: [] as number[], detected: [] as number[], truth: [] as number[] };
   for (const p of set) {
     const e = estimates.estimateOldPhoto(p.old);
-    const f1 = tolerantF1(e.observed, p.observed, p.clean.h, p.clean.w);
+    const f1 = tolerantF1(restoreFlagsFromObserved(p.observed), restoreFlagsFromObserved(e.observed), p.clean.h, p.clean.w).f1;
     const spec = { ...SPEC };
     const detected = await restore(model, { image: p.old, observed: e.observed, spec, solver });
     const told = await restore(model, { image: p.old, observed: p.observed, spec, solver });

@@ -14,7 +14,7 @@ import { estimatedBlurKernel, SHARP_STD } from '../../engine/estimate/blur-width
 import { blur } from '../../engine/operators/blur.js';
 import { gaussianKernel } from '../../engine/operators/kernels.js';
 import { readImage, writeImage } from '../../engine/photo/image.js';
-import type { Img } from '../../engine/types.js';
+import { edgeScene } from '../engine/helpers.js';
 
 const STD = 2;
 const run = runCli;
@@ -23,32 +23,9 @@ let dir: string;
 let blurredPng: string;
 let sharpPng: string;
 
-/** Discs and bars on a shaded ground, each pixel the mean of 4 x 4 samples. */
-function scene(h: number, w: number): Img {
-  const S = 4;
-  const data = new Float64Array(3 * h * w);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let i = 0; i < S; i++)
-        for (let j = 0; j < S; j++) {
-          const yy = y + (i + 0.5) / S;
-          const xx = x + (j + 0.5) / S;
-          let v = 0.3 + (0.1 * xx) / w;
-          if ((xx - 0.28 * w) ** 2 + (yy - 0.3 * h) ** 2 < (0.16 * h) ** 2) v = 0.75;
-          if ((xx - 0.72 * w) ** 2 + (yy - 0.7 * h) ** 2 < (0.14 * h) ** 2) v = 0.15;
-          if (xx > 0.55 * w && xx < 0.9 * w && yy > 0.12 * h && yy < 0.38 * h) v = 0.6;
-          if (0.35 * xx + yy > 0.95 * h && xx < 0.45 * w) v = 0.55;
-          sum += v;
-        }
-      for (let c = 0; c < 3; c++) data[(c * h + y) * w + x] = sum / (S * S) - 0.05 * c;
-    }
-  return { c: 3, h, w, data };
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vmlmap-kernel-auto-'));
-  const img = scene(128, 144);
+  const img = edgeScene(128, 144);
   sharpPng = join(dir, 'sharp.png');
   blurredPng = join(dir, 'blurred.png');
   // 16-bit PNGs, so that quantisation adds nothing measurable.

@@ -12,35 +12,9 @@ import { blur } from '../../engine/operators/blur.js';
 import { gaussianKernel } from '../../engine/operators/kernels.js';
 import { readImage } from '../../engine/photo/image.js';
 import { type Img, UserError } from '../../engine/types.js';
-import { randn } from './helpers.js';
+import { edgeScene, randn } from './helpers.js';
 
 const PHOTO = '/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg'; // python-matplotlib-data, installed by .ci/run
-
-/**
- * Discs, bars and a slanted edge on a shaded ground, each pixel the mean of 4 x 4 samples (as a
- * sensor integrates): edges of many directions and contrasts.
- */
-function scene(h: number, w: number): Img {
-  const S = 4;
-  const data = new Float64Array(3 * h * w);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let i = 0; i < S; i++)
-        for (let j = 0; j < S; j++) {
-          const yy = y + (i + 0.5) / S;
-          const xx = x + (j + 0.5) / S;
-          let v = 0.3 + (0.1 * xx) / w;
-          if ((xx - 0.28 * w) ** 2 + (yy - 0.3 * h) ** 2 < (0.16 * h) ** 2) v = 0.75;
-          if ((xx - 0.72 * w) ** 2 + (yy - 0.7 * h) ** 2 < (0.14 * h) ** 2) v = 0.15;
-          if (xx > 0.55 * w && xx < 0.9 * w && yy > 0.12 * h && yy < 0.38 * h) v = 0.6;
-          if (0.35 * xx + yy > 0.95 * h && xx < 0.45 * w) v = 0.55;
-          sum += v;
-        }
-      for (let c = 0; c < 3; c++) data[(c * h + y) * w + x] = sum / (S * S) - 0.05 * c;
-    }
-  return { c: 3, h, w, data };
-}
 
 /** Blurred by the engine's own operator (what `--kernel gaussian:STD` restores), then grain. */
 function blurred(img: Img, std: number, grain = 0, seed = 1): Img {
@@ -53,7 +27,7 @@ function blurred(img: Img, std: number, grain = 0, seed = 1): Img {
 }
 
 describe('estimateBlurWidth', () => {
-  const img = scene(256, 320);
+  const img = edgeScene(256, 320);
 
   it('reads the scene itself as sharp, with a power law of a photo', () => {
     const e = estimateBlurWidth(img);
@@ -117,7 +91,7 @@ describe('estimateBlurWidth', () => {
 
 describe('estimatedBlurKernel', () => {
   it('gives a Gaussian of the estimated std, and none for a photo that reads sharp', () => {
-    const img = scene(256, 320);
+    const img = edgeScene(256, 320);
     expect(estimatedBlurKernel(img).kernel).toBeUndefined();
     const k = estimatedBlurKernel(blurred(img, 2));
     expect(k.kernel).toEqual({ type: 'gaussian', std: Math.round(100 * k.std) / 100 });

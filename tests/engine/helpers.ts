@@ -1,5 +1,5 @@
 /** Small numerical helpers for the engine tests: seeded random data and dense linear algebra. */
-import type { LinearOperator, Shape } from '../../engine/types.js';
+import type { Img, LinearOperator, Shape } from '../../engine/types.js';
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
 export function rng(seed: number): () => number {
@@ -103,4 +103,30 @@ export const sizeOf = (s: Shape): number => s.c * s.h * s.w;
 export function randomMask(h: number, w: number, seed: number, observed = 0.6): Float64Array {
   const u = rng(seed);
   return Float64Array.from({ length: h * w }, () => (u() < observed ? 1 : 0));
+}
+
+/**
+ * Discs, bars and a slanted edge on a shaded ground, each pixel the mean of 4 x 4 samples (as a
+ * sensor integrates): edges of many directions and contrasts.
+ */
+export function edgeScene(h: number, w: number): Img {
+  const S = 4;
+  const data = new Float64Array(3 * h * w);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let i = 0; i < S; i++)
+        for (let j = 0; j < S; j++) {
+          const yy = y + (i + 0.5) / S;
+          const xx = x + (j + 0.5) / S;
+          let v = 0.3 + (0.1 * xx) / w;
+          if ((xx - 0.28 * w) ** 2 + (yy - 0.3 * h) ** 2 < (0.16 * h) ** 2) v = 0.75;
+          if ((xx - 0.72 * w) ** 2 + (yy - 0.7 * h) ** 2 < (0.14 * h) ** 2) v = 0.15;
+          if (xx > 0.55 * w && xx < 0.9 * w && yy > 0.12 * h && yy < 0.38 * h) v = 0.6;
+          if (0.35 * xx + yy > 0.95 * h && xx < 0.45 * w) v = 0.55;
+          sum += v;
+        }
+      for (let c = 0; c < 3; c++) data[(c * h + y) * w + x] = sum / (S * S) - 0.05 * c;
+    }
+  return { c: 3, h, w, data };
 }
