@@ -33,6 +33,7 @@ export const FLAGS = {
   limit: { type: 'string' },
   'mask-out': { type: 'string' },
   'max-minutes': { type: 'string' },
+  'strip-gps': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -131,7 +131,8 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   };
   const { result: res, alpha, bitDepth } = await restorePhoto(model, file, { observed, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
-  await writeImage(output, res.image, { alpha, bitDepth, protect: inputs });
+  // The photo's EXIF, XMP and IPTC go with it (GPS unless --strip-gps), Orientation 1.
+  await writeImage(output, res.image, { alpha, bitDepth, protect: inputs, metadata: file.metadata, keepGps: !f['strip-gps'] });
   const summary = {
     output: resolve(output),
     task: spec.task,

@@ -14,7 +14,7 @@ const USAGE = `usage:
                  [--kernel gaussian:STD | motion:LEN:ANGLE | file:PATH | auto] [--sigma-y S|auto]
                  [--solver vml-fp|vml-map|dps|diffpir|ddnm] [--preset fast|balanced|best] [--steps N]
                  [--detail 0..1] [--seed N] [--model DIR] [--provider auto|cpu|webgpu|cuda|dml|coreml]
-                 [--precision auto|fp32|fp16] [--max-minutes M] [--json]
+                 [--precision auto|fp32|fp16] [--max-minutes M] [--strip-gps] [--json]
   vmlmap degrade (same task flags) --input CLEAN --output MEASUREMENT.png
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]
   vmlmap eval    (same task and solver flags) --input FOLDER [--crop N] [--limit K] [--json]
@@ -24,6 +24,9 @@ Images are in [0, 1] (8- or 16-bit); --sigma-y is in the same units, and with re
 (restore, deblur) estimates a Gaussian blur from the photo; a photo that reads sharp is refused.
 A job estimated to take longer than --max-minutes (default 120) is refused before it starts.
 An --output that is a symbolic link is written through: the file it points to is replaced.
+restore keeps the photo's EXIF (date, camera; GPS unless --strip-gps), XMP and IPTC where the
+output format can hold them, writes Orientation 1 (the pixels are stored upright) and an sRGB
+ICC profile, and 16 bits when the input has them (PNG, TIFF).
 --task old-photo solves blur, grain, damage (and with --colorize missing colour) at once; what
 is not given is read from the photo: the damage without --mask (--mask none: no damage, tune
 with --sensitivity 0..1), sigma_y without --sigma-y, the blur without --kernel (--kernel none).

@@ -8,6 +8,7 @@
  */
 import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
+import type { PhotoMetadata } from '../engine/photo/metadata.js';
 import { observedFromRestoreFlags } from '../engine/photo/user-mask.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { GraphPrecision } from '../engine/model/choices.js';
@@ -52,6 +53,8 @@ interface Kept {
   image: Img;
   alpha?: Float64Array;
   bitDepth: 8 | 16;
+  /** The photo's EXIF, XMP and IPTC, written with the result. */
+  metadata: PhotoMetadata;
 }
 
 /** Results kept for export; older ones are dropped (a 24 MP result is ~600 MB in float64). */
@@ -103,7 +106,7 @@ export class InferenceService {
         return this.reply(msg.requestId, async () => {
           const kept = this.results.get(msg.jobId);
           if (!kept) throw new UserError('this result is no longer available (the service restarted); run the job again');
-          await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect });
+          await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect, metadata: kept.metadata });
           return msg.path;
         });
       case 'display':
@@ -247,7 +250,7 @@ export class InferenceService {
         },
       );
       const out = result.image;
-      this.keep(jobId, { image: out, alpha, bitDepth });
+      this.keep(jobId, { image: out, alpha, bitDepth, metadata: file.metadata });
       const shown = toDisplay(out, Number.MAX_SAFE_INTEGER, msg.displayMaxPixels, alpha);
       const shape = outputShape(msg.spec, image);
       this.post(

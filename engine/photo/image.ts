@@ -2,10 +2,17 @@
  * Image files in and out (PNG, JPEG, WebP, TIFF) through sharp/libvips.
  *
  * Colour: values are the sRGB-encoded samples divided by 255 or 65535; nothing is linearised. A
- * file with an embedded ICC profile is converted to sRGB by sharp's default pipeline (lcms; the
- * tests check that a Display-P3 PNG reads back as its sRGB values, at 8 and 16 bits), and a file
- * without one is taken to be sRGB already. Written files carry no profile, which every viewer
- * reads as sRGB, so a read-write round trip preserves what the user sees.
+ * file with an embedded ICC profile is converted to sRGB on reading (lcms; the tests check that a
+ * Display-P3 PNG reads back as its sRGB values, at 8 and 16 bits: sharp's working space for 16-bit
+ * RGB is Display P3, so 16-bit files are brought from there to sRGB explicitly), and a file
+ * without one is taken to be sRGB already. Written colour files carry libvips' sRGB ICC profile,
+ * attached without converting the samples; greyscale PNG, JPEG and TIFF files (masks) carry none,
+ * since an RGB profile cannot describe one channel. A file carrying that same profile is read
+ * without any conversion, so a write-read round trip is exact.
+ *
+ * Metadata: a photo read keeps its EXIF, XMP and IPTC (ImageFile.metadata); writeImage given them
+ * writes them where the format can hold them, with Orientation 1 since the pixels are stored
+ * upright, and without GPS when asked (engine/photo/metadata.ts, engine/photo/exif.ts).
  */
 import { freemem } from 'node:os';
 import { extname } from 'node:path';
@@ -14,6 +21,7 @@ import { UserError, type Img } from '../types.js';
 import { writeFileAtomic } from './atomic.js';
 import { outputTarget } from './output-path.js';
 import { allFinite, deinterleave, interleave, luma } from './pixels.js';
+import { embedMetadata, type OutFormat, type PhotoMetadata, photoMetadata, srgbProfile, xmpFor } from './metadata.js';
 import { fsReason, readRegularFile } from './regular-file.js';
 import { maskFromRestoreImage } from './user-mask.js';
 
@@ -37,6 +45,8 @@ export interface ImageFile {
   height: number;
   /** The file stores a single colour channel (a greyscale photo). */
   grey: boolean;
+  /** EXIF, XMP and IPTC of the file, to be written with the restored photo. */
+  metadata: PhotoMetadata;
 }
 
 export interface WriteOptions {
@@ -47,11 +57,14 @@ export interface WriteOptions {
   quality?: number;
   /** Paths that must never be overwritten (the CLI passes its inputs); compared by real path. */
   protect?: readonly string[];
+  /** The source photo's metadata (ImageFile.metadata), written where the format can carry it. */
+  metadata?: PhotoMetadata;
+  /** false: the source's GPS position is not written (EXIF's GPS IFD, XMP's exif:GPS*). Default true. */
+  keepGps?: boolean;
 }
 
 const READABLE = new Set(['png', 'jpeg', 'webp', 'tiff']);
 
-type OutFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
 const BY_EXTENSION: Record<string, OutFormat> = {
   '.png': 'png',
   '.jpg': 'jpeg',
@@ -144,7 +157,7 @@ export async function writeImage(path: string, image: Img, options: WriteOptions
   const target = await checkImageOutput(path, protect);
   // JPEG has no alpha channel: the colour is written as is, alpha is dropped.
   const keptAlpha = format === 'jpeg' ? undefined : alpha;
-  const encoded = await encode(image, format, keptAlpha, options.bitDepth ?? 8, quality);
+  const encoded = await encode(image, format, keptAlpha, options.bitDepth ?? 8, quality, options.metadata ?? {}, options.keepGps ?? true);
   try {
     await writeFileAtomic(target, encoded);
   } catch (err) {
@@ -201,16 +214,23 @@ async function decode(path: string, buffer: Buffer, meta: Metadata, channels: 1 
   // 16-bit needs both toColourspace('rgb16') and depth 'ushort': the depth option alone casts the
   // already 8-bit sRGB pipeline output, losing the low byte.
   const bitDepth = meta.depth === 'uchar' || meta.depth === 'char' ? 8 : 16;
+  const colour = meta.channels - (meta.hasAlpha ? 1 : 0) >= 3;
+  // The profile this module writes is read as what it is, sRGB: no conversion, an exact round trip.
+  const ownProfile = meta.icc !== undefined && meta.icc.equals(await srgbProfile());
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(buffer, {
+    let pipeline = sharp(buffer, {
       // 'error' rather than the default 'warning': old scans often carry harmless libjpeg
       // warnings, while truncated or corrupt data is still refused.
       failOn: 'error',
       // Our header check gives the readable message; this one backs it up inside libvips.
       limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,
-    })
-      .rotate() // applies the EXIF orientation, then drops the tag
+      ignoreIcc: ownProfile,
+    }).rotate(); // applies the EXIF orientation, then drops the tag
+    // sharp converts a 16-bit RGB file's profile to Display P3, its 16-bit working space; from
+    // there to sRGB is asked for here. Without a profile the samples are sRGB already.
+    if (bitDepth === 16 && colour && meta.icc && !ownProfile) pipeline = pipeline.withIccProfile('srgb', { attach: false });
+    raw = await pipeline
       .toColourspace(bitDepth === 16 ? 'rgb16' : 'srgb')
       .raw({ depth: bitDepth === 16 ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -224,7 +244,7 @@ async function decode(path: string, buffer: Buffer, meta: Metadata, channels: 1 
   const data = channels === 3 ? planes : toLuma(planes, pixels);
   const grey = meta.channels - (meta.hasAlpha ? 1 : 0) === 1;
   const image: Img = { c: channels, h: height, w: width, data };
-  return { image, ...(alpha ? { alpha } : {}), bitDepth, format: meta.format, width, height, grey };
+  return { image, ...(alpha ? { alpha } : {}), bitDepth, format: meta.format, width, height, grey, metadata: photoMetadata(meta, buffer) };
 }
 
 /** A view when the buffer is 2-byte aligned (as sharp's are), else a copy; native byte order. */
@@ -239,7 +259,7 @@ function toLuma(rgb: Float64Array, pixels: number): Float64Array {
   return out;
 }
 
-async function encode(image: Img, format: OutFormat, alpha: Float64Array | undefined, bitDepth: 8 | 16, quality: number): Promise<Buffer> {
+async function encode(image: Img, format: OutFormat, alpha: Float64Array | undefined, bitDepth: 8 | 16, quality: number, metadata: PhotoMetadata, keepGps: boolean): Promise<Buffer> {
   const deep = bitDepth === 16 && (format === 'png' || format === 'tiff');
   const pixels = image.h * image.w;
   const channels = image.c + (alpha ? 1 : 0);
@@ -247,22 +267,35 @@ async function encode(image: Img, format: OutFormat, alpha: Float64Array | undef
     ? interleave(new Uint16Array(pixels * channels), image.data, image.c, pixels, alpha, 65535)
     : interleave(new Uint8Array(pixels * channels), image.data, image.c, pixels, alpha, 255);
   const space = image.c === 1 ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb';
-  const pipeline = sharp(samples, {
+  let pipeline = sharp(samples, {
     raw: { width: image.w, height: image.h, channels: channels as 1 | 2 | 3 | 4 },
     limitInputPixels: false, // our own pixels, already in memory
   }).toColourspace(space);
+  // WebP is always written as RGB. sharp's sRGB-to-sRGB transform of 8-bit samples is exact (the
+  // round-trip tests check it); 16-bit ones it would take for Display P3, so their profile is
+  // added to the encoded file instead (embedMetadata).
+  const colour = image.c === 3 || format === 'webp';
+  if (colour && !deep) pipeline = pipeline.withIccProfile('srgb');
+  if (metadata.xmp) pipeline = pipeline.withXmp(xmpFor(metadata.xmp, keepGps));
+  let encoded: Buffer;
   switch (format) {
     case 'png':
-      return pipeline.png().toBuffer();
+      encoded = await pipeline.png().toBuffer();
+      break;
     case 'tiff':
       // sharp's default TIFF compression is JPEG, which is lossy and 8-bit only.
-      return pipeline.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+      encoded = await pipeline.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+      break;
     case 'jpeg':
       // 4:4:4 keeps full colour resolution; restored detail is the point of the output.
-      return pipeline.jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+      encoded = await pipeline.jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+      break;
     case 'webp':
-      return pipeline.webp({ quality, lossless: quality === 100, alphaQuality: 100 }).toBuffer();
+      encoded = await pipeline.webp({ quality, lossless: quality === 100, alphaQuality: 100 }).toBuffer();
+      break;
   }
+  const icc = colour && deep ? await srgbProfile() : undefined;
+  return embedMetadata(encoded, format, metadata, { width: image.w, height: image.h, keepGps }, icc);
 }
 
 const readError = (path: string, reason: string, what = 'image'): UserError => new UserError(`cannot read ${what} ${path}: ${reason}`);
