@@ -8,8 +8,16 @@ import { basename } from 'node:path';
 import { DEFAULT_SETTINGS, MAX_RECENT, type RecentFile, type Settings, type SettingsPatch, settingsShape } from '../common/api.js';
 import * as s from '../common/schema.js';
 import { writeFileAtomic } from '../engine/photo/atomic.js';
+import { DEFAULT_SOLVER } from '../engine/tasks.js';
+
+/**
+ * 2: the task's solver default became the engine's (vml-fp). Version 1 files saved 'vml-map', the
+ * old default, whether or not the person ever chose it; they are moved to the default once.
+ */
+const VERSION = 2;
 
 interface Stored {
+  version: number;
   settings: Settings;
   recent: string[];
   modelDir?: string;
@@ -39,9 +47,14 @@ export class SettingsStore {
       const r = s.safeParse(schema as s.Schema<unknown>, stored[key]);
       if (r.ok) settings[key] = r.value;
     }
+    const task = settings.task as Settings['task'];
+    if (!(typeof raw.version === 'number' && raw.version >= VERSION) && task.solver.solver === 'vml-map') {
+      settings.task = { ...task, solver: { ...task.solver, solver: DEFAULT_SOLVER } };
+    }
     const recent = s.safeParse(recentSchema, raw.recent);
     const modelDir = s.safeParse(s.string({ min: 1, max: 4096 }), raw.modelDir);
     return {
+      version: VERSION,
       settings: settings as unknown as Settings,
       recent: recent.ok ? recent.value.slice(0, MAX_RECENT) : [],
       modelDir: modelDir.ok ? modelDir.value : undefined,

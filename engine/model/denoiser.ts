@@ -10,34 +10,11 @@ import { type GraphPaths, type GraphSet, type GraphSpec, graphSet, type ModelFol
 import { crop, pad, padAdjoint, roundUp, zeroPad } from './pad.js';
 import { debugLog, installedProviders, isGpuProvider, openSession, presenceHere, providerOrder, type ProviderChoice, reasonOf, type SessionResult } from './providers.js';
 import type { PrecisionChoice } from './choices.js';
+import type { Denoiser, DenoiserCounters } from './denoiser-interface.js';
 import { VpSchedule } from './schedule.js';
 
-export interface DenoiserCounters {
-  nfe: number;
-  vjps: number;
-  onnxMs: number;
-}
-
-export interface Denoiser {
-  readonly channels: number;
-  /** Exact VJP graph available; otherwise jtv is the finite-difference approximation. */
-  readonly hasVjp: boolean;
-  /** Image-space noise range the network was trained on. */
-  readonly sigmaMin: number;
-  readonly sigmaMax: number;
-  readonly counters: DenoiserCounters;
-  /** Width of the model's value range (image units -> model units), and abar at an image-space sigma. */
-  readonly valueScale: number;
-  abarAt(sigma: number): number;
-  /** Image sides the network accepts are multiples of this (the engine pads); or exactly fixedSize. */
-  readonly sizeMultiple: number;
-  readonly fixedSize: [number, number] | null;
-  /** Checks that an image of this shape can be processed (channels, fixed size). */
-  check(s: Shape): void;
-  denoise(z: Float64Array, s: Shape, sigma: number): Promise<Float64Array>;
-  /** J^T v at (z, sigma), J = dD/dz. */
-  jtv(z: Float64Array, s: Shape, sigma: number, v: Float64Array): Promise<Float64Array>;
-}
+// What solvers call of a denoiser, kept apart from onnxruntime (denoiser-interface.ts).
+export type { Denoiser, DenoiserCounters } from './denoiser-interface.js';
 
 export { PRECISION_CHOICES, type PrecisionChoice } from './choices.js';
 export type { Precision } from './manifest.js';

@@ -2,7 +2,7 @@
  * What every solver shares: its inputs, its result, noise-level schedules, seeded noise, progress
  * and cancellation between network calls.
  */
-import type { Denoiser } from '../model/denoiser.js';
+import type { Denoiser } from '../model/denoiser-interface.js';
 import { CancelledError, type Img, type LinearOperator, type Progress, type Shape, type SolveStats } from '../types.js';
 
 export interface SolveInput {

@@ -6,7 +6,8 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { DEFAULT_SOLVER, type Preset, type SolverName, type SolverSpec, type Task, type TaskSpec } from '../../../engine/tasks';
+import { settingsFor, type SolverSettings } from '../../../engine/solvers/index';
+import { DEFAULT_SOLVER, PRESETS, type Preset, type SolverName, type SolverSpec, type Task, type TaskSpec } from '../../../engine/tasks';
 import type { PhotoEstimate, TaskForm } from '../../../common/api';
 
 export const TASK_LABELS: Record<Task, string> = {
@@ -112,6 +113,36 @@ export const useTaskStore = defineStore('task', () => {
     oldPhoto: { blurStd: oldBlurStd.value, colorize: colorize.value },
   }));
 
+  /**
+   * The settings each preset runs with for this task and solver, as the engine resolves them (the
+   * Steps override and the detail included): what the job will actually do.
+   */
+  const presetSettings = computed<Record<Preset, SolverSettings>>(() => {
+    const overrides = {
+      ...(steps.value ? { steps: steps.value } : {}),
+      ...(detail.value > 0 && solver.value.startsWith('vml') ? { vml: { detail: detail.value } } : {}),
+    };
+    return Object.fromEntries(PRESETS.map((p) => [p, settingsFor(solver.value, p, task.value, overrides)])) as Record<Preset, SolverSettings>;
+  });
+
+  /**
+   * For each preset, the cheaper preset it is identical to here (null when it is its own setting):
+   * where the measured presets coincide for a task, the page says so instead of offering two
+   * choices that run the same job.
+   */
+  const presetSameAs = computed<Record<Preset, Preset | null>>(() => {
+    const key = (p: Preset): string => JSON.stringify(presetSettings.value[p]);
+    const out = {} as Record<Preset, Preset | null>;
+    PRESETS.forEach((p, i) => (out[p] = PRESETS.slice(0, i).find((q) => key(q) === key(p)) ?? null));
+    return out;
+  });
+
+  /** The preset the chosen one runs as (Balanced when Best is the same job). */
+  const effectivePreset = computed<Preset>(() => presetSameAs.value[preset.value] ?? preset.value);
+
+  /** The preset's own number of steps (noise levels; diffusion steps for the baselines), before any override. */
+  const presetSteps = computed(() => stepsOf(settingsFor(solver.value, preset.value, task.value)));
+
   /** Inpainting cannot run without a mask. */
   const needsMask = computed(() => task.value === 'inpaint');
   /** The mask is used: required for inpainting, optional for an old photo (none = no damage). */
@@ -202,6 +233,10 @@ export const useTaskStore = defineStore('task', () => {
     spec,
     solverSpec,
     form,
+    presetSettings,
+    presetSameAs,
+    effectivePreset,
+    presetSteps,
     needsMask,
     takesMask,
     load,
@@ -210,3 +245,8 @@ export const useTaskStore = defineStore('task', () => {
     clearEstimate,
   };
 });
+
+/** The number of steps a solver's settings run: VML-MAP's noise levels, the baselines' diffusion steps. */
+export function stepsOf(s: SolverSettings): number {
+  return 'levels' in s.settings ? s.settings.levels : s.settings.steps;
+}
