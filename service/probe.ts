@@ -8,18 +8,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { wantedPrecision } from '../engine/model/denoiser.js';
-import { type ExecutionProvider, type GraphPrecision, probeCandidates } from '../engine/model/choices.js';
+import { type ExecutionProvider, type GraphPrecision, probeCandidates, PROVIDER_LABELS } from '../engine/model/choices.js';
 import { graphSet, type ModelFolder, readManifest } from '../engine/model/manifest.js';
 import { sessionOptions } from '../engine/model/providers.js';
 import type { DeviceReport, ProbeResult } from '../common/api.js';
-
-const LABELS: Record<ExecutionProvider, string> = {
-  cuda: 'NVIDIA GPU (CUDA)',
-  dml: 'GPU (DirectML)',
-  coreml: 'Apple Neural Engine / GPU (Core ML)',
-  webgpu: 'GPU (WebGPU)',
-  cpu: 'CPU',
-};
 
 const firstLine = (e: unknown): string =>
   String((e as Error)?.message ?? e)
@@ -63,7 +55,7 @@ export async function probeDevices(modelDir: string, platform = process.platform
   const backends = bundledBackends();
   const devices: DeviceReport[] = [];
   for (const provider of probeCandidates(platform)) {
-    const label = LABELS[provider];
+    const label = PROVIDER_LABELS[provider];
     // The provider names are onnxruntime-node's own (listSupportedBackends, lower-cased).
     if (backends.size > 0 && !backends.has(provider)) {
       devices.push({ provider, label, ok: false, reason: `not included in onnxruntime for ${platform}` });

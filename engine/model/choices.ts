@@ -9,6 +9,15 @@
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
+/** Each provider as a person knows it (the app's device test and its notices). */
+export const PROVIDER_LABELS: Record<ExecutionProvider, string> = {
+  cuda: 'NVIDIA GPU (CUDA)',
+  dml: 'GPU (DirectML)',
+  coreml: 'Apple Neural Engine / GPU (Core ML)',
+  webgpu: 'GPU (WebGPU)',
+  cpu: 'CPU',
+};
+
 /** What a person may ask for: one provider, or 'auto' (providers.ts providerOrder). */
 export const PROVIDER_CHOICES = ['auto', ...EXECUTION_PROVIDERS] as const;
 export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];

@@ -5,6 +5,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { GraphPrecision as Precision, JobEvent } from '../../../common/api';
+import { type ExecutionProvider, PROVIDER_LABELS } from '../../../engine/model/choices';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useDocumentStore } from './document';
@@ -28,6 +29,8 @@ export const useJobStore = defineStore('job', () => {
   const message = ref('');
   const cancelling = ref(false);
   let spec: TaskSpec | null = null;
+  /** The explicit provider choice whose failure was already told (once per choice, not per run). */
+  let toldFallback = '';
 
   const busy = computed(() => status.value === 'starting' || status.value === 'queued' || status.value === 'running');
   const fraction = computed(() => (total.value > 0 ? Math.min(1, step.value / total.value) : 0));
@@ -100,10 +103,7 @@ export const useJobStore = defineStore('job', () => {
         status.value = 'running';
         provider.value = e.provider;
         precision.value = e.precision;
-        if (e.fallbacks.length) {
-          useSessionStore().notify(`Running on ${e.provider}: ${e.fallbacks.map((f) => `${f.provider} unavailable (${f.reason})`).join('; ')}`);
-        }
-        if (e.precisionFallback) useSessionStore().notify(`Running on ${e.provider}: ${e.precisionFallback}`);
+        noteDevice(e);
         return;
       case 'progress':
         status.value = 'running';
@@ -134,6 +134,32 @@ export const useJobStore = defineStore('job', () => {
     }
   }
 
+  /**
+   * Where the model runs, when not where it was asked to. With Automatic, a GPU that does not start
+   * is the normal case on many machines: the CPU runs it and only the Device dialog says so. A
+   * provider the person chose that fails is told once, in words; onnxruntime's error text goes to
+   * the Device dialog's details either way.
+   */
+  function noteDevice(e: Extract<JobEvent, { type: 'started' }>): void {
+    const session = useSessionStore();
+    const chosen = session.settings.provider;
+    const ran = e.provider === 'cpu' ? 'the CPU' : labelOf(e.provider);
+    const details = [...e.fallbacks.map((f) => `${labelOf(f.provider)}: ${f.reason}`), ...(e.precisionFallback ? [e.precisionFallback] : [])];
+    if (!details.length) {
+      session.deviceNote = null;
+      return;
+    }
+    let text: string;
+    if (!e.fallbacks.length) text = `Running on ${ran} in ${e.precision}: its ${e.precision === 'fp32' ? 'fp16' : 'fp32'} graphs did not start`;
+    else if (chosen === 'auto') text = e.provider === 'cpu' ? 'GPU not available; running on the CPU' : `${e.fallbacks.map((f) => labelOf(f.provider)).join(', ')} not available; running on ${ran}`;
+    else text = `${labelOf(chosen)} is not available; running on ${ran}`;
+    session.deviceNote = { text, details };
+    if (chosen !== 'auto' && e.fallbacks.length && toldFallback !== chosen) {
+      toldFallback = chosen;
+      session.notify(`${text}. Details under Device.`);
+    }
+  }
+
   /** Forgets the last job's outcome: another photo is being restored (opened, or a result used as input). */
   function clear(): void {
     if (busy.value) return;
@@ -151,6 +177,8 @@ export const useJobStore = defineStore('job', () => {
 
   return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle, clear };
 });
+
+const labelOf = (provider: string): string => PROVIDER_LABELS[provider as ExecutionProvider] ?? provider;
 
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

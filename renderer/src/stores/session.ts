@@ -22,6 +22,15 @@ export interface Question {
   choices: { id: string; label: string }[];
 }
 
+/**
+ * Where the model runs when that is not where it was asked to (a GPU that would not start, fp32
+ * instead of fp16): one line for the Device dialog, and onnxruntime's own words as details.
+ */
+export interface DeviceNote {
+  text: string;
+  details: string[];
+}
+
 const SAVE_DELAY_MS = 400;
 
 export const useSessionStore = defineStore('session', () => {
@@ -35,6 +44,7 @@ export const useSessionStore = defineStore('session', () => {
   const toasts = ref<Toast[]>([]);
   const dialog = ref<'none' | 'devices' | 'shortcuts' | 'confirm'>('none');
   const question = ref<Question | null>(null);
+  const deviceNote = ref<DeviceNote | null>(null);
   let answer: ((choice: string) => void) | undefined;
   const systemDark = ref(typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches);
 
@@ -134,6 +144,7 @@ export const useSessionStore = defineStore('session', () => {
     toasts,
     dialog,
     question,
+    deviceNote,
     dark,
     init,
     patchSettings,

@@ -119,7 +119,7 @@ describe('job store', () => {
     expect(useDocumentStore().result?.precision).toBe('fp16');
   });
 
-  it('tells the user when the model runs in another precision than asked for', async () => {
+  it('notes quietly, for the Device dialog, when the model runs in another precision than auto picks', async () => {
     ready();
     const job = useJobStore();
     await job.run();
@@ -127,7 +127,8 @@ describe('job store', () => {
     const why = 'the fp16 graphs could not start on webgpu (no adapter): running fp32';
     job.handle({ type: 'started', jobId: id, provider: 'webgpu', fallbacks: [], precision: 'fp32', precisionFallback: why });
     expect(job.precision).toBe('fp32');
-    expect(useSessionStore().toasts.at(-1)).toMatchObject({ kind: 'info', text: `Running on webgpu: ${why}` });
+    expect(useSessionStore().toasts).toEqual([]);
+    expect(useSessionStore().deviceNote).toEqual({ text: 'Running on GPU (WebGPU) in fp32: its fp16 graphs did not start', details: [why] });
   });
 
   it('needs a painted mask for inpainting and sends a copy of it', async () => {
