@@ -12,6 +12,7 @@ import MaskTools from '../../../renderer/src/components/MaskTools.vue';
 import { installKeyboard } from '../../../renderer/src/keyboard';
 import { useDocumentStore } from '../../../renderer/src/stores/document';
 import { useMaskStore } from '../../../renderer/src/stores/mask';
+import { TASK_LABELS, useTaskStore } from '../../../renderer/src/stores/task';
 import { useViewStore } from '../../../renderer/src/stores/view';
 import { type FakeApi, IMAGE, installFakeApi } from './fake-api';
 
@@ -237,5 +238,44 @@ describe('mask painter', () => {
     useDocumentStore().show({ ...IMAGE, id: 'img0000000000002', width: 8, height: 6 });
     const mask = useMaskStore();
     expect([mask.width, mask.height, mask.painted, mask.canUndo]).toEqual([8, 6, 0, false]);
+  });
+});
+
+describe('tasks that work on the whole photo', () => {
+  it('do not paint, hide the mask and say that the task works on the whole photo', async () => {
+    const a = { x: 5.5, y: 5.5 };
+    const b = { x: 25.5, y: 5.5 };
+    const task = useTaskStore();
+    task.task = 'inpaint';
+    await flushPromises();
+    stroke([a, b]);
+    const mask = useMaskStore();
+    const painted = mask.painted;
+    expect(painted).toBeGreaterThan(0);
+    for (const t of ['sr', 'deblur', 'denoise', 'colorize'] as const) {
+      task.task = t;
+      await flushPromises();
+      stroke([
+        { x: 5.5, y: 12.5 },
+        { x: 25.5, y: 12.5 },
+      ]);
+      expect(mask.painted, t).toBe(painted);
+      const label = wrapper.find('.stage-label').text();
+      expect(label, t).toBe(`${TASK_LABELS[t]} works on the whole photo: no mask to paint`);
+      expect(label).not.toContain('paint the area');
+      expect(wrapper.find<HTMLCanvasElement>('[data-testid="mask-canvas"]').element.style.display, t).toBe('none');
+      expect(wrapper.find('.brush-cursor').exists(), t).toBe(false);
+    }
+    // Dragging there pans the photo instead.
+    const view = useViewStore();
+    const x0 = view.x;
+    stroke([a, b]);
+    expect(view.x).toBe(x0 + SCALE * (b.x - a.x));
+    // The painted mask is kept for the tasks that use it.
+    task.task = 'old-photo';
+    await flushPromises();
+    expect(wrapper.find('.stage-label').text()).toBe('Mask: paint the damage to restore');
+    expect(wrapper.find<HTMLCanvasElement>('[data-testid="mask-canvas"]').element.style.display).toBe('');
+    expect(mask.painted).toBe(painted);
   });
 });
