@@ -36,6 +36,8 @@ export const useDocumentStore = defineStore('document', () => {
   const opening = ref(false);
   /** Counts the photos shown: changes with each, even when the same one is opened again. */
   const generation = ref(0);
+  /** A restoration of this photo is on its way (kept by the job store): opening another ends it. */
+  const running = ref(false);
 
   function show(img: OpenedImage): void {
     image.value = img;
@@ -50,11 +52,13 @@ export const useDocumentStore = defineStore('document', () => {
   }
 
   /**
-   * Opening another photo replaces the result and the mask: when either holds work a person would
-   * miss (a result never exported, a painted mask), ask first.
+   * Opening another photo replaces the result and the mask, and cancels a running restoration: when
+   * any holds work a person would miss (a run under way, a result never exported, a painted mask),
+   * ask first.
    */
   async function mayReplace(): Promise<boolean> {
     const lose: string[] = [];
+    if (running.value) lose.push('the restoration in progress');
     if (result.value && !result.value.saved) lose.push('the result, which has not been exported');
     if (image.value && !useMaskStore().isEmpty) lose.push('the painted mask');
     if (!lose.length) return true;
@@ -97,5 +101,5 @@ export const useDocumentStore = defineStore('document', () => {
     if (result.value?.jobId === jobId) result.value = { ...result.value, saved: true };
   }
 
-  return { image, result, preview, opening, generation, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
+  return { image, result, preview, opening, generation, running, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
 });

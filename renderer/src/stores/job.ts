@@ -160,20 +160,31 @@ export const useJobStore = defineStore('job', () => {
     }
   }
 
-  /** Forgets the last job's outcome: another photo is being restored (opened, or a result used as input). */
+  /**
+   * Another photo is being restored (opened, or a result used as input): the last job's outcome is
+   * about the previous photo, and a job still running on it is cancelled and no longer followed (its
+   * late events would put its result over the new photo).
+   */
   function clear(): void {
-    if (busy.value) return;
+    if (busy.value && jobId.value)
+      void api()
+        .cancel({ jobId: jobId.value })
+        .catch(() => undefined);
     jobId.value = null;
     status.value = 'idle';
     message.value = '';
+    cancelling.value = false;
     step.value = 0;
     total.value = 0;
+    elapsedMs.value = 0;
+    etaMs.value = 0;
   }
 
   watch(
     () => useDocumentStore().generation,
     () => clear(),
   );
+  watch(busy, (b) => (useDocumentStore().running = b), { flush: 'sync' });
 
   return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle, clear };
 });

@@ -180,6 +180,63 @@ describe('job store', () => {
     expect([job.status, job.message, job.jobId]).toEqual(['idle', '', null]);
   });
 
+  it("resets the run panel's outcome (Done in 8 s) when another photo is opened", async () => {
+    const wrapper = mount(App);
+    await flushPromises();
+    useDocumentStore().show(IMAGE);
+    useTaskStore().task = 'denoise';
+    const job = useJobStore();
+    await job.run();
+    job.handle({
+      type: 'done',
+      jobId: job.jobId!,
+      width: 40,
+      height: 30,
+      image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) },
+      stats: { nfe: 1, vjps: 0, wallMs: 8000, onnxMs: 1, approximateVjp: false },
+      operator: 'identity',
+      provider: 'cpu',
+      precision: 'fp32',
+    });
+    await flushPromises();
+    expect(wrapper.find('[data-testid="job-status"]').text()).toBe('Done in 8 s on cpu (fp32)');
+    useDocumentStore().markSaved(job.jobId!);
+    await wrapper.find('[data-testid="open"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.find('[data-testid="job-status"]').exists()).toBe(false);
+    expect(wrapper.find('.sidebar').text()).not.toContain('Done in');
+    wrapper.unmount();
+  });
+
+  it('cancels a run of the previous photo when another is opened, asking first, and ignores its late events', async () => {
+    ready();
+    const job = useJobStore();
+    await job.run();
+    const old = job.jobId!;
+    job.handle({ type: 'progress', jobId: old, step: 2, total: 10, elapsedMs: 2000, etaMs: 8000 });
+    const opening = useDocumentStore().openDialog();
+    await flushPromises();
+    const session = useSessionStore();
+    expect(session.question?.text).toContain('the restoration in progress');
+    session.reply('open');
+    await opening;
+    expect(api.cancel).toHaveBeenCalledWith({ jobId: old });
+    expect([job.status, job.message, job.jobId, job.busy, job.step]).toEqual(['idle', '', null, false, 0]);
+    // The old job's result arrives after all: it is not put over the new photo.
+    job.handle({
+      type: 'done',
+      jobId: old,
+      width: 40,
+      height: 30,
+      image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) },
+      stats: { nfe: 1, vjps: 0, wallMs: 8000, onnxMs: 1, approximateVjp: false },
+      operator: 'identity',
+      provider: 'cpu',
+      precision: 'fp32',
+    });
+    expect([job.status, job.message, useDocumentStore().result]).toEqual(['idle', '', null]);
+  });
+
   it('formats durations for people', () => {
     expect(formatDuration(400)).toBe('0 s');
     expect(formatDuration(59_400)).toBe('59 s');
