@@ -1,7 +1,7 @@
 /** The three CLI commands: restore, degrade, eval. */
 import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { checkImageOutput, openImage, readImage, readMask, writeImage } from '../engine/photo/image.js';
+import { checkImageOutput, openImage, type OpenedImage, readImage, readMask, writeImage } from '../engine/photo/image.js';
 import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { holeObserved, scratchesObserved } from '../engine/photo/masks.js';
 import { countMissing, restoreImageFromObserved } from '../engine/photo/user-mask.js';
@@ -13,8 +13,9 @@ import { degrade, type Preflight, preflight, restore } from '../engine/job/resto
 import { formatDuration, JobTooLongError } from '../engine/job/time-estimate.js';
 import type { TaskSpec } from '../engine/tasks.js';
 import type { TilingOptions } from '../engine/job/types.js';
-import { type Img, type Progress, UserError } from '../engine/types.js';
-import { type Flags, maxMinutes, number, precisionOption, required, sensitivityOption, solverOptions, taskSpec } from './args.js';
+import { CancelledError, type Img, type Progress, UserError } from '../engine/types.js';
+import type { PrecisionChoice } from '../engine/model/choices.js';
+import { type Flags, maxMinutes, number, type ParsedTask, precisionOption, required, sensitivityOption, solverOptions, taskSpec } from './args.js';
 import { loadModel } from './model.js';
 import { resolveOldPhoto, type ResolvedOldPhoto } from './old-photo.js';
 import { progressBar } from './progress.js';
@@ -85,46 +86,90 @@ function estimatedKernel(image: Img): { type: 'gaussian'; std: number } {
   return e.kernel;
 }
 
-export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: RestoreHooks = {}): Promise<void> {
+/** What restore's flags ask for, checked before any file is opened (restore and batch). */
+export interface RestorePlan {
+  parsed: ParsedTask;
+  so: ReturnType<typeof solverOptions>;
+  precision: PrecisionChoice;
+  /** --strip-gps: the photo's GPS position is not written. */
+  keepGps: boolean;
+}
+
+export function restorePlan(f: Flags): RestorePlan {
   const parsed = taskSpec(f, 'restore');
-  if (parsed.spec.task === 'old-photo') sensitivityOption(f); // checked before any work
-  const { spec: given, sigmaYAuto } = parsed;
-  let spec = given;
-  const so = solverOptions(f);
-  const input = required(f, 'input');
-  const output = required(f, 'output');
-  const inputs = [input, ...(f.mask && f.mask !== 'none' ? [f.mask] : [])];
+  if (parsed.spec.task === 'old-photo') sensitivityOption(f);
+  maxMinutes(f);
+  return { parsed, so: solverOptions(f), precision: precisionOption(f), keepGps: !f['strip-gps'] };
+}
+
+/** A photo to restore, checked before the model runs: the output writable, the header read, the mask read. */
+export interface OpenedJob {
+  input: string;
+  output: string;
+  opened: OpenedImage;
+  observed?: Float64Array;
+  /** The files the output must never replace: the photo, the mask, and for a batch every input. */
+  protect: string[];
+}
+
+export async function openJob(f: Flags, plan: RestorePlan, input: string, output: string, alsoProtect: readonly string[] = []): Promise<OpenedJob> {
+  const protect = [input, ...(f.mask && f.mask !== 'none' ? [f.mask] : []), ...alsoProtect];
   // The output is checked before any work: a bad path is not found after a long restore.
-  await checkImageOutput(output, inputs);
+  await checkImageOutput(output, protect);
   const opened = await openImage(input);
-  let observed = await maskFor(f, spec, opened.width, opened.height);
-  const model = await loadModel(f.model, so.provider, precisionOption(f));
+  const observed = await maskFor(f, plan.parsed.spec, opened.width, opened.height);
+  return { input, output, opened, observed, protect };
+}
+
+export type RestoreModel = Awaited<ReturnType<typeof loadModel>>;
+
+export type RestoreSummary = Awaited<ReturnType<typeof restoreJob>>;
+
+/** The model for restore and batch; `note` gets a line when the provider or precision asked for by name could not be had. */
+export async function loadRestoreModel(f: Flags, plan: RestorePlan, note: (line: string) => void): Promise<RestoreModel> {
+  const { so } = plan;
+  const model = await loadModel(f.model, so.provider, plan.precision);
+  // A note only for what was asked for by name and not given; what 'auto' tried and passed over
+  // goes to the debug log (VMLMAP_DEBUG=1) and --json's providerFallbacks.
+  if (so.provider !== 'auto' && model.provider !== so.provider) {
+    const why = model.fallbacks.find((fb) => fb.provider === so.provider)?.reason ?? 'unavailable';
+    note(`the ${so.provider} execution provider could not start (${why}); running on ${model.provider}`);
+  }
+  if (model.precisionFallback && plan.precision !== 'auto') note(model.precisionFallback);
+  return model;
+}
+
+/**
+ * Restores an opened photo with a loaded model and writes it, with the photo's metadata; returns
+ * restore's --json summary. `note` gets each line worth telling (a long job, each estimate);
+ * `label` names the progress bar.
+ */
+export async function restoreJob(f: Flags, plan: RestorePlan, model: RestoreModel, job: OpenedJob, signal: AbortSignal, note: (line: string) => void, label = 'restoring', hooks: RestoreHooks = {}) {
+  const { parsed, so } = plan;
+  const { sigmaYAuto } = parsed;
+  let spec = parsed.spec;
+  let observed = job.observed;
+  const { opened } = job;
   // Refused before the photo is decoded when it would run for longer than --max-minutes.
   const { estimate } = await preflightWithin(f, model, { shape: { c: 3, h: opened.height, w: opened.width }, observed, spec, solver: so, tiling: hooks.tiling });
-  if (estimate && estimate.seconds > 60 && !f.json) process.stderr.write(`note: this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}\n`);
+  if (estimate && estimate.seconds > 60) note(`this job will take about ${formatDuration(estimate.seconds)} on ${model.provider}`);
+  if (signal.aborted) throw new CancelledError();
   const file = await opened.decode();
   let oldPhoto: ResolvedOldPhoto | undefined;
   if (spec.task === 'old-photo') {
     oldPhoto = resolveOldPhoto(f, parsed, file.image, observed);
     ({ spec, observed } = oldPhoto);
-    if (!f.json) for (const note of oldPhoto.notes) process.stderr.write(`note: ${note}\n`);
+    for (const line of oldPhoto.notes) note(line);
   } else if (sigmaYAuto) {
     spec = { ...spec, sigmaY: estimatedSigmaY(file.image) };
-    if (!f.json) process.stderr.write(`note: estimated noise level sigma_y = ${spec.sigmaY.toFixed(3)}\n`);
+    note(`estimated noise level sigma_y = ${spec.sigmaY.toFixed(3)}`);
   }
   if (parsed.kernelAuto && spec.task === 'deblur') {
     const kernel = estimatedKernel(file.image);
     spec = { ...spec, kernel };
-    if (!f.json) process.stderr.write(`note: estimated blur std = ${kernel.std.toFixed(2)} px\n`);
+    note(`estimated blur std = ${kernel.std.toFixed(2)} px`);
   }
-  // A note only for what was asked for by name and not given; what 'auto' tried and passed over
-  // goes to the debug log (VMLMAP_DEBUG=1) and --json's providerFallbacks.
-  if (so.provider !== 'auto' && model.provider !== so.provider && !f.json) {
-    const why = model.fallbacks.find((fb) => fb.provider === so.provider)?.reason ?? 'unavailable';
-    process.stderr.write(`note: the ${so.provider} execution provider could not start (${why}); running on ${model.provider}\n`);
-  }
-  if (model.precisionFallback && precisionOption(f) !== 'auto' && !f.json) process.stderr.write(`note: ${model.precisionFallback}\n`);
-  const bar = progressBar('restoring', !f.json && process.stderr.isTTY === true);
+  const bar = progressBar(label, !f.json && process.stderr.isTTY === true);
   const onProgress = (p: Progress): void => {
     bar(p);
     hooks.onProgress?.(p);
@@ -132,9 +177,9 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
   const { result: res, alpha, bitDepth } = await restorePhoto(model, file, { observed, spec, solver: so, tiling: hooks.tiling }, { signal, onProgress });
   bar.done();
   // The photo's EXIF, XMP and IPTC go with it (GPS unless --strip-gps), Orientation 1.
-  await writeImage(output, res.image, { alpha, bitDepth, protect: inputs, metadata: file.metadata, keepGps: !f['strip-gps'] });
-  const summary = {
-    output: resolve(output),
+  await writeImage(job.output, res.image, { alpha, bitDepth, protect: job.protect, metadata: file.metadata, keepGps: plan.keepGps });
+  return {
+    output: resolve(job.output),
     task: spec.task,
     operator: res.operator,
     sigmaY: spec.sigmaY,
@@ -162,12 +207,27 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     estimatedSeconds: estimate?.seconds,
     tiling: res.tiling && { mode: res.tiling.mode, solves: res.tiling.solves, solvedPixels: res.tiling.solvedPixels, tileH: res.tiling.tileH, tileW: res.tiling.tileW },
   };
-  if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else
-    process.stdout.write(
-      `wrote ${output} (${res.image.w}x${res.image.h}): ${so.solver}/${so.preset}, ${res.stats.nfe} network evaluations, ${res.stats.vjps} VJPs${res.stats.approximateVjp ? ' (approximate, finite differences)' : ''}${res.stats.stationarity !== undefined ? `, stationarity ${res.stats.stationarity.toExponential(1)}` : ''}, ${(res.stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
-    );
-  await model.release();
+}
+
+export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: RestoreHooks = {}): Promise<void> {
+  const plan = restorePlan(f);
+  const job = await openJob(f, plan, required(f, 'input'), required(f, 'output'));
+  const note = (line: string): void => {
+    if (!f.json) process.stderr.write(`note: ${line}\n`);
+  };
+  const model = await loadRestoreModel(f, plan, note);
+  try {
+    const summary = await restoreJob(f, plan, model, job, signal, note, 'restoring', hooks);
+    const { so } = plan;
+    const stats = summary;
+    if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else
+      process.stdout.write(
+        `wrote ${job.output} (${summary.width}x${summary.height}): ${so.solver}/${so.preset}, ${stats.nfe} network evaluations, ${stats.vjps} VJPs${stats.approximateVjp ? ' (approximate, finite differences)' : ''}${stats.stationarity !== undefined ? `, stationarity ${stats.stationarity.toExponential(1)}` : ''}, ${(stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
+      );
+  } finally {
+    await model.release();
+  }
 }
 
 /** --mask box | scratches (the default): synthetic damage, as observed weights. */

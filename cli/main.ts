@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * vmlmap: restore photos with VML-MAP from the command line.
- * Exits 0 on success, 1 with a one-line reason on bad input, 130 when interrupted (no output left).
+ * Exits 0 on success, 1 with a one-line reason on bad input, 130 when interrupted (no output left;
+ * batch keeps the photos it finished), and batch 3 when some of its photos failed.
  */
 import { CancelledError, UserError } from '../engine/types.js';
 import { parse } from './args.js';
+import { batchCommand, parseBatch } from './batch.js';
 import { degradeCommand, evalCommand, restoreCommand } from './commands.js';
 import { detectCommand } from './detect.js';
 
@@ -19,6 +21,8 @@ const USAGE = `usage:
                  [--mask M.png|scratches|box] [--mask-out MASK.png] [--seed N]
   vmlmap eval    (same task and solver flags) --input FOLDER [--crop N] [--limit K] [--json]
   vmlmap detect  --input IN --output MASK.png [--sensitivity 0..1] [--json]
+  vmlmap batch   (restore's task and solver flags) --input FOLDER|FILES... --output FOLDER
+                 [--suffix S] [--format same|png|jpeg|webp|tiff] [--strip-gps] [--json]
 Images are in [0, 1] (8- or 16-bit); --sigma-y is in the same units, and with restore
 'auto' estimates it from the input photo (the low-resolution one for sr). --kernel auto
 (restore, deblur) estimates a Gaussian blur from the photo; a photo that reads sharp is refused.
@@ -30,7 +34,11 @@ ICC profile, and 16 bits when the input has them (PNG, TIFF).
 --task old-photo solves blur, grain, damage (and with --colorize missing colour) at once; what
 is not given is read from the photo: the damage without --mask (--mask none: no damage, tune
 with --sensitivity 0..1), sigma_y without --sigma-y, the blur without --kernel (--kernel none).
-detect writes the damage it finds as a mask (white = damaged), to check and give as --mask.`;
+detect writes the damage it finds as a mask (white = damaged), to check and give as --mask.
+batch restores each photo of a folder (or the files given) to FOLDER/NAME<suffix>.EXT with one
+model load; into the photos' own folder only with a --suffix. A photo whose output is already
+there is skipped, so an interrupted batch finishes the rest when run again. A photo that fails
+does not stop the others; the summary lists each failure. Exit status 3: some photos failed.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -40,9 +48,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!command) {
     process.stdout.write(`${USAGE}\n`);
-    throw new UserError('no command given (restore, degrade, eval or detect)');
+    throw new UserError('no command given (restore, batch, degrade, eval or detect)');
   }
-  const flags = parse(rest);
+  const batch = command === 'batch' ? parseBatch(rest) : undefined;
+  const flags = batch ? batch.flags : parse(rest);
   if (flags.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -53,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
     case 'restore':
       await restoreCommand(flags, abort.signal);
       return 0;
+    case 'batch':
+      return batchCommand(batch!, abort.signal);
     case 'degrade':
       await degradeCommand(flags);
       return 0;
@@ -63,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       await detectCommand(flags);
       return 0;
     default:
-      throw new UserError(`unknown command "${command}" (restore, degrade, eval or detect)`);
+      throw new UserError(`unknown command "${command}" (restore, batch, degrade, eval or detect)`);
   }
 }
 

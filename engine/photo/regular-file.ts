@@ -87,6 +87,18 @@ export async function readRegularFile(path: string, what: string, maxBytes = MAX
   }
 }
 
+/** Checks, without reading it, that `path` opens for reading and is a regular file: readRegularFile's refusals, as one UserError line. */
+export async function checkRegularFile(path: string, what: string): Promise<void> {
+  const fail = failer(what, path);
+  const handle = await open(path, READ_FLAGS).catch((err: unknown) => fail(fsReason(err)));
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) fail(`it is ${kindOf(st)}, not a file`);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** readRegularFile for small files read while parsing arguments (a kernel file). */
 export function readRegularFileSync(path: string, what: string, maxBytes: number): Buffer {
   const fail = failer(what, path);
