@@ -237,6 +237,8 @@ export class InferenceService {
         { observed, spec: msg.spec, solver: msg.solver, previewEvery: msg.previewEvery },
         {
           signal: abort.signal,
+          // The page's progress bar moves with each network step, not only each noise level.
+          stepProgress: true,
           onProgress: (p) => {
             const now = performance.now();
             const wantPreview = p.preview && now - lastPreview >= PREVIEW_MIN_INTERVAL_MS;

@@ -47,7 +47,10 @@ export async function restore(model: Denoiser, job: RestoreJob, opts: RunOptions
   if (plan.report.mode !== 'whole') return { ...(await runPlanned(model, job, clean, settings, plan, opts, operatorName(spec, job.observed))), estimate };
   // The whole image is the window that covers it; its noise is one Rng(seed) stream, as before tiling.
   const { op, y } = windowProblem(job, clean, wholeRect(clean), spec.task === 'sr' ? spec.scale! : 1);
-  const { x, stats } = await solve({ op, y, sigmaY: spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: opts.onProgress, previewEvery: job.previewEvery }, settings);
+  const { x, stats } = await solve(
+    { op, y, sigmaY: spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: opts.onProgress, previewEvery: job.previewEvery, stepProgress: opts.stepProgress },
+    settings,
+  );
   finite(x);
   return { image: { ...clean, data: x }, stats, operator: op.name, tiling: plan.report, estimate };
 }

@@ -112,25 +112,75 @@ function addStats(a: SolveStats, b: SolveStats): void {
   a.approximateVjp ||= b.approximateVjp;
 }
 
-/** Global progress over all solves; previews (of the result so far) only for images up to 4 MP. */
+/**
+ * The result so far, as a preview: what the finished windows pasted, the running window's current
+ * estimate, and where nothing is solved yet the photo itself (nearest pixel for super-resolution),
+ * never the zeros the result starts from. `weight` is how much of each pixel the pasted windows have
+ * given (1 = done): unsolved pixels are blended with the photo by what is missing.
+ */
+class PreviewCanvas {
+  constructor(
+    private readonly clean: Shape,
+    private readonly out: Float64Array,
+    readonly weight: Float32Array,
+    private readonly photo: Img,
+    private readonly scale: number,
+  ) {}
+
+  image(current?: { paste: Paste; x: Float64Array }): Img {
+    const { clean, photo, scale } = this;
+    const hw = clean.h * clean.w;
+    const data = Float64Array.from(this.out);
+    const weight = Float32Array.from(this.weight);
+    if (current) current.paste(current.x, data, weight);
+    const phw = photo.h * photo.w;
+    for (let y = 0; y < clean.h; y++) {
+      const py = Math.min(photo.h - 1, Math.floor(y / scale));
+      for (let x = 0; x < clean.w; x++) {
+        const p = y * clean.w + x;
+        const missing = 1 - weight[p];
+        if (missing <= 1e-6) continue;
+        const q = py * photo.w + Math.min(photo.w - 1, Math.floor(x / scale));
+        for (let c = 0; c < clean.c; c++) data[c * hw + p] += missing * photo.data[c * phw + q];
+      }
+    }
+    return { ...clean, data: clamp01(data) };
+  }
+}
+
+/** Writes a window's solution into a result (and what it gave each pixel into `weight`, when kept). */
+type Paste = (x: Float64Array, into: Float64Array, weight?: Float32Array) => void;
+
+/**
+ * Global progress over all solves. Previews (images up to 4 MP) show the result so far with the
+ * running window's estimate in it, every `previewEvery` of its steps (PreviewCanvas). A preview
+ * copies the whole image while a step may solve a small window: one is made only when at least
+ * four times its own making time has passed since the last, so previews cost at most a fifth.
+ */
 class JobProgress {
   private readonly t0 = performance.now();
+  private previewAt = -Infinity;
+  private previewMs = 0;
   constructor(
     private readonly opts: RunOptions,
     private readonly solves: number,
-    private readonly previewEvery: number,
-    private readonly out: () => Img | undefined,
+    private readonly canvas: PreviewCanvas | undefined,
   ) {}
 
-  forSolve(index: number): (p: Progress) => void {
+  forSolve(index: number, paste: Paste): (p: Progress) => void {
     return (p) => {
       const cb = this.opts.onProgress;
       if (!cb) return;
       const total = p.total * this.solves;
       const step = index * p.total + p.step;
       const elapsedMs = performance.now() - this.t0;
-      const last = p.step === p.total;
-      const img = last && this.previewEvery > 0 && (index + 1) % Math.max(1, Math.round(this.previewEvery)) === 0 ? this.out() : undefined;
+      let img: Img | undefined;
+      const now = performance.now();
+      if (p.preview && this.canvas && now - this.previewAt >= 4 * this.previewMs) {
+        img = this.canvas.image({ paste, x: p.preview.data });
+        this.previewAt = performance.now();
+        this.previewMs = this.previewAt - now;
+      }
       cb({ step, total, elapsedMs, etaMs: step > 0 ? (elapsedMs / step) * (total - step) : 0, preview: img });
     };
   }
@@ -145,24 +195,31 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
     if (opts.signal?.aborted) throw new CancelledError();
   };
   const hw = clean.h * clean.w;
-  const smallEnough = clean.c * hw <= 3 * 4e6;
+  const previewEvery = Math.max(0, Math.round(job.previewEvery ?? 0));
+  const previews = previewEvery > 0 && clean.c * hw <= 3 * 4e6;
   let out: Float64Array;
-  const windows: { rect: Rect; paste: (x: Float64Array) => void }[] = [];
+  // How much of each pixel the pasted windows have given (1 = done); kept only for previews.
+  let weight: Float32Array | undefined;
+  const windows: { rect: Rect; paste: Paste }[] = [];
   if (plan.tiles) {
     out = new Float64Array(clean.c * hw);
+    if (previews) weight = new Float32Array(hw);
     for (const t of plan.tiles) {
       const rect = { y0: t.rows.window.start, y1: t.rows.window.end, x0: t.cols.window.start, x1: t.cols.window.end };
-      windows.push({ rect, paste: (x) => blend(out, clean, x, rect, t.rows, t.cols) });
+      windows.push({ rect, paste: (x, into, w) => blend(into, clean, x, rect, t.rows, t.cols, w) });
     }
   } else {
     const regionPlan = plan.regions!;
     // The input, bit for bit; only masked pixels change below.
     out = Float64Array.from(job.image.data);
+    if (previews) weight = new Float32Array(hw).fill(1);
     const { runs } = regionPlan;
     // Cell-mode masked pixels are sums of cross-faded cells: start them at zero.
     for (let r = 0; r < runs.count; r++) {
       if (regionPlan.single[runs.comp[r]]) continue;
-      for (let c = 0; c < clean.c; c++) out.fill(0, c * hw + runs.y[r] * clean.w + runs.x0[r], c * hw + runs.y[r] * clean.w + runs.x1[r]);
+      const row = runs.y[r] * clean.w;
+      for (let c = 0; c < clean.c; c++) out.fill(0, c * hw + row + runs.x0[r], c * hw + row + runs.x1[r]);
+      weight?.fill(0, row + runs.x0[r], row + runs.x1[r]);
     }
     for (const win of regionPlan.windows) {
       const rect = win.window;
@@ -170,20 +227,20 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
         const comps = new Set(win.components);
         windows.push({
           rect,
-          paste: (x) => {
+          paste: (x, into) => {
             const w = rect.x1 - rect.x0;
             const h = rect.y1 - rect.y0;
             for (let y = rect.y0; y < rect.y1; y++)
               for (let r = runs.rowStart[y]; r < runs.rowStart[y + 1]; r++) {
                 if (!comps.has(runs.comp[r])) continue;
-                for (let c = 0; c < clean.c; c++) for (let j = runs.x0[r]; j < runs.x1[r]; j++) out[c * hw + y * clean.w + j] = x[(c * h + y - rect.y0) * w + j - rect.x0];
+                for (let c = 0; c < clean.c; c++) for (let j = runs.x0[r]; j < runs.x1[r]; j++) into[c * hw + y * clean.w + j] = x[(c * h + y - rect.y0) * w + j - rect.x0];
               }
           },
         });
       } else {
         windows.push({
           rect,
-          paste: (x) => {
+          paste: (x, into, weights) => {
             const w = rect.x1 - rect.x0;
             const h = rect.y1 - rect.y0;
             const { rows, cols } = win;
@@ -193,7 +250,11 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
                 if (regionPlan.single[runs.comp[r]]) continue;
                 const a = Math.max(runs.x0[r], cols.kept.start);
                 const b = Math.min(runs.x1[r], cols.kept.end);
-                for (let c = 0; c < clean.c; c++) for (let j = a; j < b; j++) out[c * hw + y * clean.w + j] += wy * cols.weights[j - cols.kept.start] * x[(c * h + y - rect.y0) * w + j - rect.x0];
+                for (let j = a; j < b; j++) {
+                  const wyx = wy * cols.weights[j - cols.kept.start];
+                  for (let c = 0; c < clean.c; c++) into[c * hw + y * clean.w + j] += wyx * x[(c * h + y - rect.y0) * w + j - rect.x0];
+                  if (weights) weights[y * clean.w + j] += wyx;
+                }
               }
             }
           },
@@ -201,26 +262,38 @@ export async function runPlanned(model: Denoiser, job: RestoreJob, clean: Shape,
       }
     }
   }
-  const progress = new JobProgress(opts, windows.length, job.previewEvery ?? 0, () => (smallEnough ? { ...clean, data: clamp01(out) } : undefined));
+  const canvas = weight ? new PreviewCanvas(clean, out, weight, job.image, scale) : undefined;
+  const progress = new JobProgress(opts, windows.length, canvas);
   for (const [index, win] of windows.entries()) {
     check();
     const { rect } = win;
     const { op, y } = windowProblem(job, clean, rect, scale);
     const region = { c: clean.c, h: rect.y1 - rect.y0, w: rect.x1 - rect.x0, y0: rect.y0, x0: rect.x0 };
     const res = await solve(
-      { op, y, sigmaY: job.spec.sigmaY, model, seed: job.solver.seed, signal: opts.signal, onProgress: progress.forSolve(index), previewEvery: 0, noise: new FieldNoise(job.solver.seed, region) },
+      {
+        op,
+        y,
+        sigmaY: job.spec.sigmaY,
+        model,
+        seed: job.solver.seed,
+        signal: opts.signal,
+        onProgress: progress.forSolve(index, win.paste),
+        previewEvery: canvas ? previewEvery : 0,
+        stepProgress: opts.stepProgress,
+        noise: new FieldNoise(job.solver.seed, region),
+      },
       settings,
     );
     finite(res.x);
-    win.paste(res.x);
+    win.paste(res.x, out, weight);
     addStats(stats, res.stats);
   }
   stats.wallMs = performance.now() - t0;
   return { image: { ...clean, data: out }, stats, operator: operatorName, tiling: plan.report };
 }
 
-/** out += (weights) * x over the tile's kept area. */
-function blend(out: Float64Array, s: Shape, x: Float64Array, rect: Rect, rows: Tile['rows'], cols: Tile['cols']): void {
+/** out += (weights) * x over the tile's kept area; what each pixel was given is added to `weight` when kept. */
+function blend(out: Float64Array, s: Shape, x: Float64Array, rect: Rect, rows: Tile['rows'], cols: Tile['cols'], weight?: Float32Array): void {
   const w = rect.x1 - rect.x0;
   const h = rect.y1 - rect.y0;
   const hw = s.h * s.w;
@@ -230,5 +303,10 @@ function blend(out: Float64Array, s: Shape, x: Float64Array, rect: Rect, rows: T
       const dst = c * hw + y * s.w;
       const src = (c * h + y - rect.y0) * w - rect.x0;
       for (let j = cols.kept.start; j < cols.kept.end; j++) out[dst + j] += wy * cols.weights[j - cols.kept.start] * x[src + j];
+    }
+  if (weight)
+    for (let y = rows.kept.start; y < rows.kept.end; y++) {
+      const wy = rows.weights[y - rows.kept.start];
+      for (let j = cols.kept.start; j < cols.kept.end; j++) weight[y * s.w + j] += wy * cols.weights[j - cols.kept.start];
     }
 }

@@ -39,6 +39,8 @@ export interface RestoreResult {
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** Progress per network step rather than per noise level (SolveInput.stepProgress): for a progress bar. */
+  stepProgress?: boolean;
 }
 
 export interface TilingOptions {

@@ -17,6 +17,13 @@ export interface SolveInput {
   /** Attach the current estimate to progress every this many steps (0 = never). */
   previewEvery?: number;
   /**
+   * Count progress in network steps rather than noise levels: VML-MAP then reports after each of
+   * its mode-seeking steps and each level's closing denoise (levels x (inner + 1) steps), which a
+   * progress bar needs when there are few levels. The baselines take one network step per level
+   * either way.
+   */
+  stepProgress?: boolean;
+  /**
    * Where the solver's random draws come from. Default: one Rng(seed) stream, exactly what every
    * solver drew before this field existed. Tiled jobs pass engine/job/noise.ts's FieldNoise,
    * whose draws are functions of (seed, draw index, global pixel position).

@@ -116,7 +116,9 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const hi = start.sigma;
   const lo = Math.min(Math.max(settings.sigmaEnd ?? model.sigmaMin, settings.sigmaEndPerSigmaY * input.sigmaY, model.sigmaMin), hi);
   const sigmas = geometricSigmas(hi, lo, settings.levels);
-  const run = new Run(input, sigmas.length, shape);
+  // Progress per noise level, or per network step (input.stepProgress): each level's mode-seeking steps and its closing denoise.
+  const perLevel = input.stepProgress ? settings.inner + 1 : 1;
+  const run = new Run(input, sigmas.length * perLevel, shape);
   const gradient = settings.stepRule === 'gradient';
 
   let z = start.z;
@@ -128,13 +130,14 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
     beta = 1 / (s * s);
     for (let k = 0; k < settings.inner; k++) {
       run.checkCancel();
-      const { step } = await vmlStep(input, z, s, alpha, settings.stepRule, () => run.checkCancel());
-      for (let i = 0; i < n; i++) z[i] += settings.stepScale * step[i];
+      const taken = await vmlStep(input, z, s, alpha, settings.stepRule, () => run.checkCancel());
+      for (let i = 0; i < n; i++) z[i] += settings.stepScale * taken.step[i];
+      if (perLevel > 1) run.progress(level * perLevel + k + 1, taken.D);
     }
     run.checkCancel();
     D = await model.denoise(z, shape, s);
     if (level + 1 < sigmas.length) z = transition(z, D, s, sigmas[level + 1], settings, () => rng.normals(n));
-    run.progress(level + 1, D);
+    run.progress((level + 1) * perLevel, D);
   }
   // How far from stationary the last level ended: the fixed-point step relative to z.
   const lastStep = preconditionedResidual(op, D, z, y, alpha, beta);

@@ -50,6 +50,20 @@ describe('solvers', () => {
     });
   }
 
+  it('vml-fp and vml-map report progress per network step when asked (stepProgress), the same result', async () => {
+    for (const name of ['vml-fp', 'vml-map'] as const) {
+      const p = problem();
+      const s = settingsFor(name, 'fast', 'sr', { steps: 3, vml: { inner: 2 } });
+      const seen: Progress[] = [];
+      const a = await solve({ ...p, model, seed: 3, onProgress: (q) => seen.push(q), previewEvery: 2, stepProgress: true }, s);
+      expect(seen.map((q) => q.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(seen.every((q) => q.total === 9)).toBe(true);
+      expect(seen.filter((q) => q.preview).map((q) => q.step)).toEqual([2, 4, 6, 8, 9]);
+      const b = await solve({ ...p, model, seed: 3 }, s);
+      expect(b.x).toEqual(a.x);
+    }
+  });
+
   it('vml-map (the gradient rule) uses one VJP per inner step, vml-fp none', async () => {
     const p = problem();
     expect(settingsFor('vml-fp', 'balanced', 'sr').settings).toMatchObject({ stepRule: 'fixed-point' });

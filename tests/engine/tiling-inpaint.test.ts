@@ -208,6 +208,56 @@ describe('inpainting by region', () => {
     await model.release();
   });
 
+  it("previews the result so far: the running window's estimate, and the photo (never black) where nothing is solved yet", async () => {
+    const model = await OnnxDenoiser.load(TINY, { provider: 'cpu' });
+    const h = 96;
+    const w = 224;
+    const data = new Float64Array(3 * h * w);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(c * h + y) * w + x] = 0.5 + 0.3 * Math.sin(x / 9 + c) * Math.cos(y / 13);
+    // A long stroke (solved in cross-faded cells) and a blemish (one window): the photo keeps its pixels under them, as in the app.
+    const mask = new Float64Array(h * w);
+    for (let x = 8; x < 216; x++) for (let d = 0; d < 3; d++) mask[(8 + Math.floor((x - 8) * 0.35) + d) * w + x] = 1;
+    for (let y = 70; y < 76; y++) for (let x = 100; x < 108; x++) mask[y * w + x] = 1;
+    const job: RestoreJob = {
+      image: { c: 3, h, w, data },
+      observed: observedFromRestoreFlags(mask),
+      spec: { task: 'inpaint', sigmaY: 0 },
+      solver: { solver: 'vml-fp', preset: 'fast', steps: 3, seed: 1 },
+      previewEvery: 1,
+      tiling: { mode: 'tiles' },
+    };
+    const seen: { step: number; total: number; preview?: Float64Array }[] = [];
+    const res = await restore(model, job, { stepProgress: true, onProgress: (p) => seen.push({ step: p.step, total: p.total, preview: p.preview?.data }) });
+    const t = res.tiling!;
+    expect(t.mode).toBe('regions');
+    expect(t.solves).toBeGreaterThan(2);
+    const perSolve = seen[0]!.total / t.solves;
+    expect(perSolve).toBe(3 * 3); // 3 levels x (2 steps + the closing denoise), per window
+    expect(seen.map((p) => p.step)).toEqual(Array.from({ length: seen[0]!.total }, (_, i) => i + 1));
+    const previews = seen.filter((p) => p.preview);
+    expect(previews.length).toBeGreaterThan(2);
+    // Previews come while the first window is solved, not only when it is pasted.
+    expect(previews[0]!.step).toBeLessThan(perSolve);
+    // Under the strokes, what no window has given yet is the photo's own pixels (the result starts
+    // the stroke's cross-faded cells at zero: shown as such they were black holes).
+    const first = previews[0]!.preview!;
+    let masked = 0;
+    let asPhoto = 0;
+    let black = 0;
+    for (let q = 0; q < h * w; q++) {
+      if (!mask[q]) continue;
+      masked++;
+      if ([0, 1, 2].every((c) => Math.abs(first[c * h * w + q] - data[c * h * w + q]) < 1e-9)) asPhoto++;
+      if ([0, 1, 2].every((c) => first[c * h * w + q] === 0)) black++;
+    }
+    expect(black).toBe(0);
+    expect(asPhoto).toBeGreaterThan(masked / 2);
+    // Previews change nothing in the result.
+    const plain = await restore(model, { ...job, previewEvery: 0 }, { stepProgress: true });
+    expect(plain.image.data).toEqual(res.image.data);
+    await model.release();
+  });
+
   it('is what restore() picks by itself for a few blemishes', async () => {
     const model = await OnnxDenoiser.load(TINY, { provider: 'cpu' });
     const h = 256;

@@ -22,12 +22,23 @@ export const useJobStore = defineStore('job', () => {
   const step = ref(0);
   const total = ref(0);
   const elapsedMs = ref(0);
-  const etaMs = ref(0);
+  /** Time left, measured; -1 while it cannot be measured yet. */
+  const etaMs = ref(-1);
   const provider = ref('');
   /** The model's precision on that provider: fp16 runs on GPU providers when the model has it. */
   const precision = ref<Precision | ''>('');
   const message = ref('');
   const cancelling = ref(false);
+  /** The service has loaded the model and the job is computing (until then: Loading the model…). */
+  const started = ref(false);
+  /**
+   * The first progress of the job, from which the time per step is measured: the first step also
+   * holds the start (the first network calls on a new size, the starting estimate) and counted in
+   * the rate it made the first ETA about twice too long.
+   */
+  let first: { step: number; elapsedMs: number } | null = null;
+  /** The job whose first live preview was shown (each run shows its own). */
+  let previewShown: string | null = null;
   let spec: TaskSpec | null = null;
   /** The explicit provider choice whose failure was already told (once per choice, not per run). */
   let toldFallback = '';
@@ -56,9 +67,11 @@ export const useJobStore = defineStore('job', () => {
     const id = crypto.randomUUID().replaceAll('-', '');
     jobId.value = id;
     status.value = 'starting';
+    started.value = false;
+    first = null;
     step.value = 0;
     total.value = 0;
-    etaMs.value = 0;
+    etaMs.value = -1;
     elapsedMs.value = 0;
     message.value = '';
     cancelling.value = false;
@@ -101,17 +114,27 @@ export const useJobStore = defineStore('job', () => {
         return;
       case 'started':
         status.value = 'running';
+        started.value = true;
         provider.value = e.provider;
         precision.value = e.precision;
         noteDevice(e);
         return;
       case 'progress':
         status.value = 'running';
+        started.value = true;
         step.value = e.step;
         total.value = e.total;
         elapsedMs.value = e.elapsedMs;
-        etaMs.value = e.etaMs;
-        if (e.preview) doc.preview = e.preview;
+        etaMs.value = measuredEta(e.step, e.total, e.elapsedMs);
+        if (e.preview) {
+          doc.preview = e.preview;
+          // Each run's first preview is shown, whether or not an earlier result is; after that the
+          // person may go back to the mask and stay there.
+          if (previewShown !== e.jobId) {
+            previewShown = e.jobId;
+            useViewStore().mode = 'compare';
+          }
+        }
         return;
       case 'done':
         status.value = 'done';
@@ -132,6 +155,16 @@ export const useJobStore = defineStore('job', () => {
         doc.preview = null;
         return;
     }
+  }
+
+  /** Time left from the measured time per step since the first step; -1 until two steps are measured. */
+  function measuredEta(at: number, of: number, elapsed: number): number {
+    if (!first || at < first.step) {
+      first = { step: at, elapsedMs: elapsed };
+      return -1;
+    }
+    if (at === first.step) return -1;
+    return Math.max(0, ((elapsed - first.elapsedMs) / (at - first.step)) * (of - at));
   }
 
   /**
@@ -174,10 +207,11 @@ export const useJobStore = defineStore('job', () => {
     status.value = 'idle';
     message.value = '';
     cancelling.value = false;
+    started.value = false;
     step.value = 0;
     total.value = 0;
     elapsedMs.value = 0;
-    etaMs.value = 0;
+    etaMs.value = -1;
   }
 
   watch(
@@ -186,7 +220,7 @@ export const useJobStore = defineStore('job', () => {
   );
   watch(busy, (b) => (useDocumentStore().running = b), { flush: 'sync' });
 
-  return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, busy, fraction, canRun, blocker, run, cancel, handle, clear };
+  return { jobId, status, step, total, elapsedMs, etaMs, provider, precision, message, cancelling, started, busy, fraction, canRun, blocker, run, cancel, handle, clear };
 });
 
 const labelOf = (provider: string): string => PROVIDER_LABELS[provider as ExecutionProvider] ?? provider;

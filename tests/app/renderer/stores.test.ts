@@ -352,7 +352,7 @@ describe('app', () => {
     api.emit({ kind: 'job', event: { type: 'progress', jobId, step: 2, total: 8, elapsedMs: 200, etaMs: 600, preview: { width: 40, height: 30, data: new Uint8ClampedArray(4800) } } });
     await flushPromises();
     expect(wrapper.find('[data-testid="progress"]').attributes('aria-valuenow')).toBe('25');
-    expect(wrapper.find('[data-testid="job-status"]').text()).toBe('Step 2 of 8 · 1 s left');
+    expect(wrapper.find('[data-testid="job-status"]').text()).toBe('Step 2 of 8 · measuring the time left');
     expect(wrapper.find('[data-testid="compare"]').exists()).toBe(true); // the live preview is shown
 
     await wrapper.find('[data-testid="cancel"]').trigger('click');
