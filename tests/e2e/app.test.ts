@@ -109,9 +109,16 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.getByTestId('task-inpaint').click();
     await page.getByTestId('preset-fast').click();
     await expect.poll(() => page.getByTestId('run').isDisabled()).toBe(true); // nothing painted yet
-    // Zoom in (keyboard), then paint along the photo's scratch (from (5%, 18.5%) to (95%, 81.5%)).
-    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+=');
-    await expect.poll(() => page.getByTestId('zoom').textContent()).toBe('195%');
+    // Fit enlarges the small photo to the pane; zoom in and back to fit (keyboard), then paint along
+    // the photo's scratch (from (5%, 18.5%) to (95%, 81.5%)).
+    const fitted = Number((await page.getByTestId('zoom').textContent())!.replace('%', ''));
+    const stage = (await page.getByTestId('stage').boundingBox())!;
+    expect(fitted).toBe(Math.round(100 * Math.min((stage.width - 24) / W, (stage.height - 24) / H)));
+    expect(fitted).toBeGreaterThan(100);
+    await page.keyboard.press('Control+=');
+    await expect.poll(() => page.getByTestId('zoom').textContent()).toBe(`${Math.round(fitted * 1.25)}%`);
+    await page.keyboard.press('Control+0');
+    await expect.poll(() => page.getByTestId('zoom').textContent()).toBe(`${fitted}%`);
     // The default brush is 8 px (docs/INPAINTING.md); three steps up make it 16 px for this scratch.
     await page.keyboard.press(']');
     await page.keyboard.press(']');
@@ -180,9 +187,10 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     expect(after).toBeGreaterThan(25);
     expect(after).toBeLessThan(35);
     // Zoom in at the pointer; the result layer is clipped at the divider.
+    const fitted = await page.getByTestId('zoom').textContent();
     await page.mouse.move(stage.x + stage.width * 0.5, stage.y + stage.height * 0.5);
     await page.mouse.wheel(0, -400);
-    await expect.poll(() => page.getByTestId('zoom').textContent()).not.toBe('100%');
+    await expect.poll(() => page.getByTestId('zoom').textContent()).not.toBe(fitted);
     await shot('05-swipe-zoomed');
 
     await page.getByTestId('compare-side').click();
@@ -223,6 +231,47 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.keyboard.press('Control+s');
     await expect.poll(() => dialogs.confirmReplaceOriginal.mock.calls.length).toBe(1);
     expect(readFileSync(photoPath).equals(original)).toBe(true);
+  });
+
+  it('fits small windows: one toolbar line at 1024x640, Restore and Export in view without scrolling', async () => {
+    await page.getByTestId('mode-edit').click();
+    for (const [w, h] of [
+      [1024, 640],
+      [1280, 800],
+    ] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.keyboard.press('Control+0');
+      // One line: every control of the toolbar on the same row, inside the window.
+      const boxes = await page.locator('.toolbar button:visible, .toolbar select:visible, .toolbar [data-testid="doc-name"]').evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+        }),
+      );
+      expect(boxes.length).toBeGreaterThan(8);
+      const row = (boxes[0]!.top + boxes[0]!.bottom) / 2;
+      for (const b of boxes) {
+        expect(Math.abs((b.top + b.bottom) / 2 - row), `${w}x${h}`).toBeLessThan(4);
+        expect(b.bottom, `${w}x${h}`).toBeLessThan(48);
+        expect(b.left).toBeGreaterThanOrEqual(0);
+        expect(b.right).toBeLessThanOrEqual(w);
+      }
+      expect(await page.getByTestId('doc-name').getAttribute('title')).toBe(`old-photo.png (${W}×${H})`);
+      // Restore, the export format and Export whole and in view, the panels above not scrolled.
+      const statusbar = (await page.getByTestId('statusbar').boundingBox())!;
+      for (const id of ['run', 'export-format', 'export']) {
+        const b = (await page.getByTestId(id).boundingBox())!;
+        expect(b.y, id).toBeGreaterThan(48);
+        expect(b.y + b.height, id).toBeLessThanOrEqual(statusbar.y);
+        expect(b.x + b.width, id).toBeLessThanOrEqual(270);
+      }
+      expect(await page.getByTestId('sidebar-scroll').evaluate((e) => e.scrollTop)).toBe(0);
+      // Fit fits the photo to the pane, enlarging it.
+      const stage = (await page.getByTestId('stage').boundingBox())!;
+      await expect.poll(() => page.getByTestId('zoom').textContent()).toBe(`${Math.round(100 * Math.min((stage.width - 24) / W, (stage.height - 24) / H))}%`);
+      await shot(`16-window-${w}x${h}`);
+    }
+    await page.getByTestId('mode-compare').click();
   });
 
   it('tests the devices with real sessions and lets the user choose', async () => {

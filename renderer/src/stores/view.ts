@@ -29,11 +29,12 @@ export const useViewStore = defineStore('view', () => {
 
   const zoomPercent = computed(() => Math.round(scale.value * 100));
 
+  /** Fits the photo to the pane, enlarging a small one as well as shrinking a large one. */
   function fit(): void {
     const { w, h } = image.value;
     if (!w || !h) return;
     const margin = 24;
-    const s = Math.min((viewport.value.w - margin) / w, (viewport.value.h - margin) / h, 1);
+    const s = Math.min((viewport.value.w - margin) / w, (viewport.value.h - margin) / h, MAX_SCALE);
     scale.value = Math.max(MIN_SCALE, s);
     x.value = Math.round((viewport.value.w - w * scale.value) / 2);
     y.value = Math.round((viewport.value.h - h * scale.value) / 2);

@@ -261,8 +261,12 @@ describe('view store', () => {
     v.panBy(5, -5);
     v.fit();
     expect(v.fitted).toBe(true);
-    v.setImage(100, 50); // small photos are shown at 100%, not blown up
-    expect(v.scale).toBe(1);
+    v.setImage(100, 50); // Fit fits both ways: a small photo is enlarged to the pane
+    expect(v.scale).toBeCloseTo((1000 - 24) / 100);
+    expect(v.x).toBe(Math.round((1000 - 100 * v.scale) / 2));
+    v.zoomTo(1);
+    v.fit();
+    expect(v.scale).toBeCloseTo((1000 - 24) / 100);
   });
 });
 
