@@ -191,6 +191,14 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.mouse.move(stage.x + stage.width * 0.5, stage.y + stage.height * 0.5);
     await page.mouse.wheel(0, -400);
     await expect.poll(() => page.getByTestId('zoom').textContent()).not.toBe(fitted);
+    // Zoomed out (the photo a small part of the pane), the divider still splits the photo where it was put.
+    await page.mouse.move(stage.x + stage.width * 0.7, stage.y + stage.height * 0.5);
+    await page.mouse.wheel(0, 1200);
+    await expect.poll(async () => (await page.locator('.stage-content').boundingBox())!.width).toBeLessThan(stage.width / 3);
+    const photo = (await page.locator('.stage-content').boundingBox())!;
+    const moved = (await handle.boundingBox())!;
+    expect(Math.abs(moved.x + moved.width / 2 - (photo.x + (photo.width * after) / 100))).toBeLessThan(photo.width * 0.01 + 1);
+    expect(Number(await handle.getAttribute('aria-valuenow'))).toBe(after);
     await shot('05-swipe-zoomed');
 
     await page.getByTestId('compare-side').click();

@@ -21,7 +21,7 @@ export const useViewStore = defineStore('view', () => {
   const fitted = ref(true);
   const mode = ref<'edit' | 'compare'>('edit');
   const compareMode = ref<CompareMode>('swipe');
-  /** Swipe divider, as a fraction of the pane width. */
+  /** Swipe divider, as a fraction of the photo's width (a place on the photo, wherever it is shown). */
   const swipe = ref(0.5);
   const holding = ref(false);
   /** Space is held: left-drag pans instead of painting. */
