@@ -170,6 +170,11 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.getByTestId('compare').waitFor();
     const drawn = await page.getByTestId('result-canvas').evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
     expect(drawn).toEqual([W, H]);
+    // The status bar says what was restored as the mask panel does: the share painted.
+    const restored = Number(/mask: (\d+\.\d)% to restore/.exec((await page.getByTestId('result-info').textContent())!)![1]);
+    const painted = Number(/(\d+\.\d)% of the photo will be restored/.exec((await page.getByTestId('mask-summary').textContent())!)![1]);
+    expect(Math.abs(restored - painted)).toBeLessThanOrEqual(0.1);
+    expect(await page.getByTestId('statusbar').textContent()).not.toContain('observed');
     await shot('04-result-swipe');
   });
 
@@ -426,7 +431,7 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
 
     await page.getByTestId('run').click();
     await expect.poll(() => status().textContent(), { timeout: 90_000 }).toMatch(/^Done in .* on cpu/);
-    expect(await page.getByTestId('statusbar').textContent()).toMatch(/luma then mask \(\d+\.\d% observed\)/);
+    expect(await page.getByTestId('statusbar').textContent()).toMatch(/luma then mask: \d+\.\d% to restore/);
     await page.getByTestId('compare').waitFor();
     await page.getByTestId('use-result').scrollIntoViewIfNeeded();
     await shot('13-old-photo-result');

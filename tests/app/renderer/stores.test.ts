@@ -237,6 +237,31 @@ describe('job store', () => {
     expect([job.status, job.message, useDocumentStore().result]).toEqual(['idle', '', null]);
   });
 
+  it("says in the status bar what the mask restores, in the person's terms", async () => {
+    const wrapper = mount(App);
+    await flushPromises();
+    useDocumentStore().show(IMAGE);
+    useTaskStore().task = 'old-photo';
+    const job = useJobStore();
+    await job.run();
+    job.handle({
+      type: 'done',
+      jobId: job.jobId!,
+      width: 40,
+      height: 30,
+      image: { width: 40, height: 30, data: new Uint8ClampedArray(4800) },
+      stats: { nfe: 1, vjps: 0, wallMs: 1000, onnxMs: 1, approximateVjp: false },
+      operator: 'luma then mask (88.9% observed)',
+      provider: 'cpu',
+      precision: 'fp32',
+    });
+    await flushPromises();
+    const bar = wrapper.find('[data-testid="statusbar"]').text();
+    expect(bar).toContain('luma then mask: 11.1% to restore · 40×30');
+    expect(bar).not.toContain('observed');
+    wrapper.unmount();
+  });
+
   it('formats durations for people', () => {
     expect(formatDuration(400)).toBe('0 s');
     expect(formatDuration(59_400)).toBe('59 s');
