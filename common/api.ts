@@ -148,6 +148,8 @@ export interface ModelInfo {
   hasVjp: boolean;
   sizeMultiple: number;
   fixedSize: [number, number] | null;
+  /** The model that ships with the app (not a folder the person chose). */
+  bundled: boolean;
   /** Why the model cannot be used, when it cannot. */
   problem?: string;
 }
@@ -328,6 +330,8 @@ export const REQUESTS = {
   useResult: { channel: 'result:use-as-input', request: s.object({ jobId: id }) },
   probeDevices: { channel: 'devices:probe', request: none },
   chooseModel: { channel: 'model:choose', request: none },
+  /** Back to the model that ships with the app, after another folder was chosen. */
+  useBundledModel: { channel: 'model:use-bundled', request: none },
 } as const;
 
 export type Method = keyof typeof REQUESTS;
@@ -350,6 +354,7 @@ export interface Responses {
   useResult: OpenedImage;
   probeDevices: ProbeResult;
   chooseModel: ModelInfo | null;
+  useBundledModel: ModelInfo;
 }
 
 /** What main does with each request (implemented by main/backend.ts). */

@@ -152,16 +152,17 @@ export class Backend implements Handlers {
   }
 
   modelInfo(dir = this.modelDir): ModelInfo {
+    const bundled = dir === this.options.defaultModelDir;
     if (!existsSync(dir)) {
       const problem = `no model folder at ${dir}; choose one under Device (a folder with manifest.json)`;
-      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem };
+      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, bundled, problem };
     }
     try {
       const { manifest: m } = readManifest(dir);
-      return { dir, name: m.name, description: m.description, hasVjp: !!m.graphs.vjp, sizeMultiple: m.sizeMultiple, fixedSize: m.fixedSize };
+      return { dir, name: m.name, description: m.description, hasVjp: !!m.graphs.vjp, sizeMultiple: m.sizeMultiple, fixedSize: m.fixedSize, bundled };
     } catch (e) {
       const problem = e instanceof UserError ? e.message : String(e);
-      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem };
+      return { dir, name: basename(dir), description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, bundled, problem };
     }
   }
 
@@ -405,5 +406,11 @@ export class Backend implements Handlers {
     await this.service.request<unknown>({ type: 'validate', dir });
     this.options.settings.setModelDir(dir);
     return info;
+  }
+
+  /** Back to the model that ships with the app: the chosen folder is forgotten. */
+  async useBundledModel(): Promise<ModelInfo> {
+    this.options.settings.setModelDir(undefined);
+    return this.modelInfo();
   }
 }

@@ -204,5 +204,6 @@ function bindAll(b: Backend) {
     useResult: b.useResult.bind(b),
     probeDevices: b.probeDevices.bind(b),
     chooseModel: b.chooseModel.bind(b),
+    useBundledModel: b.useBundledModel.bind(b),
   };
 }

@@ -83,7 +83,8 @@ export class SettingsStore {
     return this.data.settings;
   }
 
-  setModelDir(dir: string): void {
+  /** A model folder the person chose; undefined: the bundled one again. */
+  setModelDir(dir: string | undefined): void {
     this.data.modelDir = dir;
     this.save();
   }

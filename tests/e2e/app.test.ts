@@ -10,7 +10,7 @@
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -298,6 +298,16 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await shot('10-devices');
     await dialog.getByRole('radio', { name: /^CPU — works/ }).check();
     await expect.poll(() => loop.backend.getState().then((s) => s.settings.provider), { timeout: 5000 }).toBe('cpu');
+    // Another model folder, then back to the bundled one.
+    const mine = join(dir, 'my-model');
+    cpSync(TINY_MODEL, mine, { recursive: true });
+    dialogs.chooseModelDir.mockResolvedValueOnce(mine);
+    expect(await page.getByTestId('use-bundled-model').count()).toBe(0);
+    await page.getByTestId('choose-model').click();
+    await expect.poll(() => loop.backend.modelDir, { timeout: 30_000 }).toBe(mine);
+    await page.getByTestId('use-bundled-model').click();
+    await expect.poll(() => loop.backend.modelDir).toBe(TINY_MODEL);
+    await expect.poll(() => page.getByTestId('use-bundled-model').count()).toBe(0);
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.count()).toBe(0);
   });

@@ -328,6 +328,13 @@ describe('backend with the real service', () => {
     dialogs.chooseModelDir.mockResolvedValueOnce(intact);
     expect((await backend.chooseModel())?.name).toBe('tiny');
     expect(settings.modelDir).toBe(intact);
+    expect(backend.modelInfo()).toMatchObject({ dir: intact, bundled: false });
+    // And back to the model that ships with the app: the chosen folder is forgotten, on disk too.
+    expect(await backend.useBundledModel()).toMatchObject({ dir: TINY_MODEL, name: 'tiny', bundled: true });
+    expect(settings.modelDir).toBeUndefined();
+    await settings.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')).modelDir).toBeUndefined();
+    expect((await backend.getState()).model).toMatchObject({ dir: TINY_MODEL, bundled: true });
     settings.setModelDir(before ?? TINY_MODEL);
   });
 

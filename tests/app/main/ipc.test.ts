@@ -46,6 +46,7 @@ const valid: { [M in Method]: unknown } = {
   useResult: { jobId: 'abcdefgh1234' },
   probeDevices: undefined,
   chooseModel: undefined,
+  useBundledModel: undefined,
 };
 
 describe('sender validation', () => {

@@ -13,7 +13,7 @@ import { useDocumentStore } from '../../../renderer/src/stores/document';
 import { useJobStore } from '../../../renderer/src/stores/job';
 import { useSessionStore } from '../../../renderer/src/stores/session';
 import { useTaskStore } from '../../../renderer/src/stores/task';
-import { type FakeApi, IMAGE, installFakeApi } from './fake-api';
+import { BUNDLED_MODEL, type FakeApi, IMAGE, installFakeApi } from './fake-api';
 
 /** onnxruntime's words when the CUDA provider's libraries are missing. */
 const RAW =
@@ -103,6 +103,25 @@ describe('the device test', () => {
     const cuda = wrapper.findAll('.device').find((d) => d.text().includes('CUDA'))!;
     expect(visibleText(cuda.element).replace(/\s+/g, ' ').trim()).toBe('NVIDIA GPU (CUDA) — not available on this computer');
     expect(cuda.find('[data-testid="device-details"] pre').text()).toBe(RAW);
+    wrapper.unmount();
+  });
+});
+
+describe('the model', () => {
+  it('can go back to the bundled model after another was chosen', async () => {
+    const wrapper = await app('auto');
+    const session = useSessionStore();
+    session.model = { ...BUNDLED_MODEL, dir: '/home/me/models/mine', name: 'mine', bundled: false };
+    await wrapper.find('[data-testid="devices"]').trigger('click');
+    const dialog = () => wrapper.find('[data-testid="devices-dialog"]');
+    expect(dialog().text()).toContain('Model: mine');
+    await wrapper.find('[data-testid="use-bundled-model"]').trigger('click');
+    await flushPromises();
+    expect(api.useBundledModel).toHaveBeenCalledTimes(1);
+    expect(session.model).toEqual(BUNDLED_MODEL);
+    expect(dialog().text()).toContain('Model: default');
+    // Already the bundled one: nothing to go back to.
+    expect(wrapper.find('[data-testid="use-bundled-model"]').exists()).toBe(false);
     wrapper.unmount();
   });
 });

@@ -1,12 +1,15 @@
 /** A RendererApi whose methods are spies, and a way to push app events at the page. */
 import { vi } from 'vitest';
-import { type AppEvent, DEFAULT_SETTINGS, type OpenedImage, type RendererApi } from '../../../common/api';
+import { type AppEvent, DEFAULT_SETTINGS, type ModelInfo, type OpenedImage, type RendererApi } from '../../../common/api';
 
 export type FakeApi = { [K in keyof RendererApi]: ReturnType<typeof vi.fn> & RendererApi[K] } & { emit(e: AppEvent): void };
 
 export const IMAGE: OpenedImage = { id: 'img0000000000001', name: 'photo.png', url: 'data:,', width: 40, height: 30, hasAlpha: false, bitDepth: 8 };
 /** What useResult answers: the result opened as the photo being restored. */
 export const RESULT_IMAGE: OpenedImage = { ...IMAGE, id: 'img0000000000002', name: 'photo-restored.png' };
+
+/** The model that ships with the app, as main describes it. */
+export const BUNDLED_MODEL: ModelInfo = { dir: '/app/resources/models/default', name: 'default', description: '', hasVjp: true, sizeMultiple: 8, fixedSize: null, bundled: true };
 
 export function installFakeApi(): FakeApi {
   const listeners = new Set<(e: AppEvent) => void>();
@@ -27,6 +30,7 @@ export function installFakeApi(): FakeApi {
     useResult: vi.fn(async () => RESULT_IMAGE),
     probeDevices: vi.fn(async () => ({ devices: [], recommended: 'cpu' })),
     chooseModel: vi.fn(async () => null),
+    useBundledModel: vi.fn(async () => BUNDLED_MODEL),
     onEvent: vi.fn((l: (e: AppEvent) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -322,7 +322,7 @@ describe('session store', () => {
     api.getState.mockResolvedValueOnce({
       settings: structuredClone(DEFAULT_SETTINGS),
       recent: [],
-      model: { dir: '/m', name: 'm', description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, problem: 'model /m: no manifest.json' },
+      model: { dir: '/m', name: 'm', description: '', hasVjp: false, sizeMultiple: 1, fixedSize: null, bundled: false, problem: 'model /m: no manifest.json' },
       service: { state: 'starting' },
       platform: 'linux',
       version: '1',
