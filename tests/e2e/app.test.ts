@@ -312,15 +312,19 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await expect.poll(() => dialog.count()).toBe(0);
   });
 
-  it('switches to the dark theme and back', async () => {
-    await page.getByTestId('theme').click();
+  it('switches to the dark theme and back to the system theme', async () => {
+    expect(await page.getByTestId('theme').inputValue()).toBe('system');
+    await page.getByTestId('theme').selectOption('dark');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     await shot('08-dark');
     await page.keyboard.press('F1');
     await page.getByRole('dialog').waitFor();
     await shot('09-shortcuts');
     await page.keyboard.press('Escape');
-    await page.getByTestId('theme').click();
+    await page.getByTestId('theme').selectOption('system');
+    // Headless Chromium reports a light system theme.
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+    await expect.poll(() => loop.backend.getState().then((s) => s.settings.theme), { timeout: 5000 }).toBe('system');
   });
 
   it('opens a dropped file and a pasted image', async () => {

@@ -230,7 +230,7 @@ async function capture(rendererDir: string, outDir: string): Promise<Shot[]> {
     await shot('20-shortcuts', [status]);
     await page.keyboard.press('Escape');
 
-    await page.getByTestId('theme').click();
+    await page.getByTestId('theme').selectOption('dark');
     await page.mouse.move(5, 300);
     await shot('21-dark-result', [status]);
     await page.getByTestId('mode-edit').click();

@@ -318,6 +318,28 @@ describe('session store', () => {
     expect(document.documentElement.dataset.theme).toBe('light');
   });
 
+  it('offers System, Light and Dark, and returns to System after dark', async () => {
+    const wrapper = mount(App);
+    await flushPromises();
+    const select = wrapper.find<HTMLSelectElement>('[data-testid="theme"]');
+    expect(select.findAll('option').map((o) => o.text())).toEqual(['System', 'Light', 'Dark']);
+    expect(select.element.value).toBe('system');
+    await select.setValue('dark');
+    expect(document.documentElement.dataset.theme).toBe('dark');
+    // Ctrl+Shift+L switches light and dark; System is one choice away.
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'L', ctrlKey: true, shiftKey: true }));
+    await flushPromises();
+    expect([useSessionStore().settings.theme, document.documentElement.dataset.theme]).toEqual(['light', 'light']);
+    await select.setValue('system');
+    const session = useSessionStore();
+    expect(session.settings.theme).toBe('system');
+    expect(document.documentElement.dataset.theme).toBe(session.dark ? 'dark' : 'light');
+    expect(session.dark).toBe(typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches);
+    await session.flushSettings();
+    expect(api.setSettings).toHaveBeenLastCalledWith({ theme: 'system' });
+    wrapper.unmount();
+  });
+
   it('shows a model problem from main', async () => {
     api.getState.mockResolvedValueOnce({
       settings: structuredClone(DEFAULT_SETTINGS),
