@@ -332,6 +332,7 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await page.evaluate((data) => {
       const dt = new DataTransfer();
       dt.items.add(new File([new Uint8Array(data)], 'dropped.png', { type: 'image/png' }));
+      dt.items.add(new File([new Uint8Array(data)], 'second.png', { type: 'image/png' }));
       const target = document.querySelector('[data-testid="stage-area"]')!;
       target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
@@ -342,6 +343,9 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     await shot('10-open-asks');
     await page.getByTestId('confirm-open').click();
     await expect.poll(() => page.getByTestId('doc-name').textContent()).toContain('dropped.png');
+    // Two were dropped: the first is open, and the page says so.
+    await expect.poll(() => page.getByTestId('toast').last().textContent()).toContain('2 photos were dropped; dropped.png is open. The app restores one photo at a time');
+    await shot('10-dropped-two');
     expect(await page.getByTestId('mode-compare').isDisabled()).toBe(true); // a new photo starts over
     await page.evaluate((data) => {
       const dt = new DataTransfer();

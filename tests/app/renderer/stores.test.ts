@@ -384,6 +384,48 @@ describe('mask history', () => {
   });
 });
 
+describe('dropping photos', () => {
+  /** Drops files on the window as the browser does. */
+  function drop(wrapper: ReturnType<typeof mount>, files: File[]): void {
+    const event = new Event('drop', { bubbles: true, cancelable: true }) as DragEvent;
+    Object.defineProperty(event, 'dataTransfer', { value: { files, types: ['Files'] } });
+    wrapper.find('.app').element.dispatchEvent(event);
+  }
+  const png = (name: string): File => new File([new Uint8Array([137, 80, 78, 71])], name, { type: 'image/png' });
+
+  it('opens the first of several, and says how many came and that one is opened at a time', async () => {
+    const wrapper = mount(App);
+    await flushPromises();
+    drop(wrapper, [png('first.png'), new File(['x'], 'notes.txt', { type: 'text/plain' }), png('second.png'), png('third.png')]);
+    await flushPromises();
+    expect(api.openFile).toHaveBeenCalledTimes(1);
+    expect((api.openFile.mock.calls[0]![0] as File).name).toBe('first.png');
+    const toast = useSessionStore().toasts.at(-1)!;
+    expect(toast.text).toBe('3 photos were dropped; first.png is open. The app restores one photo at a time: open the others one by one when this one is done.');
+    expect(wrapper.findAll('[data-testid="toast"]').at(-1)!.text()).toContain('3 photos were dropped');
+    wrapper.unmount();
+  });
+
+  it('says nothing more for one photo, nor when opening was cancelled', async () => {
+    const wrapper = mount(App);
+    await flushPromises();
+    drop(wrapper, [png('only.png')]);
+    await flushPromises();
+    expect(api.openFile).toHaveBeenCalledTimes(1);
+    expect(useSessionStore().toasts).toEqual([]);
+    // A painted mask: opening asks, and Cancel opens nothing.
+    useMaskStore().beginStroke({ x: 5, y: 5 });
+    useMaskStore().endStroke();
+    drop(wrapper, [png('a.png'), png('b.png')]);
+    await flushPromises();
+    useSessionStore().reply('cancel');
+    await flushPromises();
+    expect(api.openFile).toHaveBeenCalledTimes(1);
+    expect(useSessionStore().toasts).toEqual([]);
+    wrapper.unmount();
+  });
+});
+
 describe('app', () => {
   it('opens from the menu, runs from a shortcut and shows events from main', async () => {
     const wrapper = mount(App);
