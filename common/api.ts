@@ -190,7 +190,7 @@ export interface ProbeResult {
 
 /** Damage found on the photo (Detect damage), as the page paints masks. */
 export interface DamageFound {
-  /** h*w bytes, 1 = damaged (to restore), 0 = intact. */
+  /** h*w levels, 255 = damaged (to restore), 0 = intact. */
   mask: Uint8Array;
   /** Share of the pixels marked. */
   fraction: number;
@@ -282,7 +282,10 @@ export const runRequestSchema = s.object({
   imageId: id,
   spec: taskSpecSchema,
   solver: solverSpecSchema,
-  /** h*w bytes, non-zero = restore; required for inpainting. */
+  /**
+   * h*w levels, 0 = keep, 255 = restore, soft in between (a feathered edge); required for
+   * inpainting. The service turns them into the engine's observed weights (engine/photo/user-mask.ts).
+   */
   mask: s.optional(s.bytes({ max: MAX_PIXELS })),
 });
 export type RunRequest = s.Infer<typeof runRequestSchema>;
@@ -320,7 +323,7 @@ export const REQUESTS = {
   detectDamage: { channel: 'mask:detect-damage', request: s.object({ imageId: id, sensitivity: sensitivitySchema }) },
   /**
    * Reads the noise level, the blur and whether the photo is greyscale from the opened photo; the
-   * painted mask (1 = restore), when sent, is the damage filled in before the blur is read.
+   * painted mask (levels, 255 = restore), when sent, is the damage filled in before the blur is read.
    */
   estimate: {
     channel: 'image:estimate',

@@ -22,7 +22,10 @@ const inputName = s.string({ min: 1, max: 256 });
 /** A device or inode number in decimal (common/file-identity.ts); stat's bigints do not fit a double. */
 const statNumber = s.string({ min: 1, max: 20, pattern: /^\d+$/ });
 const dim = s.int(1, 100_000);
-/** A 0/1 mask of one byte per pixel, at most the pixel limit every opened image passed. */
+/**
+ * A painted mask, one level per pixel (0 = keep, 255 = restore, soft in between: a feathered edge),
+ * at most the pixel limit every opened image passed.
+ */
 const maskBytes = s.typed(Uint8Array, { max: MAX_PIXELS });
 
 /**
@@ -53,7 +56,7 @@ export const toServiceSchema = s.tagged('type', {
     type: s.literal('run'),
     jobId: id,
     imagePath: path,
-    /** h*w, non-zero = restore. */
+    /** h*w levels, 255 = restore, soft in between (the service converts them to observed weights). */
     mask: s.optional(s.typed(Uint8Array, { max: 400e6 })),
     spec: taskSpecSchema,
     solver: solverSpecSchema,
@@ -94,7 +97,7 @@ export const toServiceSchema = s.tagged('type', {
   }),
   /** The mask file the person chose, decoded to width x height (white = restore). Answered by 'mask'. */
   'read-mask': s.object({ type: s.literal('read-mask'), requestId: id, path, width: dim, height: dim }),
-  /** Writes a painted mask (non-zero = restore) as a PNG; answered by 'reply' with the path. */
+  /** Writes a painted mask (levels, 255 = restore) as a grey PNG; answered by 'reply' with the path. */
   'write-mask': s.object({
     type: s.literal('write-mask'),
     requestId: id,
@@ -106,7 +109,7 @@ export const toServiceSchema = s.tagged('type', {
   }),
   /**
    * Damage found on the photo at `path` (engine/estimate/damage.ts), as the page paints masks
-   * (1 = restore). Answered by 'mask'.
+   * (255 = restore). Answered by 'mask'.
    */
   'detect-damage': s.object({
     type: s.literal('detect-damage'),
@@ -117,7 +120,7 @@ export const toServiceSchema = s.tagged('type', {
   }),
   /**
    * The photo's noise level, blur and whether it is greyscale (engine/estimate/), the painted mask
-   * (non-zero = restore) taking the place of detected damage. Answered by 'reply' (a PhotoEstimate).
+   * (levels, 255 = restore) taking the place of detected damage. Answered by 'reply' (a PhotoEstimate).
    */
   estimate: s.object({
     type: s.literal('estimate'),
@@ -211,7 +214,7 @@ export const fromServiceSchema = s.tagged('type', {
     changed: s.optional(s.boolean()),
     error: s.optional(message),
   }),
-  /** Answers 'read-mask' and 'detect-damage': one byte per pixel, 1 = restore, or why not. */
+  /** Answers 'read-mask' and 'detect-damage': one level per pixel, 255 = restore, or why not. */
   mask: s.object({ type: s.literal('mask'), requestId: id, mask: s.optional(maskBytes), error: s.optional(message) }),
 });
 export type FromService = s.Infer<typeof fromServiceSchema>;

@@ -13,7 +13,7 @@ import { detectGreyscale } from '../engine/estimate/greyscale.js';
 import { estimateNoiseLevel } from '../engine/estimate/noise-level.js';
 import { estimateOldPhoto } from '../engine/estimate/old-photo.js';
 import { readImage, readMask, writeImage } from '../engine/photo/image.js';
-import { observedFromRestoreFlags, restoreFlagsFromDamaged, restoreFlagsFromObserved } from '../engine/photo/user-mask.js';
+import { observedFromRestoreLevels, RESTORE_LEVEL, restoreLevelsFromDamaged, restoreLevelsFromObserved } from '../engine/photo/user-mask.js';
 import { fsReason } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 
@@ -42,23 +42,26 @@ export async function displayCopy(msg: Message<'display'>): Promise<Uint8Array> 
   }
 }
 
-/** The chosen mask file at the image's size, as the page paints it: one byte per pixel, 1 = restore. */
+/**
+ * The chosen mask file at the image's size, as the page paints it: one level per pixel, 255 =
+ * restore, its grey levels kept (a feathered edge exported before comes back soft).
+ */
 export async function maskOf(msg: Message<'read-mask'>): Promise<Uint8Array> {
-  return restoreFlagsFromObserved(await readMask(msg.path, msg.width, msg.height));
+  return restoreLevelsFromObserved(await readMask(msg.path, msg.width, msg.height, { grey: true }));
 }
 
-/** Writes a painted mask (non-zero = restore) as a black and white PNG; returns the path. */
+/** Writes a painted mask (levels, 255 = restore) as a grey PNG, white = restore; returns the path. */
 export async function writeMask(msg: Message<'write-mask'>): Promise<string> {
   const { width: w, height: h, mask } = msg;
   if (mask.length !== w * h) throw new UserError(`the mask has ${mask.length} pixels, not ${w}x${h}`);
-  await writeImage(msg.path, { c: 1, h, w, data: Float64Array.from(mask, (v) => (v ? 1 : 0)) }, { protect: msg.protect });
+  await writeImage(msg.path, { c: 1, h, w, data: Float64Array.from(mask, (v) => v / RESTORE_LEVEL) }, { protect: msg.protect });
   return msg.path;
 }
 
-/** Damage found on the photo, as the page paints it: one byte per pixel, 1 = restore. */
+/** Damage found on the photo, as the page paints it: one level per pixel, 255 = restore. */
 export async function damageOf(msg: Message<'detect-damage'>): Promise<Uint8Array> {
   const { image } = await readImage(msg.path, { maxPixels: msg.maxPixels });
-  return restoreFlagsFromDamaged(detectDamage(image, { sensitivity: msg.sensitivity }).damaged);
+  return restoreLevelsFromDamaged(detectDamage(image, { sensitivity: msg.sensitivity }).damaged);
 }
 
 /**
@@ -84,7 +87,7 @@ export async function estimateOf(msg: Message<'estimate'>): Promise<PhotoEstimat
     }
   };
   const sigmaY = attempt('noise', () => estimateNoiseLevel(image).sigma);
-  const observed = msg.mask ? observedFromRestoreFlags(msg.mask) : undefined;
+  const observed = msg.mask ? observedFromRestoreLevels(msg.mask) : undefined;
   const old = attempt('blur', () => estimateOldPhoto(image, { observed, sigmaY: sigmaY ?? 0, sensitivity: msg.sensitivity }));
   return {
     ...(sigmaY !== undefined ? { sigmaY } : {}),

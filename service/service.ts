@@ -9,7 +9,7 @@
 import { restorePhoto } from '../engine/photo/restore-photo.js';
 import { readImage, writeImage } from '../engine/photo/image.js';
 import type { PhotoMetadata } from '../engine/photo/metadata.js';
-import { observedFromRestoreFlags } from '../engine/photo/user-mask.js';
+import { observedFromRestoreLevels } from '../engine/photo/user-mask.js';
 import { type Denoiser, OnnxDenoiser } from '../engine/model/denoiser.js';
 import type { GraphPrecision } from '../engine/model/choices.js';
 import { outputShape } from '../engine/job/restore.js';
@@ -218,7 +218,8 @@ export class InferenceService {
         if (msg.mask.length !== image.h * image.w) {
           throw new UserError(`the mask is ${msg.mask.length} pixels but the image has ${image.h * image.w}; open the image again`);
         }
-        observed = observedFromRestoreFlags(msg.mask);
+        // The page's levels (255 = restore, soft in between) become the engine's observed weights here, once.
+        observed = observedFromRestoreLevels(msg.mask);
       }
       const loaded = await this.model(msg.model);
       if (abort.signal.aborted) throw new CancelledError();

@@ -4,7 +4,8 @@
  *  - 'tiles': overlapping tiles, each solved on its window with the task's operator and the
  *    position-keyed noise of noise.ts, cross-faded into the result (plan.ts);
  *  - 'regions' (inpainting): windows around the mask's connected regions only (regions.ts); every
- *    observed pixel is copied from the input bit for bit.
+ *    fully observed pixel is copied from the input bit for bit (a soft weight, a feathered edge, is
+ *    part of a region: the solve gives it its value, as a whole-image solve does).
  * The tile size follows from the memory preflight (memory.ts).
  */
 import type { Denoiser } from '../model/denoiser.js';
@@ -14,7 +15,7 @@ import { CancelledError, type Img, type Progress, type Shape, type SolveStats, U
 import { ENGINE_BYTES_PER_PIXEL, mb, memoryBudget, MODEL_COST_SAFETY, modelMemoryCost, WRITE_BYTES_PER_PIXEL } from '../model/memory.js';
 import { FieldNoise } from './noise.js';
 import { minTileSide, operatorReach, roundUpTo, type Tile, tileGrid } from './tiles.js';
-import { isMissing } from '../photo/user-mask.js';
+import { needsSolve } from '../photo/user-mask.js';
 import { finite, windowProblem } from './problem.js';
 import { planRegions, type Rect } from './regions.js';
 import type { JobPlan, RestoreJob, RestoreResult, RunOptions } from './types.js';
@@ -77,7 +78,7 @@ export async function planJob(
     const minWin = (2 * opts.inpaintContext + 8) ** 2;
     if (maxSolvePixels < minWin) refuse(minWin * perPixel, `the smallest inpainting window (${2 * opts.inpaintContext + 8} px square)`);
     const cap = Math.min(maxSolvePixels, Math.max(minWin, opts.maxTilePixels));
-    const regionPlan = planRegions(clean.h, clean.w, (p) => isMissing(observed[p]!), { context: opts.inpaintContext, cell: opts.inpaintCell, overlap: opts.inpaintOverlap, maxPixels: cap });
+    const regionPlan = planRegions(clean.h, clean.w, (p) => needsSolve(observed[p]!), { context: opts.inpaintContext, cell: opts.inpaintCell, overlap: opts.inpaintOverlap, maxPixels: cap });
     const beneficial = regionPlan.solvedPixels <= 0.5 * pixels || pixels > Math.min(maxSolvePixels, opts.maxWholePixels);
     if (mode === 'tiles' || beneficial) {
       return {

@@ -7,6 +7,7 @@
  * per-pixel weights, with every formula below still exact.
  */
 import { UserError, size, type LinearOperator, type Shape, type StartEstimate } from '../types.js';
+import { isMissing } from '../photo/user-mask.js';
 import { harmonicFill } from './harmonic-fill.js';
 import { checkLength, checkNormalSolveWeights } from './validate.js';
 
@@ -25,10 +26,12 @@ export class Mask implements LinearOperator {
     if (mask.length !== h * w) {
       throw new UserError(`the mask has ${mask.length} pixels but the image has ${w}x${h} = ${w * h}`);
     }
+    // The share observed counts as the rest of the engine does (isMissing): a soft weight below one
+    // half is a pixel to restore, so the name says what a tiled or region job says of the same mask.
     let observed = 0;
     for (const v of mask) {
       if (!Number.isFinite(v)) throw new UserError('the mask contains a value that is not a finite number');
-      if (v !== 0) observed++;
+      if (!isMissing(v)) observed++;
     }
     this.weights = Float64Array.from(mask);
     this.outShape = inShape;

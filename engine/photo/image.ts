@@ -119,9 +119,10 @@ function checkDecodeMemory(path: string, meta: Metadata, available: number): voi
 
 /**
  * Reads a person's mask image (white = restore; transparent counts as black, keep) as the engine's
- * observed weights, 1 = observed, 0 = to restore (maskFromRestoreImage: one threshold rule).
+ * observed weights, 1 = observed, 0 = to restore (maskFromRestoreImage: one threshold rule), or
+ * with `grey` its grey levels as soft weights (the app's import, which keeps a feathered edge).
  */
-export async function readMask(path: string, width: number, height: number): Promise<Float64Array> {
+export async function readMask(path: string, width: number, height: number, options: { grey?: boolean } = {}): Promise<Float64Array> {
   const { buffer, meta } = await probe(path, 'mask');
   // Compared before decoding: a mask must match the image, which already passed the pixel limit.
   const { width: mw, height: mh } = meta.autoOrient;
@@ -136,7 +137,7 @@ export async function readMask(path: string, width: number, height: number): Pro
     planes.set(image.data);
     planes.set(alpha, alpha.length);
   }
-  return maskFromRestoreImage({ c: alpha ? 2 : 1, h: height, w: width, data: planes });
+  return maskFromRestoreImage({ c: alpha ? 2 : 1, h: height, w: width, data: planes }, options.grey ? 'grey' : undefined);
 }
 
 export async function writeImage(path: string, image: Img, options: WriteOptions = {}): Promise<void> {

@@ -1,8 +1,14 @@
 /**
- * A person's mask marks the pixels to RESTORE (white in a mask image, 1 in the page's painted
- * flags); inside the engine a mask is the opposite, observed weights (1 = observed, 0 = missing),
+ * A person's mask marks the pixels to RESTORE (white in a mask image, 255 in the page's painted
+ * levels); inside the engine a mask is the opposite, observed weights (1 = observed, 0 = missing),
  * which is what the Mask operator multiplies by. This module is the one place that converts
- * between the two, with one threshold rule each way.
+ * between the two, with one threshold rule each way for files the CLI reads and writes.
+ *
+ * The page's levels are one byte per pixel, 0 = keep, 255 = restore, and soft in between (a
+ * feathered edge): level l is the observed weight 1 - l / 255, and back. A soft weight acts in the
+ * solve as a per-pixel weight of the measurement (engine/operators/mask.ts); one below a half counts
+ * as missing (isMissing), and any below 1 is given the solve's value (needsSolve). Binary restore
+ * flags (1 = restore) remain for the bench and the tests, whose masks have no soft pixels.
  */
 import { UserError, type Img } from '../types.js';
 
@@ -12,28 +18,47 @@ export const RESTORE_THRESHOLD = 0.5;
 /** An observed weight below one half is a missing pixel (one the solve fills in). */
 export const isMissing = (weight: number): boolean => weight < 0.5;
 
+/**
+ * A pixel the solve gives a value to: any not fully observed. Inpainting by region solves windows
+ * round these and copies every other pixel from the photo bit for bit (engine/job/run.ts).
+ */
+export const needsSolve = (weight: number): boolean => weight < 1;
+
+/** The page's full level: a pixel wholly to restore. */
+export const RESTORE_LEVEL = 255;
+
 export function countMissing(observed: ArrayLike<number>): number {
   let n = 0;
   for (let p = 0; p < observed.length; p++) if (isMissing(observed[p]!)) n++;
   return n;
 }
 
-/** Observed weights from the page's painted flags (non-zero = restore). */
+/** Observed weights from binary restore flags (non-zero = restore), as the bench and the engine's tests write masks. */
 export function observedFromRestoreFlags(flags: ArrayLike<number>): Float64Array {
   return Float64Array.from(flags as ArrayLike<number>, (v) => (v ? 0 : 1));
 }
 
-/** The page's flags (1 = restore) from observed weights. */
+/** Binary restore flags (1 = restore) from observed weights: the missing pixels (the bench's masks for the Python baselines and F1). */
 export function restoreFlagsFromObserved(observed: ArrayLike<number>): Uint8Array {
   return Uint8Array.from(observed as ArrayLike<number>, (v) => (isMissing(v) ? 1 : 0));
 }
 
+/** Observed weights from the page's painted levels (0 = keep, 255 = restore): 1 - level / 255. */
+export function observedFromRestoreLevels(levels: ArrayLike<number>): Float64Array {
+  return Float64Array.from(levels as ArrayLike<number>, (v) => 1 - Math.min(RESTORE_LEVEL, Math.max(0, v)) / RESTORE_LEVEL);
+}
+
+/** The page's levels (255 = restore) from observed weights, rounded to the nearest level. */
+export function restoreLevelsFromObserved(observed: ArrayLike<number>): Uint8Array {
+  return Uint8Array.from(observed as ArrayLike<number>, (v) => Math.round(RESTORE_LEVEL * (1 - Math.min(1, Math.max(0, v)))));
+}
+
 /**
- * The page's flags (1 = restore) from damage found on the photo (engine/estimate/damage.ts marks
- * damaged pixels with 1): damaged pixels are the ones to restore.
+ * The page's levels (255 = restore) from damage found on the photo (engine/estimate/damage.ts marks
+ * damaged pixels with 1): damaged pixels are the ones to restore, wholly.
  */
-export function restoreFlagsFromDamaged(damaged: ArrayLike<number>): Uint8Array {
-  return Uint8Array.from(damaged as ArrayLike<number>, (v) => (v ? 1 : 0));
+export function restoreLevelsFromDamaged(damaged: ArrayLike<number>): Uint8Array {
+  return Uint8Array.from(damaged as ArrayLike<number>, (v) => (v ? RESTORE_LEVEL : 0));
 }
 
 /** A one-channel mask image to save, white where pixels are missing (what a person paints). */
@@ -55,8 +80,10 @@ export interface Interleaved8 {
  * layer work. Pixels brighter than the threshold (in [0, 1]) are restored.
  *
  * Accepts the engine's planar Img in [0, 1] (1 to 4 channels) or interleaved 8-bit data.
+ * `threshold: 'grey'` keeps grey levels instead: the observed weight is 1 - brightness, so a soft
+ * edge saved from the page's painter reads back as it was.
  */
-export function maskFromRestoreImage(image: Img | Interleaved8, threshold = RESTORE_THRESHOLD): Float64Array {
+export function maskFromRestoreImage(image: Img | Interleaved8, threshold: number | 'grey' = RESTORE_THRESHOLD): Float64Array {
   const planar = 'c' in image;
   const h = planar ? image.h : image.height;
   const w = planar ? image.w : image.width;
@@ -74,7 +101,8 @@ export function maskFromRestoreImage(image: Img | Interleaved8, threshold = REST
   for (let p = 0; p < hw; p++) {
     const luma = hasColour ? 0.299 * at(p, 0) + 0.587 * at(p, 1) + 0.114 * at(p, 2) : at(p, 0);
     const alpha = hasAlpha ? at(p, channels - 1) : 1;
-    observed[p] = luma * alpha > threshold ? 0 : 1;
+    const restore = Math.min(1, Math.max(0, luma * alpha));
+    observed[p] = threshold === 'grey' ? 1 - restore : restore > threshold ? 0 : 1;
   }
   return observed;
 }

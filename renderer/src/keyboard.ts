@@ -5,7 +5,7 @@
  */
 import type { Command } from '../../common/api';
 import { runCommand } from './commands';
-import { useMaskStore } from './stores/mask';
+import { type Tool, useMaskStore } from './stores/mask';
 import { useSessionStore } from './stores/session';
 import { useViewStore } from './stores/view';
 
@@ -21,7 +21,9 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: 'Ctrl+Enter', what: 'Run' },
   { keys: 'Esc', what: 'Cancel the run / close a dialog' },
   { keys: 'Ctrl+S', what: 'Export the result' },
-  { keys: 'B / E', what: 'Brush / eraser' },
+  { keys: 'B / E / L / P', what: 'Brush / eraser / lasso / polygon' },
+  { keys: 'Shift+click', what: 'Straight brush line from the last stroke' },
+  { keys: 'Enter / Esc', what: 'Close / cancel the polygon being drawn' },
   { keys: '[ / ]', what: 'Smaller / larger brush' },
   { keys: 'Ctrl+Z / Ctrl+Shift+Z', what: 'Undo / redo mask edits' },
   { keys: 'Ctrl+I', what: 'Invert the mask' },
@@ -65,6 +67,14 @@ export function commandFor(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' 
   return undefined;
 }
 
+/** A mask tool from the keyboard: the outline being drawn is dropped, and the mask shown. */
+function pickTool(tool: Tool): void {
+  const mask = useMaskStore();
+  mask.cancelOutline();
+  mask.tool = tool;
+  useViewStore().mode = 'edit';
+}
+
 export function installKeyboard(target: Window = window): () => void {
   const down = (e: KeyboardEvent): void => {
     const session = useSessionStore();
@@ -76,6 +86,13 @@ export function installKeyboard(target: Window = window): () => void {
       return;
     }
     if (isField(e.target) && e.key !== 'Escape') return;
+    // A polygon (or lasso) being drawn takes Enter and Escape before the run does.
+    if (mask.outline.length && !e.ctrlKey && !e.metaKey && (e.key === 'Enter' || e.key === 'Escape')) {
+      if (e.key === 'Enter') mask.closeOutline();
+      else mask.cancelOutline();
+      e.preventDefault();
+      return;
+    }
     if (e.key === ' ') {
       view.panKey = true;
       e.preventDefault();
@@ -97,13 +114,19 @@ export function installKeyboard(target: Window = window): () => void {
         break;
       case 'b':
       case 'B':
-        mask.tool = 'brush';
-        view.mode = 'edit';
+        pickTool('brush');
         break;
       case 'e':
       case 'E':
-        mask.tool = 'eraser';
-        view.mode = 'edit';
+        pickTool('eraser');
+        break;
+      case 'l':
+      case 'L':
+        pickTool('lasso');
+        break;
+      case 'p':
+      case 'P':
+        pickTool('polygon');
         break;
       case 'm':
       case 'M':

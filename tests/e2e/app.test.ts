@@ -3,9 +3,11 @@
  * main process's handlers and the real inference service (tiny test model). A person opens a
  * photo, chooses inpainting, paints a stroke, runs with the fast preset, sees progress, cancels
  * one run, completes another, uses the before/after views, switches theme and exports, and opens
- * a TIFF and imports a mask (both decoded by the service). Then an old photo: Detect damage, the
- * mask reviewed, Estimate from photo, the Old photo task restores it, and the result is used as the
- * input of another pass.
+ * a TIFF and imports a mask (both decoded by the service). The mask tools: a shift-click line, a
+ * lasso, a polygon, grow, shrink and feather, each undone and redone, the feathered mask exported
+ * and imported with its soft edge and run on. Then an old photo: Detect damage, the mask reviewed,
+ * Estimate from photo, the Old photo task restores it, and the result is used as the input of
+ * another pass.
  * Screenshots go to test-results/e2e/.
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
@@ -397,6 +399,131 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
       });
     await expect.poll(painted).toBe((W / 2) * H);
     await shot('10-tiff-mask');
+  });
+
+  it('edits the mask with each tool, each one step that Undo takes back, and runs on a feathered mask', async () => {
+    await page.getByTestId('task-inpaint').click();
+    await page.getByTestId('mask-clear').click();
+    /** The overlay's alpha (the mask as shown), read from a copy of the canvas. */
+    const alphas = () =>
+      page.getByTestId('mask-canvas').evaluate((c: HTMLCanvasElement) => {
+        const copy = Object.assign(document.createElement('canvas'), { width: c.width, height: c.height });
+        const ctx = copy.getContext('2d', { willReadFrequently: true })!;
+        ctx.drawImage(c, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        const out: number[] = [];
+        for (let i = 3; i < d.length; i += 4) out.push(d[i]!);
+        return out;
+      });
+    /** A summary that changes with any pixel: how many are shown, how many soft, and a weighted sum. */
+    const look = async (): Promise<string> => {
+      const a = await alphas();
+      let shown = 0;
+      let soft = 0;
+      let sum = 0;
+      a.forEach((v, i) => {
+        if (v > 0) shown++;
+        if (v > 0 && v < 255) soft++;
+        sum += v * ((i % 251) + 1);
+      });
+      return `${shown} shown, ${soft} soft, ${sum}`;
+    };
+    const shown = async (): Promise<number> => Number((await look()).split(' ')[0]);
+    await expect.poll(shown).toBe(0);
+    const box = (await page.getByTestId('original').boundingBox())!;
+    const at = (u: number, v: number): [number, number] => [box.x + box.width * u, box.y + box.height * v];
+    /** Runs one operation, checks it changed the mask, that Undo gives back the mask before it and Redo the one after. */
+    const step = async (name: string, operation: () => Promise<void>): Promise<string> => {
+      const before = await look();
+      await operation();
+      await expect.poll(look).not.toBe(before);
+      const after = await look();
+      await page.mouse.move(...at(0.02, 0.97)); // the cursor off the mask for the screenshot
+      await shot(name);
+      await page.getByTestId('mask-undo').click();
+      await expect.poll(look).toBe(before);
+      await page.getByTestId('mask-redo').click();
+      await expect.poll(look).toBe(after);
+      return after;
+    };
+
+    // A dot, then a shift-click: a straight line from the dot, at the brush size.
+    await page.getByTestId('tool-brush').click();
+    await page.mouse.click(...at(0.1, 0.2));
+    await expect.poll(shown).toBeGreaterThan(0);
+    const dot = await shown();
+    await step('17a-mask-line', async () => {
+      await page.keyboard.down('Shift');
+      await page.mouse.click(...at(0.6, 0.35));
+      await page.keyboard.up('Shift');
+    });
+    // The line is about 0.5 x 240 px long and 16 px wide, the dot 16 px across.
+    expect(await shown()).toBeGreaterThan(dot + 0.4 * W * 14);
+
+    // A lasso drawn round the lower left, adding to the mask.
+    await page.getByTestId('tool-lasso').click();
+    expect(await page.getByTestId('fill-add').getAttribute('aria-checked')).toBe('true');
+    await step('17b-mask-lasso', async () => {
+      const loop = Array.from({ length: 24 }, (_, k) => at(0.25 + 0.15 * Math.cos((2 * Math.PI * k) / 24), 0.7 + 0.2 * Math.sin((2 * Math.PI * k) / 24)));
+      await page.mouse.move(...loop[0]!);
+      await page.mouse.down();
+      for (const p of loop.slice(1)) await page.mouse.move(...p);
+      await page.mouse.up();
+    });
+
+    // A polygon erasing across the line and the lasso, closed by a double-click.
+    await page.getByTestId('tool-polygon').click();
+    await page.getByTestId('fill-erase').click();
+    const before = await shown();
+    await step('17c-mask-polygon', async () => {
+      await page.mouse.click(...at(0.2, 0.1));
+      await page.mouse.click(...at(0.35, 0.1));
+      await page.mouse.click(...at(0.35, 0.9));
+      await page.mouse.move(...at(0.2, 0.8));
+      await page.getByTestId('mask-outline').waitFor();
+      await shot('17c-mask-polygon-drawing');
+      await page.mouse.dblclick(...at(0.2, 0.8));
+      await page.getByTestId('mask-outline').waitFor({ state: 'detached' });
+    });
+    expect(await shown()).toBeLessThan(before);
+    // Escape drops a polygon half drawn, changing nothing.
+    const kept = await look();
+    await page.mouse.click(...at(0.7, 0.6));
+    await page.mouse.click(...at(0.9, 0.6));
+    await page.keyboard.press('Escape');
+    await page.getByTestId('mask-outline').waitFor({ state: 'detached' });
+    expect(await look()).toBe(kept);
+
+    // Grow, shrink and feather by 5 px.
+    await page.getByTestId('edge-size').fill('5');
+    await page.getByTestId('edge-size').press('Tab');
+    const grown = await step('17d-mask-grow', () => page.getByTestId('mask-grow').click());
+    expect(Number(grown.split(' ')[0])).toBeGreaterThan(before);
+    await step('17e-mask-shrink', () => page.getByTestId('mask-shrink').click());
+    const feathered = await step('17f-mask-feather', () => page.getByTestId('mask-feather').click());
+    // The feathered edge is shown with its levels' opacity.
+    expect(Number(feathered.split(' ')[2])).toBeGreaterThan(200);
+
+    // Exported as grey levels, and imported back as it was.
+    const maskPath = join(dir, 'feathered-mask.png');
+    dialogs.saveMask.mockResolvedValueOnce(maskPath);
+    await page.getByTestId('mask-export').click();
+    await expect.poll(() => page.getByTestId('toast').last().textContent()).toContain(`Saved ${maskPath}`);
+    const grey = new Set(await sharp(maskPath).extractChannel(0).raw().toBuffer());
+    expect([...grey].filter((v) => v > 0 && v < 255).length).toBeGreaterThan(3);
+    await page.getByTestId('mask-clear').click();
+    await expect.poll(shown).toBe(0);
+    dialogs.openMask.mockResolvedValueOnce(maskPath);
+    await page.getByTestId('mask-import').click();
+    await expect.poll(look).toBe(feathered);
+
+    // The service takes the soft levels: the run restores, and the status bar counts what the panel does.
+    await page.getByTestId('run').click();
+    await expect.poll(() => status().textContent(), { timeout: 90_000 }).toMatch(/^Done in .* on cpu/);
+    const restored = Number(/mask: (\d+\.\d)% to restore/.exec((await page.getByTestId('result-info').textContent())!)![1]);
+    const painted = Number(/(\d+\.\d)% of the photo will be restored/.exec((await page.getByTestId('mask-summary').textContent())!)![1]);
+    expect(Math.abs(restored - painted)).toBeLessThanOrEqual(0.1);
+    await shot('17g-mask-feathered-result');
   });
 
   it('restores an old photo in one run and uses the result as the input of another pass', async () => {

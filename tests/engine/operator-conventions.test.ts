@@ -23,7 +23,7 @@ import {
   symmetricIndex,
   type Kernel,
 } from '../../engine/operators/index.js';
-import { maskFromRestoreImage } from '../../engine/photo/user-mask.js';
+import { isMissing, maskFromRestoreImage, needsSolve, observedFromRestoreLevels, restoreLevelsFromDamaged, restoreLevelsFromObserved } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';
@@ -225,6 +225,31 @@ describe('maskFromRestoreImage', () => {
     expect([...maskFromRestoreImage(img)]).toEqual([0, 1, 0]);
     expect([...maskFromRestoreImage({ data: Uint8Array.from([0, 200]), width: 2, height: 1 })]).toEqual([1, 0]);
     expect(() => maskFromRestoreImage({ data: new Uint8Array(5), width: 2, height: 1 })).toThrow(UserError);
+  });
+
+  it("keeps grey levels as soft weights when asked ('grey': 1 - luma x alpha)", () => {
+    const data = Uint8ClampedArray.from([255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 0, 102, 102, 102, 255]);
+    const soft = [...maskFromRestoreImage({ data, width: 2, height: 2 }, 'grey')];
+    expect(soft.map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 1, 1, 0.6]);
+  });
+});
+
+describe("the page's mask levels (0 = keep, 255 = restore)", () => {
+  it('are the observed weights 1 - level / 255, and come back from them exactly', () => {
+    const levels = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const observed = observedFromRestoreLevels(levels);
+    expect([observed[0], observed[255], observed[51]]).toEqual([1, 0, 1 - 51 / 255]);
+    expect(restoreLevelsFromObserved(observed)).toEqual(levels);
+    // A level of 128 or more is a missing pixel, as the page counts what it restores; any level above 0 is solved.
+    expect([isMissing(observed[127]!), isMissing(observed[128]!)]).toEqual([false, true]);
+    expect([needsSolve(observed[0]!), needsSolve(observed[1]!)]).toEqual([false, true]);
+    expect(restoreLevelsFromDamaged(Uint8Array.from([0, 1, 0]))).toEqual(Uint8Array.from([0, 255, 0]));
+  });
+
+  it('name the share observed in the Mask operator as isMissing counts it (soft weights of a half or more observed)', () => {
+    const op = new Mask({ c: 1, h: 1, w: 4 }, Float64Array.from([1, 0.6, 0.4, 0]));
+    expect(op.name).toBe('mask (50.0% observed)');
+    expect(op.forward(Float64Array.from([1, 1, 1, 1]))).toEqual(Float64Array.from([1, 0.6, 0.4, 0]));
   });
 });
 

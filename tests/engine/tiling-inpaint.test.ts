@@ -258,6 +258,36 @@ describe('inpainting by region', () => {
     await model.release();
   });
 
+  it('solves a feathered edge (soft observed weights) by region, and copies only the fully observed pixels', async () => {
+    const model = await OnnxDenoiser.load(TINY, { provider: 'cpu' });
+    const h = 96;
+    const w = 128;
+    const rng = new Rng(5);
+    const data = new Float64Array(3 * h * w);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < h * w; p++) data[c * h * w + p] = 0.5 + 0.2 * Math.sin(p / 7 + c) + 0.05 * rng.normal();
+    // A hole, wholly missing, and round it a ring 3 px wide of weight 0.6 (as the page's feather gives).
+    const observed = new Float64Array(h * w).fill(1);
+    for (let y = 37; y < 59; y++) for (let x = 47; x < 81; x++) observed[y * w + x] = y >= 40 && y < 56 && x >= 50 && x < 78 ? 0 : 0.6;
+    const res = await restore(model, {
+      image: { c: 3, h, w, data },
+      observed,
+      spec: { task: 'inpaint', sigmaY: 0.05 },
+      solver: { solver: 'vml-fp', preset: 'fast', steps: 3, seed: 3 },
+      tiling: { mode: 'tiles' },
+    });
+    expect(res.tiling!.mode).toBe('regions');
+    expect(res.tiling!.maskedPixels).toBe(22 * 34);
+    let ringChanged = 0;
+    for (let p = 0; p < h * w; p++) {
+      const same = [0, 1, 2].every((c) => Object.is(res.image.data[c * h * w + p], data[c * h * w + p]));
+      if (observed[p] === 1) expect(same, `pixel ${p}`).toBe(true);
+      else if (observed[p] === 0.6 && !same) ringChanged++;
+    }
+    // The solve gives the soft pixels their value (weighing the photo by 0.6), rather than leaving them as they were.
+    expect(ringChanged).toBe(22 * 34 - 16 * 28);
+    await model.release();
+  });
+
   it('is what restore() picks by itself for a few blemishes', async () => {
     const model = await OnnxDenoiser.load(TINY, { provider: 'cpu' });
     const h = 256;

@@ -67,7 +67,7 @@ async function openPhoto(path = photo) {
 
 function stripeMask(w: number, h: number): Uint8Array {
   const m = new Uint8Array(w * h);
-  for (let y = Math.floor(h / 3); y < Math.floor(h / 2); y++) m.fill(1, y * w, (y + 1) * w);
+  for (let y = Math.floor(h / 3); y < Math.floor(h / 2); y++) m.fill(255, y * w, (y + 1) * w);
   return m;
 }
 
@@ -182,11 +182,15 @@ describe('backend with the real service', () => {
     expect(r.devices.find((d) => d.provider === 'cuda')?.ok).toBe(false);
   });
 
-  it('exports and imports masks as PNG', async () => {
+  it('exports and imports masks as PNG, soft levels as grey levels', async () => {
     const img = await openPhoto();
     const mask = stripeMask(32, 24);
+    for (let p = 0; p < 256; p++) mask[p] = p; // every level, as a feathered edge has them
     dialogs.saveMask.mockResolvedValueOnce(join(dir, 'mask'));
     expect(await backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).toEqual({ path: join(dir, 'mask.png') });
+    const { data, info } = await sharp(join(dir, 'mask.png')).raw().toBuffer({ resolveWithObject: true });
+    // Grey: every channel of a pixel holds its level.
+    for (let c = 0; c < info.channels; c++) expect(Uint8Array.from(mask, (_, p) => data[p * info.channels + c]!)).toEqual(mask);
     dialogs.openMask.mockResolvedValueOnce(join(dir, 'mask.png'));
     expect(await backend.importMask({ width: 32, height: 24 })).toEqual(mask);
     dialogs.openMask.mockResolvedValueOnce(join(dir, 'mask.png'));
@@ -196,8 +200,8 @@ describe('backend with the real service', () => {
     await expect(backend.exportMask({ imageId: img.id, width: 32, height: 24, mask })).rejects.toThrow(/refusing to overwrite/);
   });
 
-  it('reads an imported mask in the service, at the image size, as 0/1 bytes', async () => {
-    // Grey levels and transparency: white over 50% luma x alpha is restore, the rest keep.
+  it('reads an imported mask in the service, at the image size, as levels (grey kept)', async () => {
+    // Grey levels and transparency: the level is 255 x luma x alpha, so a feathered edge comes back soft.
     const px = Buffer.alloc(32 * 24 * 2);
     for (let p = 0; p < 32 * 24; p++) {
       px[2 * p] = p % 3 === 0 ? 255 : p % 3 === 1 ? 100 : 200;
@@ -211,8 +215,8 @@ describe('backend with the real service', () => {
     const mask = (await backend.importMask({ width: 32, height: 24 }))!;
     expect(mask).toBeInstanceOf(Uint8Array);
     expect(mask.length).toBe(32 * 24);
-    expect([...new Set(mask)].sort()).toEqual([0, 1]);
-    for (let p = 0; p < mask.length; p++) expect(mask[p], `pixel ${p}`).toBe(p % 5 !== 0 && p % 3 !== 1 ? 1 : 0);
+    expect([...new Set(mask)].sort((a, b) => a - b)).toEqual([0, 100, 200, 255]);
+    for (let p = 0; p < mask.length; p++) expect(mask[p], `pixel ${p}`).toBe(p % 5 === 0 ? 0 : p % 3 === 0 ? 255 : p % 3 === 1 ? 100 : 200);
     writeFileSync(join(dir, 'notes.txt'), 'not an image');
     dialogs.openMask.mockResolvedValueOnce(join(dir, 'notes.txt'));
     await expect(backend.importMask({ width: 32, height: 24 })).rejects.toThrow(/^cannot read mask .*notes\.txt: not an image/);
@@ -393,7 +397,7 @@ describe('backend with the real service', () => {
       dialogs.openMask.mockResolvedValueOnce(maskFile);
       await expect(b.importMask({ width: 32, height: 24 })).rejects.toThrow(/^cannot import the mask: the restoration service stopped \(signal SIGKILL\) while reading it; try again$/);
       dialogs.openMask.mockResolvedValueOnce(maskFile);
-      expect(await b.importMask({ width: 32, height: 24 })).toEqual(new Uint8Array(32 * 24).fill(1));
+      expect(await b.importMask({ width: 32, height: 24 })).toEqual(new Uint8Array(32 * 24).fill(255));
     });
   });
 

@@ -71,20 +71,20 @@ async function runToEnd(jobId: string, req: Omit<Parameters<Backend['run']>[0], 
 }
 
 describe('old photos through main and the service', () => {
-  it('detects damage on the photo as the page paints masks (1 = restore)', async () => {
+  it('detects damage on the photo as the page paints masks (255 = restore)', async () => {
     const img = await open(old);
     const found = await backend.detectDamage({ imageId: img.id, sensitivity: 0.5 });
     expect(found.mask).toBeInstanceOf(Uint8Array);
     expect(found.mask.length).toBe(W * H);
-    expect([...new Set(found.mask)].every((v) => v === 0 || v === 1)).toBe(true);
-    const marked = found.mask.reduce((n, v) => n + v, 0);
+    expect([...new Set(found.mask)].every((v) => v === 0 || v === 255)).toBe(true);
+    const marked = found.mask.reduce((n, v) => n + (v ? 1 : 0), 0);
     expect(found.fraction).toBeCloseTo(marked / (W * H), 12);
     expect(marked).toBeGreaterThan(0); // the scratch, at least
     // Exactly what the engine finds on the photo (damaged = to restore), at the sensitivity asked for.
     const { image } = await readImage(old);
     for (const sensitivity of [0.5, 1]) {
       const answer = sensitivity === 0.5 ? found : await backend.detectDamage({ imageId: img.id, sensitivity });
-      expect(answer.mask).toEqual(engineDetect(image, { sensitivity }).damaged);
+      expect(answer.mask).toEqual(engineDetect(image, { sensitivity }).damaged.map((v) => (v ? 255 : 0)));
     }
   });
 
@@ -98,7 +98,7 @@ describe('old photos through main and the service', () => {
     expect(e.notes.length).toBe((e.sigmaY === undefined ? 1 : 0) + (e.blurStd === undefined ? 1 : 0));
     // A painted mask stands for the damage.
     const mask = new Uint8Array(W * H);
-    mask.fill(1, 0, W * 12);
+    mask.fill(255, 0, W * 12);
     expect((await backend.estimate({ imageId: img.id, sensitivity: 0.5, mask })).damaged).toBeCloseTo(12 / H, 12);
     // An empty mask is no mask: the damage is detected.
     expect((await backend.estimate({ imageId: img.id, sensitivity: 0.5, mask: new Uint8Array(W * H) })).damaged).toBeCloseTo(e.damaged, 12);

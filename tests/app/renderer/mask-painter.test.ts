@@ -2,7 +2,9 @@
 /**
  * The mask painter as a person uses it: pointer strokes on the stage (through the zoom/pan
  * transform), the eraser, undo and redo, invert, clear, import, and the exported mask, which must
- * be exactly what the strokes painted.
+ * be exactly what the strokes painted; then the other tools: the shift-click line, lasso and
+ * polygon fills that add or erase, grow, shrink and feather, each one step that Undo takes back.
+ * The plane holds levels: 255 = restore, 0 = keep, soft in between (renderer/src/mask/raster.ts).
  */
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
@@ -24,7 +26,7 @@ const SCALE = 2;
 
 type Pt = { x: number; y: number };
 
-/** Exact reference: pixels whose centre is within r of the segment a-b. */
+/** Exact reference: pixels whose centre is within r of the segment a-b, at 255. */
 function capsule(a: Pt, b: Pt, r: number): Uint8Array {
   const m = new Uint8Array(W * H);
   const dx = b.x - a.x;
@@ -36,13 +38,20 @@ function capsule(a: Pt, b: Pt, r: number): Uint8Array {
       const py = y + 0.5;
       const t = len2 ? Math.max(0, Math.min(1, ((px - a.x) * dx + (py - a.y) * dy) / len2)) : 0;
       const d = Math.hypot(px - (a.x + t * dx), py - (a.y + t * dy));
-      m[y * W + x] = d <= r ? 1 : 0;
+      m[y * W + x] = d <= r ? 255 : 0;
     }
   }
   return m;
 }
 
 const diff = (a: Uint8Array, b: Uint8Array): number => a.reduce((n, v, i) => n + (v !== b[i] ? 1 : 0), 0);
+const count = (m: Uint8Array): number => m.reduce((n, v) => n + (v ? 1 : 0), 0);
+/** Pixels x0 <= x < x1, y0 <= y < y1 at 255. */
+function box(x0: number, y0: number, x1: number, y1: number): Uint8Array {
+  const m = new Uint8Array(W * H);
+  for (let y = y0; y < y1; y++) m.fill(255, y * W + x0, y * W + x1);
+  return m;
+}
 
 let api: FakeApi;
 let wrapper: VueWrapper;
@@ -86,7 +95,7 @@ describe('mask painter', () => {
     stroke([a, { x: 15.5, y: 5.5 }, b]);
     const want = capsule(a, b, 2.5);
     expect(diff(mask.plane(), want)).toBe(0);
-    expect(mask.painted).toBe(want.reduce((n, v) => n + v, 0));
+    expect(mask.painted).toBe(count(want));
     expect(mask.canUndo).toBe(true);
   });
 
@@ -150,7 +159,7 @@ describe('mask painter', () => {
       { x: -3, y: -3 },
       { x: 2, y: 2 },
     ]);
-    expect(mask.plane()[0]).toBe(1);
+    expect(mask.plane()[0]).toBe(255);
     expect(mask.painted).toBeGreaterThan(0);
     stroke([
       { x: W + 50, y: 5 },
@@ -219,17 +228,259 @@ describe('mask painter', () => {
     tools.unmount();
   });
 
-  it('imports a mask as one undoable step', async () => {
+  it('imports a mask as one undoable step, its grey levels kept', async () => {
     const mask = useMaskStore();
-    const imported = capsule(c, d, 4);
-    api.importMask.mockResolvedValueOnce(Uint8Array.from(imported, (v) => v * 255));
+    // A soft edge (a feathered mask exported before) comes back as it was.
+    const imported = Uint8Array.from(capsule(c, d, 4), (v, i) => (v ? v : capsule(c, d, 6)[i] ? 100 : 0));
+    api.importMask.mockResolvedValueOnce(imported.slice());
     const tools = mount(MaskTools);
     await tools.find('[data-testid="mask-import"]').trigger('click');
     await flushPromises();
     expect(api.importMask).toHaveBeenCalledWith({ width: W, height: H });
     expect(diff(mask.plane(), imported)).toBe(0);
+    expect(mask.marked).toBe(count(capsule(c, d, 6)));
+    expect(mask.painted).toBe(count(capsule(c, d, 4))); // the soft 100s are not counted as restored
     mask.undo();
     expect(mask.isEmpty).toBe(true);
+    tools.unmount();
+  });
+
+  it('draws a straight line from the last stroke on shift-click, as one step that Undo takes back', () => {
+    const mask = useMaskStore();
+    // With no stroke yet, a shift-click is a plain dot.
+    const e = { x: 30.5, y: 22.5 };
+    pointer('pointerdown', e, { shiftKey: true });
+    pointer('pointerup', e, { shiftKey: true });
+    expect(diff(mask.plane(), capsule(e, e, 2.5))).toBe(0);
+    mask.undo();
+    stroke([c, a]); // ends at a
+    const before = mask.snapshot();
+    pointer('pointerdown', e, { shiftKey: true });
+    pointer('pointerup', e, { shiftKey: true });
+    const line = capsule(a, e, 2.5);
+    expect(
+      diff(
+        mask.plane(),
+        Uint8Array.from(before, (v, i) => v || line[i]!),
+      ),
+    ).toBe(0);
+    expect(count(mask.plane())).toBeGreaterThan(count(before) + 60);
+    // The next shift-click goes on from the end of this line, with the eraser too.
+    mask.tool = 'eraser';
+    pointer('pointerdown', b, { shiftKey: true });
+    pointer('pointerup', b, { shiftKey: true });
+    const erased = capsule(e, b, 2.5);
+    expect(
+      diff(
+        mask.plane(),
+        Uint8Array.from(before, (v, i) => (erased[i] ? 0 : v || line[i]!)),
+      ),
+    ).toBe(0);
+    mask.undo();
+    mask.undo();
+    expect(diff(mask.plane(), before)).toBe(0);
+    // Without shift a press starts a new stroke where it is.
+    mask.tool = 'brush';
+    stroke([e]);
+    expect(
+      diff(
+        mask.plane(),
+        Uint8Array.from(before, (v, i) => v || capsule(e, e, 2.5)[i]!),
+      ),
+    ).toBe(0);
+  });
+
+  it('fills a lasso, adding or erasing, each fill one step that Undo takes back', () => {
+    const mask = useMaskStore();
+    mask.tool = 'lasso';
+    const square = [
+      { x: 4, y: 4 },
+      { x: 12, y: 4 },
+      { x: 20, y: 4 },
+      { x: 20, y: 14 },
+      { x: 4, y: 14 },
+    ];
+    stroke(square);
+    expect(mask.outline).toEqual([]);
+    expect(diff(mask.plane(), box(4, 4, 20, 14))).toBe(0);
+    expect(mask.canUndo).toBe(true);
+    mask.fillMode = 'erase';
+    stroke([
+      { x: 8, y: 6 },
+      { x: 16, y: 6 },
+      { x: 16, y: 10 },
+      { x: 8, y: 10 },
+    ]);
+    const holed = Uint8Array.from(box(4, 4, 20, 14), (v, i) => (box(8, 6, 16, 10)[i] ? 0 : v));
+    expect(diff(mask.plane(), holed)).toBe(0);
+    mask.undo();
+    expect(diff(mask.plane(), box(4, 4, 20, 14))).toBe(0);
+    mask.undo();
+    expect(mask.isEmpty).toBe(true);
+    mask.redo();
+    mask.redo();
+    expect(diff(mask.plane(), holed)).toBe(0);
+  });
+
+  it('fills a polygon closed by a double-click, by Enter or on its first corner, and Escape drops it', () => {
+    const mask = useMaskStore();
+    const remove = installKeyboard(window);
+    const stage = wrapper.find('[data-testid="stage"]').element;
+    const click = (p: Pt): void => {
+      pointer('pointerdown', p);
+      pointer('pointerup', p);
+    };
+    mask.tool = 'polygon';
+    // A double-click on the last corner: two presses there (the second adds nothing), then dblclick.
+    for (const p of [
+      { x: 2, y: 3 },
+      { x: 12, y: 3 },
+      { x: 12, y: 9 },
+      { x: 2, y: 9 },
+    ])
+      click(p);
+    click({ x: 2, y: 9 });
+    expect(mask.outline).toHaveLength(4);
+    expect(mask.isEmpty).toBe(true); // nothing filled before it is closed
+    stage.dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+    expect(mask.outline).toEqual([]);
+    expect(diff(mask.plane(), box(2, 3, 12, 9))).toBe(0);
+
+    // Enter closes; erasing.
+    mask.fillMode = 'erase';
+    for (const p of [
+      { x: 4, y: 0 },
+      { x: 14, y: 0 },
+      { x: 14, y: 30 },
+    ])
+      click(p);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    const cut = (i: number): boolean => {
+      const x = i % W;
+      const y = Math.floor(i / W);
+      // The triangle (4, 0), (14, 0), (14, 30): a pixel centre is inside where 4 + 10 (yc / 30) <= xc < 14.
+      return x + 0.5 >= 4 + (10 * (y + 0.5)) / 30 && x + 0.5 < 14;
+    };
+    const afterCut = Uint8Array.from(box(2, 3, 12, 9), (v, i) => (cut(i) ? 0 : v));
+    expect(diff(mask.plane(), afterCut)).toBe(0);
+
+    // Escape drops the corners without a change or a step, and does not cancel anything else.
+    mask.fillMode = 'add';
+    click({ x: 20, y: 20 });
+    click({ x: 30, y: 20 });
+    click({ x: 30, y: 28 });
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    expect(mask.outline).toEqual([]);
+    expect(diff(mask.plane(), afterCut)).toBe(0);
+
+    // A click on the first corner (within a few screen pixels) closes it.
+    click({ x: 20, y: 20 });
+    click({ x: 30, y: 20 });
+    click({ x: 30, y: 28 });
+    click({ x: 20, y: 28 });
+    click({ x: 20.5, y: 20.5 });
+    expect(mask.outline).toEqual([]);
+    expect(
+      diff(
+        mask.plane(),
+        Uint8Array.from(afterCut, (v, i) => v || box(20, 20, 30, 28)[i]!),
+      ),
+    ).toBe(0);
+
+    mask.undo();
+    expect(diff(mask.plane(), afterCut)).toBe(0);
+    mask.undo();
+    expect(diff(mask.plane(), box(2, 3, 12, 9))).toBe(0);
+    mask.undo();
+    expect(mask.isEmpty).toBe(true);
+    remove();
+  });
+
+  it('grows, shrinks and feathers by the pixels in the field, each one step that Undo takes back', async () => {
+    const mask = useMaskStore();
+    const tools = mount(MaskTools);
+    const button = (id: string) => tools.find(`[data-testid="mask-${id}"]`);
+    expect(button('grow').attributes('disabled')).toBeDefined(); // nothing to grow yet
+    stroke([a, b]);
+    const painted = capsule(a, b, 2.5);
+    const field = tools.find<HTMLInputElement>('[data-testid="edge-size"]');
+    field.element.value = '2';
+    await field.trigger('change');
+    expect(mask.edgeSize).toBe(2);
+
+    await button('grow').trigger('click');
+    // Every pixel with a painted one within 2 px (the disc dx^2 + dy^2 <= 4).
+    const grown = mask.snapshot();
+    const near = (i: number): boolean => {
+      const x = i % W;
+      const y = Math.floor(i / W);
+      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) if (dx * dx + dy * dy <= 4 && painted[(y + dy) * W + x + dx] && x + dx >= 0 && x + dx < W) return true;
+      return false;
+    };
+    expect(
+      diff(
+        grown,
+        Uint8Array.from(grown, (_, i) => (near(i) ? 255 : 0)),
+      ),
+    ).toBe(0);
+    expect(count(grown)).toBeGreaterThan(count(painted));
+    await button('shrink').trigger('click');
+    expect(diff(mask.plane(), painted)).toBe(0); // shrink undoes grow on this convex stroke
+    await button('shrink').trigger('click');
+    const shrunk = mask.snapshot();
+    expect(count(shrunk)).toBeLessThan(count(painted));
+    for (let i = 0; i < shrunk.length; i++) if (shrunk[i]) expect(painted[i]).toBe(255);
+
+    await flushPromises();
+    const share = ((100 * count(shrunk)) / (W * H)).toFixed(1);
+    expect(tools.find('[data-testid="mask-summary"]').text()).toBe(`${share}% of the photo will be restored. Detected damage is added to what is painted; Undo removes it.`);
+    await button('feather').trigger('click');
+    const feathered = mask.snapshot();
+    const soft = feathered.filter((v) => v > 0 && v < 255).length;
+    expect(soft).toBeGreaterThan(0);
+    for (let i = 0; i < shrunk.length; i++) if (shrunk[i]) expect(feathered[i]).toBe(255);
+    // The panel counts as restored what the engine will (128 and above), and tells of the soft rest.
+    expect(mask.painted).toBe(feathered.filter((v) => v >= 128).length);
+    await flushPromises();
+    const rest = ((100 * feathered.filter((v) => v > 0 && v < 128).length) / (W * H)).toFixed(1);
+    expect(tools.find('[data-testid="mask-summary"]').text()).toContain(`A feathered edge covers ${rest}% more, restored in part.`);
+    // What is exported (and sent to a run) carries the soft levels.
+    await button('export').trigger('click');
+    await flushPromises();
+    expect(api.exportMask.mock.calls[0]![0].mask).toEqual(feathered);
+
+    mask.undo();
+    expect(diff(mask.plane(), shrunk)).toBe(0);
+    mask.undo();
+    expect(diff(mask.plane(), painted)).toBe(0);
+    mask.undo();
+    expect(diff(mask.plane(), grown)).toBe(0);
+    mask.undo();
+    expect(diff(mask.plane(), painted)).toBe(0);
+    mask.undo();
+    expect(mask.isEmpty).toBe(true);
+    tools.unmount();
+  });
+
+  it('shows the lasso and polygon tools, and the fill choice only for them', async () => {
+    const mask = useMaskStore();
+    const tools = mount(MaskTools);
+    expect(tools.find('[data-testid="fill-add"]').exists()).toBe(false);
+    await tools.find('[data-testid="tool-polygon"]').trigger('click');
+    expect(mask.tool).toBe('polygon');
+    await tools.find('[data-testid="fill-erase"]').trigger('click');
+    expect(mask.fillMode).toBe('erase');
+    await flushPromises();
+    expect(wrapper.find('.stage-label').text()).toBe('Polygon: click the corners of the area to erase; double-click or Enter closes, Esc cancels');
+    // Switching tools drops a polygon half drawn.
+    pointer('pointerdown', a);
+    pointer('pointerup', a);
+    expect(mask.outline).toHaveLength(1);
+    await flushPromises();
+    expect(wrapper.find('[data-testid="mask-outline"]').exists()).toBe(true);
+    await tools.find('[data-testid="tool-lasso"]').trigger('click');
+    expect(mask.outline).toEqual([]);
+    expect(wrapper.find('.stage-label').text()).toBe('Lasso: draw round the area to erase, release to fill');
     tools.unmount();
   });
 

@@ -27,8 +27,8 @@ beforeEach(() => {
 
 const N = IMAGE.width * IMAGE.height;
 
-/** A mask with the first `n` pixels marked. */
-const marked = (n: number, from = 0): Uint8Array => new Uint8Array(N).fill(1, from, from + n);
+/** A mask with the first `n` pixels marked (255 = restore). */
+const marked = (n: number, from = 0): Uint8Array => new Uint8Array(N).fill(255, from, from + n);
 
 /** Runs a job and finishes it with a result. */
 async function finishRun(): Promise<string> {
@@ -107,7 +107,7 @@ describe('Detect damage', () => {
     await detectDamage();
     expect(api.detectDamage).toHaveBeenCalledWith({ imageId: IMAGE.id, sensitivity: 0.8 });
     expect(mask.painted).toBe(count + 100); // the stroke is kept: a union
-    for (let i = 0; i < N; i++) if (painted[i]) expect(mask.plane()[i]).toBe(1);
+    for (let i = 0; i < N; i++) if (painted[i]) expect(mask.plane()[i]).toBe(255);
     expect(useViewStore().mode).toBe('edit'); // shown for review
     expect(useSessionStore().toasts.at(-1)!.text).toMatch(/^Damage found on 8\.3% of the photo and added to the mask/);
     mask.undo();
