@@ -1,7 +1,8 @@
 /**
  * Training samples for the damage detector's classifier (engine/estimate/damage.ts): the training
  * photos (datasets/train-files.tsv, fetched into data/train by model-training/fetch_data.py; never
- * the development photos), each resized to a short side of 400 to 1000 px and made into synthetic
+ * the development photos), each resized to a short side of 200 (--short-min; 400 before the
+ * restore at 256 px showed the detector's false alarms at small sizes) to 1000 px and made into synthetic
  * old photos (engine/synthetic/old-photo.ts) at a random grain (none one time in seven, else sigma
  * 0.005 to 0.08), blur (none one time in four, else std 0.5 to 1.8) and colour (grey one time in
  * three). Per photo and draw,
@@ -14,7 +15,7 @@
  * Writes OUT.json (feature names, count) and OUT.f32: per sample the features, the label (0 or 1)
  * and the weight, as float32. model-training/train_damage.py reads them.
  *
- *   npm run -s build:cli && node out/cli/bench/damage-data.js [--data data/train] [--out bench-out/damage-train] [--draws 2]
+ *   npm run -s build:cli && node out/cli/bench/damage-data.js [--data data/train] [--out bench-out/damage-train] [--draws 2] [--short-min 200]
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -39,7 +40,15 @@ async function resized(path: string, short: number): Promise<Img> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { data: { type: 'string', default: 'data/train' }, out: { type: 'string', default: 'bench-out/damage-train' }, draws: { type: 'string', default: '2' } } });
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string', default: 'data/train' },
+      out: { type: 'string', default: 'bench-out/damage-train' },
+      draws: { type: 'string', default: '2' },
+      'short-min': { type: 'string', default: '200' },
+    },
+  });
+  const shortMin = Number(values['short-min']);
   const files = readdirSync(values.data!)
     .filter((n) => PHOTO.test(n))
     .sort();
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
   let count = 0;
   for (const [i, name] of files.entries()) {
     for (let d = 0; d < draws; d++) {
-      const colour = await resized(join(values.data!, name), Math.round(400 + 600 * rng.uniform()));
+      const colour = await resized(join(values.data!, name), Math.round(shortMin + (1000 - shortMin) * rng.uniform()));
       const clean = rng.uniform() < 1 / 3 ? { c: 1, h: colour.h, w: colour.w, data: luminance(colour) } : colour;
       // No grain added one time in seven: the photo's own (a clean scan), which the detector must leave alone too.
       const sigma = rng.uniform() < 1 / 7 ? 0 : 0.005 + 0.075 * rng.uniform();

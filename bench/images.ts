@@ -18,6 +18,15 @@ export function pickPhotos(folder: string, count: number): string[] {
   return out;
 }
 
+/** The last `count` photos of the folder's sorted list: of data/train, those the damage detector's training held out. */
+export function lastPhotos(folder: string, count: number): string[] {
+  const all = readdirSync(folder)
+    .filter((n) => PHOTO.test(n))
+    .sort();
+  if (all.length < count) throw new Error(`${folder} has ${all.length} photos, the study needs ${count}`);
+  return all.slice(-count).map((n) => join(folder, n));
+}
+
 /**
  * The centred square of side min(h, w, 2 * size) of the (EXIF-oriented) photo, resized to size x
  * size (Lanczos): a scale between 1/2 and 1, inside the range of scales the model was trained on

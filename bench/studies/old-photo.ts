@@ -13,9 +13,12 @@
  *
  *  - `--study estimates`: per photo, what estimateOldPhoto reads (sigma_y, blur, damage F1 at this
  *    size) and the restore with the detected mask against the true one (sigma_y and blur told);
- *  - `--study cost`: one balanced solve at 512x512 per single task and for the old photo's chains.
+ *  - `--study cost`: one balanced solve at 512x512 per single task and for the old photo's chains;
+ *  - `--study sensitivity`: the damage mask for the restore (hard thresholds, soft weights over
+ *    bands of the detector's probability), to be chosen on held-out training photos
+ *    (`--data data/train --held-out`); RULES=prefix,prefix runs only the rules named so.
  *
- *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost]
+ *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost|sensitivity] [--data DIR] [--held-out]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { degrade, restore } from '../../engine/job/restore.js';
 import { psnr, tolerantF1 } from '../../engine/metrics.js';
+import { damageMask, damageProbability, damageTrust } from '../../engine/estimate/damage.js';
 import * as estimates from '../../engine/estimate/old-photo.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { Blur } from '../../engine/operators/blur.js';
@@ -36,7 +40,7 @@ import { solve } from '../../engine/solvers/index.js';
 import { VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import type { Img } from '../../engine/types.js';
-import { pickPhotos, photoCrop } from '../images.js';
+import { lastPhotos, pickPhotos, photoCrop } from '../images.js';
 import { npy } from '../npy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
@@ -55,9 +59,9 @@ interface Photo {
   observed: Float64Array;
 }
 
-async function photos(data: string, count: number, size: number): Promise<Photo[]> {
+async function photos(data: string, count: number, size: number, heldOut = false): Promise<Photo[]> {
   const out: Photo[] = [];
-  for (const [i, p] of pickPhotos(data, count).entries()) {
+  for (const [i, p] of (heldOut ? lastPhotos(data, count) : pickPhotos(data, count)).entries()) {
     const clean = await photoCrop(p, size);
     const d = degrade(clean, SPEC, 100 + i);
     out.push({ name: name(p), clean, old: d.image, observed: d.observed! });
@@ -169,9 +173,8 @@ async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string):
       guessed = res.image;
       add('VML-MAP one solve, everything estimated from the photo', psnr(res.image.data, p.clean.data), (performance.now() - t0) / 1000, res.stats.nfe);
       const variants: [string, Parameters<typeof estimates.estimateOldPhoto>[1]][] = [
-        ['everything estimated, the detected mask grown 1 px', { dilate: 1 }],
-        ['the mask detected (grown 1 px), sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel, dilate: 1 }],
-        ['the mask detected, sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel }],
+        ['everything estimated, the hard mask detect draws', { softDamage: false }],
+        ['the mask detected (soft), sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel }],
         ['the blur estimated, mask and sigma_y told', { observed: p.observed, sigmaY: SPEC.sigmaY }],
       ];
       for (const [label, given] of variants) {
@@ -274,7 +277,9 @@ async function studyEstimates(model: OnnxDenoiser, set: Photo[]): Promise<void> 
   const all = { sigma: [] as number[], blur: [] as number[], f1: [] as number[], detected: [] as number[], truth: [] as number[] };
   for (const p of set) {
     const e = estimates.estimateOldPhoto(p.old);
-    const f1 = tolerantF1(restoreFlagsFromObserved(p.observed), restoreFlagsFromObserved(e.observed), p.clean.h, p.clean.w).f1;
+    // F1 of the mask `detect` draws (the restore's soft weights also trust some pixels below its cut less).
+    const hard = estimates.estimateOldPhoto(p.old, { softDamage: false, sigmaY: e.sigmaY, kernel: null });
+    const f1 = tolerantF1(restoreFlagsFromObserved(p.observed), restoreFlagsFromObserved(hard.observed), p.clean.h, p.clean.w).f1;
     const spec = { ...SPEC };
     const detected = await restore(model, { image: p.old, observed: e.observed, spec, solver });
     const told = await restore(model, { image: p.old, observed: p.observed, spec, solver });
@@ -286,6 +291,64 @@ async function studyEstimates(model: OnnxDenoiser, set: Photo[]): Promise<void> 
   process.stdout.write(`\nTruth: sigma_y ${SPEC.sigmaY}, blur std 1; worst blur error ${Math.max(...all.blur).toFixed(2)} px, worst sigma_y error ${(100 * Math.max(...all.sigma)).toFixed(1)}%.\n`);
 }
 
+/**
+ * The damage mask for the restore, chosen on held-out training photos (`--data data/train`: the
+ * last photos by name, the 15% the detector's training held out): per candidate, the restore with
+ * the detected mask (sigma_y and blur told) against the one with the true mask.
+ */
+/** Observed weights falling from 1 at probability `lo` to 0 at `hi`, linear in the logit. */
+const band =
+  (lo: number, hi: number) =>
+  (p: Float32Array): Float64Array => {
+    const [l0, l1] = [Math.log(lo / (1 - lo)), Math.log(hi / (1 - hi))];
+    return Float64Array.from(p, (q) => {
+      const l = Math.log(Math.max(q, 1e-9) / Math.max(1 - q, 1e-9));
+      return Math.min(1, Math.max(0, (l1 - l) / (l1 - l0)));
+    });
+  };
+const MASK_RULES: Record<string, (prob: Float32Array, h: number, w: number) => Float64Array> = {
+  'hard, sensitivity 0.5 (what detect draws)': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.5).damaged, (d) => 1 - d),
+  'hard, sensitivity 0.65': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.65).damaged, (d) => 1 - d),
+  'hard, sensitivity 0.8': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.8).damaged, (d) => 1 - d),
+  'soft, 0.1 to 0.4 (the cut): shipped, damageTrust': (p, h, w) => damageTrust(p, h, w),
+  'soft, 0.05 to 0.3': band(0.05, 0.3),
+  'soft, 0.05 to 0.2': band(0.05, 0.2),
+  'soft, 0.1 to 0.7': band(0.1, 0.7),
+  'soft, 0.1 to 0.9': band(0.1, 0.9),
+  'soft, 0.2 to 0.8': band(0.2, 0.8),
+};
+
+async function studySensitivity(model: OnnxDenoiser, set: Photo[]): Promise<void> {
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const line = (c: (string | number)[]): void => void process.stdout.write(`| ${c.join(' | ')} |\n`);
+  const rows: Record<string, { psnr: number[]; f1: number[]; flagged: number[] }> = {};
+  for (const p of set) {
+    const prob = damageProbability(p.old);
+    const { h, w } = p.clean;
+    const told = await restore(model, { image: p.old, observed: p.observed, spec: SPEC, solver });
+    (rows['the true mask'] ??= { psnr: [], f1: [], flagged: [] }).psnr.push(psnr(told.image.data, p.clean.data));
+    for (const [label, rule] of Object.entries(MASK_RULES)) {
+      if (process.env.RULES && !process.env.RULES.split(',').some((r) => label.startsWith(r))) continue;
+      const observed = rule(prob, h, w);
+      const r = await restore(model, { image: p.old, observed, spec: SPEC, solver });
+      const flags = restoreFlagsFromObserved(observed);
+      const row = (rows[label] ??= { psnr: [], f1: [], flagged: [] });
+      row.psnr.push(psnr(r.image.data, p.clean.data));
+      row.f1.push(tolerantF1(restoreFlagsFromObserved(p.observed), flags, h, w).f1);
+      row.flagged.push(flags.reduce((a, b) => a + b, 0) / (h * w));
+    }
+    process.stderr.write(
+      `${p.name}: ${Object.entries(rows)
+        .map(([k, r]) => `${k.slice(0, 16)} ${r.psnr.at(-1)!.toFixed(2)}`)
+        .join(', ')}\n`,
+    );
+  }
+  line(['damage mask', 'mean PSNR (dB)', 'worst photo (dB)', 'F1', 'flagged']);
+  line(['---', '---', '---', '---', '---']);
+  for (const [k, r] of Object.entries(rows))
+    line([k, mean(r.psnr).toFixed(2), Math.min(...r.psnr).toFixed(2), r.f1.length ? mean(r.f1).toFixed(3) : '', r.flagged.length ? `${(100 * mean(r.flagged)).toFixed(1)}%` : '']);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -294,13 +357,15 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '256' },
       study: { type: 'string', default: 'table' },
       sheet: { type: 'string', default: 'docs/img/old-photo.png' },
+      'held-out': { type: 'boolean', default: false },
     },
   });
   const model = await OnnxDenoiser.load('resources/models/default', { provider: 'cpu' });
-  const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), Number(values.size));
+  const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), Number(values.size), values['held-out']);
   if (values.study === 'cost') await studyCost(model, values.data!);
   else if (values.study === 'steps') await studySteps(model, set);
   else if (values.study === 'estimates') await studyEstimates(model, set);
+  else if (values.study === 'sensitivity') await studySensitivity(model, set);
   else await studyTable(model, set, values.sheet!);
   await model.release();
 }

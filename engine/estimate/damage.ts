@@ -699,6 +699,31 @@ export function damageMask(prob: Float32Array, h: number, w: number, sensitivity
   return { damaged, fraction: n / hw };
 }
 
+/**
+ * Logit width of the band below the cut in which a pixel's weight falls from 1 to 0: ln 6 puts its
+ * floor at a probability of 0.1 for the default cut of 0.4.
+ */
+export const TRUST_BAND = Math.log(6);
+
+/**
+ * Observed weights for a restore from the damage probabilities: 0 (restored entirely) where
+ * damageMask marks the pixel, 1 (trusted) TRUST_BAND or more below its cut in logit, and
+ * logit-linear between, so that pixels the detector is unsure of pull the solve less without
+ * being discarded. On held-out training photos this scored above every hard threshold
+ * (docs/ALGORITHM.md, "Old photos: one operator").
+ */
+export function damageTrust(prob: Float32Array, h: number, w: number, sensitivity = 0.5, thresholds: DamageThresholds = DAMAGE_THRESHOLDS): Float64Array {
+  const hard = damageMask(prob, h, w, sensitivity, thresholds).damaged;
+  const cut = Math.log(thresholds.threshold / (1 - thresholds.threshold)) + 4 * (0.5 - sensitivity);
+  const out = new Float64Array(h * w);
+  for (let p = 0; p < h * w; p++) {
+    if (hard[p]) continue;
+    const q = Math.min(Math.max(prob[p]!, 1e-9), 1 - 1e-9);
+    out[p] = Math.min(1, Math.max(0, (cut - Math.log(q / (1 - q))) / TRUST_BAND));
+  }
+  return out;
+}
+
 export function detectDamage(image: Img, options: DamageOptions = {}, thresholds: DamageThresholds = DAMAGE_THRESHOLDS): DamageResult {
   const sensitivity = options.sensitivity ?? 0.5;
   checkSensitivity(sensitivity); // before the work

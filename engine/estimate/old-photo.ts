@@ -12,7 +12,7 @@ import { isMissing } from '../photo/user-mask.js';
 import type { KernelSpec } from '../tasks.js';
 import type { Img } from '../types.js';
 import { estimateBlurWidth } from './blur-width.js';
-import { DAMAGE_THRESHOLDS, detectDamage } from './damage.js';
+import { DAMAGE_THRESHOLDS, damageMask, damageProbability, damageTrust } from './damage.js';
 import { estimateNoiseLevel } from './noise-level.js';
 
 /**
@@ -26,9 +26,9 @@ export const MASK_DILATE = 0;
 export const MIN_BLUR_STD = 0.3;
 
 export interface OldPhotoEstimate {
-  /** h*w observed weights (1 = observed, 0 = damaged), the engine's mask convention. */
+  /** h*w observed weights (1 = observed, 0 = damaged, between: trusted less), the engine's mask convention. */
   observed: Float64Array;
-  /** Share of the pixels marked damaged. */
+  /** Share of the pixels marked damaged (for detected damage: those `detect` marks). */
   damaged: number;
   sigmaY: number;
   /** Std (px) of the Gaussian blur; 0 when the photo reads sharp. */
@@ -49,14 +49,28 @@ export interface OldPhotoGiven {
   sensitivity?: number;
   /** Pixels by which detected damage is grown; MASK_DILATE by default. */
   dilate?: number;
+  /**
+   * Detected damage as soft weights (damage.ts damageTrust: pixels the detector is unsure of
+   * trusted less), the default; false for the hard mask that `detect` draws.
+   */
+  softDamage?: boolean;
 }
 
 export function estimateOldPhoto(image: Img, given: OldPhotoGiven = {}): OldPhotoEstimate {
   const hw = image.h * image.w;
   const thresholds = { ...DAMAGE_THRESHOLDS, dilate: given.dilate ?? MASK_DILATE };
-  const observed = given.observed ?? Float64Array.from(detectDamage(image, { sensitivity: given.sensitivity }, thresholds).damaged, (d) => 1 - d);
+  let observed = given.observed;
   let missing = 0;
-  for (const m of observed) if (isMissing(m)) missing++;
+  if (observed) {
+    for (const m of observed) if (isMissing(m)) missing++;
+  } else {
+    const sensitivity = given.sensitivity ?? 0.5;
+    const prob = damageProbability(image);
+    const hard = damageMask(prob, image.h, image.w, sensitivity, thresholds);
+    observed = given.softDamage === false ? Float64Array.from(hard.damaged, (d) => 1 - d) : damageTrust(prob, image.h, image.w, sensitivity, thresholds);
+    // What `detect` would mark: the pixels restored entirely.
+    missing = Math.round(hard.fraction * hw);
+  }
   const sigmaY = given.sigmaY ?? estimateNoiseLevel(image).sigma;
   let blurStd = 0;
   let kernel: KernelSpec | undefined;

@@ -8,7 +8,7 @@
 import { tolerantF1 } from '../../engine/metrics.js';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { damageFeatures, detectDamage, luminance } from '../../engine/estimate/damage.js';
+import { DAMAGE_THRESHOLDS, damageFeatures, damageProbability, damageTrust, detectDamage, luminance, TRUST_BAND } from '../../engine/estimate/damage.js';
 import { readImage } from '../../engine/photo/image.js';
 import { syntheticOldPhoto } from '../../engine/synthetic/old-photo.js';
 import { type Img, UserError } from '../../engine/types.js';
@@ -66,7 +66,8 @@ describe('detectDamage', () => {
     const data = new Float64Array(3 * 128 * 160);
     for (let c = 0; c < 3; c++)
       for (let y = 0; y < 128; y++) for (let x = 0; x < 160; x++) data[(c * 128 + y) * 160 + x] = 0.2 + (0.5 * x) / 160 + 0.1 * c + 0.08 * Math.sin(y / 17 + c) + 0.1 * Math.cos(x / 23 - y / 31);
-    expect(detectDamage({ c: 3, h: 128, w: 160, data }).fraction).toBe(0);
+    // One pixel of 20480, on the right border at p 0.42 (the cut is 0.4), since the classifier was trained down to 200 px.
+    expect(detectDamage({ c: 3, h: 128, w: 160, data }).fraction).toBeLessThan(1e-4);
     const flat = { c: 1, h: 64, w: 64, data: new Float64Array(64 * 64).fill(0.5) };
     expect(detectDamage(flat).fraction).toBe(0);
     // The scene's hard, aliased edges blurred as a lens does (std 1): 0.4% flagged, on the rims. Unblurred, 2%.
@@ -87,6 +88,34 @@ describe('detectDamage', () => {
       fraction = d.fraction;
     }
     expect(detectDamage(old.image, { sensitivity: 1 }).fraction).toBeGreaterThan(detectDamage(old.image, { sensitivity: 0 }).fraction);
+  });
+
+  it('gives soft weights for a restore: 0 where detect marks, 1 far below its cut, falling with the probability between', () => {
+    const old = syntheticOldPhoto(scene(3, 160, 160), { seed: 3 });
+    const prob = damageProbability(old.image);
+    for (const sensitivity of [0.25, 0.5, 0.8]) {
+      const hard = detectDamage(old.image, { sensitivity }).damaged;
+      const trust = damageTrust(prob, 160, 160, sensitivity);
+      const cut = Math.log(DAMAGE_THRESHOLDS.threshold / (1 - DAMAGE_THRESHOLDS.threshold)) + 4 * (0.5 - sensitivity);
+      let between = 0;
+      for (let p = 0; p < trust.length; p++) {
+        const logit = Math.log(prob[p]! / (1 - prob[p]!));
+        if (hard[p]) expect(trust[p]).toBe(0);
+        else if (logit <= cut - TRUST_BAND - 1e-9) expect(trust[p]).toBe(1);
+        else {
+          expect(trust[p]).toBeGreaterThanOrEqual(0);
+          expect(trust[p]).toBeLessThan(1);
+          expect(trust[p]).toBeCloseTo((cut - logit) / TRUST_BAND, 5);
+          between++;
+        }
+      }
+      // The band holds pixels (a soft band that is never used would pass the rest).
+      expect(between).toBeGreaterThan(10);
+    }
+    // Ordered like the probabilities: a more likely damaged pixel is never trusted more.
+    const trust = damageTrust(prob, 160, 160);
+    const order = Array.from(prob.keys()).sort((a, b) => prob[a]! - prob[b]!);
+    for (let k = 1; k < order.length; k++) expect(trust[order[k]!]).toBeLessThanOrEqual(trust[order[k - 1]!]! + 1e-12);
   });
 
   it('computes the same features whatever the tiling, and is deterministic', () => {
