@@ -323,8 +323,10 @@ export class Backend implements Handlers {
     if (!answer.mask) throw new UserError(answer.error ?? 'cannot detect damage');
     const n = image.width * image.height;
     if (answer.mask.length !== n) throw new UserError(`cannot detect damage: the service read ${answer.mask.length} pixels, not ${image.width}x${image.height}; open the image again`);
+    // The share `detect` marks: pixels restored wholly (level 255); the soft levels around them are
+    // pixels the detector is unsure of, trusted less (engine/estimate/damage.ts damageTrust).
     let marked = 0;
-    for (const v of answer.mask) if (v) marked++;
+    for (const v of answer.mask) if (v === 255) marked++;
     return { mask: answer.mask, fraction: marked / n };
   }
 

@@ -8,12 +8,12 @@ import sharp from 'sharp';
 import type { PhotoEstimate } from '../common/api.js';
 import { FileChangedError, identityFromWire, readSameFile } from '../common/file-identity.js';
 import type { ToService } from '../common/service-protocol.js';
-import { detectDamage } from '../engine/estimate/damage.js';
+import { damageProbability, damageTrust } from '../engine/estimate/damage.js';
 import { detectGreyscale } from '../engine/estimate/greyscale.js';
 import { estimateNoiseLevel } from '../engine/estimate/noise-level.js';
 import { estimateOldPhoto } from '../engine/estimate/old-photo.js';
 import { readImage, readMask, writeImage } from '../engine/photo/image.js';
-import { observedFromRestoreLevels, RESTORE_LEVEL, restoreLevelsFromDamaged, restoreLevelsFromObserved } from '../engine/photo/user-mask.js';
+import { observedFromRestoreLevels, RESTORE_LEVEL, restoreLevelsFromObserved } from '../engine/photo/user-mask.js';
 import { fsReason } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 
@@ -61,7 +61,9 @@ export async function writeMask(msg: Message<'write-mask'>): Promise<string> {
 /** Damage found on the photo, as the page paints it: one level per pixel, 255 = restore. */
 export async function damageOf(msg: Message<'detect-damage'>): Promise<Uint8Array> {
   const { image } = await readImage(msg.path, { maxPixels: msg.maxPixels });
-  return restoreLevelsFromDamaged(detectDamage(image, { sensitivity: msg.sensitivity }).damaged);
+  // The weights the CLI's old-photo restore uses: 255 where `detect` marks, soft levels where the
+  // detector is unsure (engine/estimate/damage.ts damageTrust), so the app restores alike.
+  return restoreLevelsFromObserved(damageTrust(damageProbability(image), image.h, image.w, msg.sensitivity));
 }
 
 /**

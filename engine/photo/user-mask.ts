@@ -53,14 +53,6 @@ export function restoreLevelsFromObserved(observed: ArrayLike<number>): Uint8Arr
   return Uint8Array.from(observed as ArrayLike<number>, (v) => Math.round(RESTORE_LEVEL * (1 - Math.min(1, Math.max(0, v)))));
 }
 
-/**
- * The page's levels (255 = restore) from damage found on the photo (engine/estimate/damage.ts marks
- * damaged pixels with 1): damaged pixels are the ones to restore, wholly.
- */
-export function restoreLevelsFromDamaged(damaged: ArrayLike<number>): Uint8Array {
-  return Uint8Array.from(damaged as ArrayLike<number>, (v) => (v ? RESTORE_LEVEL : 0));
-}
-
 /** A one-channel mask image to save, white where pixels are missing (what a person paints). */
 export function restoreImageFromObserved(observed: Float64Array, h: number, w: number): Img {
   return { c: 1, h, w, data: Float64Array.from(observed, (v) => (isMissing(v) ? 1 : 0)) };

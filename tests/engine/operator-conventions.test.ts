@@ -23,7 +23,7 @@ import {
   symmetricIndex,
   type Kernel,
 } from '../../engine/operators/index.js';
-import { isMissing, maskFromRestoreImage, needsSolve, observedFromRestoreLevels, restoreLevelsFromDamaged, restoreLevelsFromObserved } from '../../engine/photo/user-mask.js';
+import { isMissing, maskFromRestoreImage, needsSolve, observedFromRestoreLevels, restoreLevelsFromObserved } from '../../engine/photo/user-mask.js';
 import type { TaskSpec } from '../../engine/tasks.js';
 import { UserError, type Shape } from '../../engine/types.js';
 import { dctPlan } from '../../engine/linalg/dct.js';
@@ -243,7 +243,6 @@ describe("the page's mask levels (0 = keep, 255 = restore)", () => {
     // A level of 128 or more is a missing pixel, as the page counts what it restores; any level above 0 is solved.
     expect([isMissing(observed[127]!), isMissing(observed[128]!)]).toEqual([false, true]);
     expect([needsSolve(observed[0]!), needsSolve(observed[1]!)]).toEqual([false, true]);
-    expect(restoreLevelsFromDamaged(Uint8Array.from([0, 1, 0]))).toEqual(Uint8Array.from([0, 255, 0]));
   });
 
   it('name the share observed in the Mask operator as isMissing counts it (soft weights of a half or more observed)', () => {
