@@ -3,7 +3,7 @@
  * loopback transport (end-to-end tests) both implement RendererApi on top of these channels; the
  * main process validates every request against the schemas here before acting on it.
  */
-import { type ExecutionProvider, type GraphPrecision, type ProviderChoice, PROVIDER_CHOICES } from '../engine/model/choices.js';
+import { type ExecutionProvider, GRAPH_PRECISIONS, type GraphPrecision, type ProviderChoice, PROVIDER_CHOICES } from '../engine/model/choices.js';
 import { DEFAULT_SOLVER, PRESETS, SOLVERS, SR_KERNELS, SR_SCALES, TASKS, type SolverSpec, type TaskSpec } from '../engine/tasks.js';
 import type { SolveStats } from '../engine/types.js';
 import * as s from './schema.js';
@@ -265,7 +265,54 @@ export type AppEvent =
   | { kind: 'opened'; image: OpenedImage }
   | { kind: 'recent'; recent: RecentFile[] }
   | { kind: 'service'; state: ServiceState; message?: string }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** The window is being closed (or the app quit): the page answers with answerClose. */
+  | { kind: 'close-requested' };
+
+/** A finished result as the session keeps it: what the page shows about it besides its pixels. */
+export interface SessionResult {
+  jobId: string;
+  width: number;
+  height: number;
+  spec: TaskSpec;
+  stats: SolveStatsView;
+  operator: string;
+  provider: string;
+  precision: GraphPrecision;
+}
+
+/** The autosaved session, as offered back when the page starts. */
+export interface SessionOffer {
+  /** The photo's name. */
+  name: string;
+  /** When it was saved (ms since the epoch). */
+  savedAt: number;
+  /** What it holds besides the photo and the task's settings. */
+  mask: boolean;
+  /** A result that had not been exported. */
+  result: boolean;
+  /** A restoration was running when it was saved. */
+  running: boolean;
+  /** Why it cannot be restored (the photo is gone or changed), one line; nothing is restored then. */
+  problem?: string;
+}
+
+export interface SessionState {
+  /** The window's page crashed and was reloaded: its session is restored without asking. */
+  crashed: boolean;
+  session: SessionOffer | null;
+}
+
+export interface RestoredSession {
+  image: OpenedImage;
+  task: TaskForm;
+  /** The painted mask's levels (255 = restore), when one was painted. */
+  mask?: Uint8Array;
+  result?: SessionResult & { image: RgbaImage; saved: boolean };
+  running: boolean;
+  /** What could not be restored, one line each. */
+  notes: string[];
+}
 
 const none: s.Schema<void> = {
   parse(v, path = '') {
@@ -289,6 +336,37 @@ export const runRequestSchema = s.object({
   mask: s.optional(s.bytes({ max: MAX_PIXELS })),
 });
 export type RunRequest = s.Infer<typeof runRequestSchema>;
+
+export const sessionResultSchema: s.Schema<SessionResult> = s.object({
+  jobId: id,
+  width: dim,
+  height: dim,
+  spec: taskSpecSchema,
+  stats: s.object({
+    nfe: s.number({ min: 0 }),
+    vjps: s.number({ min: 0 }),
+    wallMs: s.number({ min: 0 }),
+    onnxMs: s.number({ min: 0 }),
+    approximateVjp: s.boolean(),
+    stationarity: s.optional(s.number({ min: 0 })),
+  }),
+  operator: s.string({ max: 1024 }),
+  provider: s.string({ max: 32 }),
+  precision: s.oneOf(GRAPH_PRECISIONS),
+});
+
+/**
+ * What the page autosaves: the photo (by its token; main knows the path), the task's settings, the
+ * painted mask (levels, sent only when something is painted) and the latest result, which main has
+ * the service write into the session folder unless it was exported.
+ */
+export const saveSessionSchema = s.object({
+  imageId: id,
+  task: taskFormSchema,
+  mask: s.optional(s.bytes({ min: 1, max: MAX_PIXELS })),
+  result: s.optional(sessionResultSchema),
+  running: s.boolean(),
+});
 
 /** Damage detection's sensitivity: higher finds fainter damage and more false alarms. */
 export const sensitivitySchema = s.number({ min: 0, max: 1 });
@@ -335,6 +413,17 @@ export const REQUESTS = {
   chooseModel: { channel: 'model:choose', request: none },
   /** Back to the model that ships with the app, after another folder was chosen. */
   useBundledModel: { channel: 'model:use-bundled', request: none },
+  /** Autosave (a few seconds after a change); clearSession: nothing is at stake any more. */
+  saveSession: { channel: 'session:save', request: saveSessionSchema },
+  clearSession: { channel: 'session:clear', request: none },
+  /** Whether a session was autosaved (and whether the page was reloaded after a crash). */
+  getSession: { channel: 'session:get', request: none },
+  restoreSession: { channel: 'session:restore', request: none },
+  /**
+   * The page's answer to close-requested: 'asking' while the person decides, then 'close' (nothing
+   * at stake, or they chose to quit without saving) or 'stay'.
+   */
+  answerClose: { channel: 'window:answer-close', request: s.object({ answer: s.oneOf(['asking', 'close', 'stay'] as const) }) },
 } as const;
 
 export type Method = keyof typeof REQUESTS;
@@ -358,6 +447,11 @@ export interface Responses {
   probeDevices: ProbeResult;
   chooseModel: ModelInfo | null;
   useBundledModel: ModelInfo;
+  saveSession: void;
+  clearSession: void;
+  getSession: SessionState;
+  restoreSession: RestoredSession;
+  answerClose: void;
 }
 
 /** What main does with each request (implemented by main/backend.ts). */

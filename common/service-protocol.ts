@@ -130,6 +130,19 @@ export const toServiceSchema = s.tagged('type', {
     sensitivity: sensitivitySchema,
     mask: s.optional(maskBytes),
   }),
+  /**
+   * A result written before (the autosaved session's PNG, or the file it was exported to) kept again
+   * under `jobId`, as if that job had just finished, so it can be exported or used as input.
+   * Answered by 'reply' with its full size and a display copy ({ width, height, image }).
+   */
+  'load-result': s.object({
+    type: s.literal('load-result'),
+    requestId: id,
+    jobId: id,
+    path,
+    maxPixels: s.int(1, 400e6),
+    displayMaxPixels: s.int(1, 400e6),
+  }),
   /** Sent by main first, each time the service starts. */
   configure: s.object({
     type: s.literal('configure'),

@@ -61,3 +61,35 @@ export function electronDialogs(window: () => BrowserWindow | undefined): Dialog
 }
 
 const openImageOptions: Electron.OpenDialogOptions = { title: 'Open photo', properties: ['openFile'], filters: [IMAGE_FILTER] };
+
+/** The window did not answer whether anything is at stake (hung, or its page crashed): quit anyway? */
+export async function confirmQuitUnanswered(w: BrowserWindow | undefined): Promise<boolean> {
+  const o: Electron.MessageBoxOptions = {
+    type: 'warning',
+    title: 'Quit?',
+    message: 'The window is not responding. Quit without saving?',
+    detail: 'Work since the last autosave may be lost. The autosaved work is offered back when the app starts again.',
+    buttons: ['Cancel', 'Quit without saving'],
+    defaultId: 0,
+    cancelId: 0,
+    noLink: true,
+  };
+  const r = await (w ? dialog.showMessageBox(w, o) : dialog.showMessageBox(o));
+  return r.response === 1;
+}
+
+/** The page crashed again right after being reloaded: try once more, or quit. True: try again. */
+export async function crashLoopChoice(w: BrowserWindow | undefined, crashes: number): Promise<boolean> {
+  const o: Electron.MessageBoxOptions = {
+    type: 'error',
+    title: 'The window keeps crashing',
+    message: `The window crashed ${crashes} times within a minute and was not reloaded again.`,
+    detail: 'Your work was autosaved a few seconds after each change; it is offered back when the window is reloaded or the app starts again.',
+    buttons: ['Quit', 'Reload the window'],
+    defaultId: 1,
+    cancelId: 0,
+    noLink: true,
+  };
+  const r = await (w ? dialog.showMessageBox(w, o) : dialog.showMessageBox(o));
+  return r.response === 1;
+}

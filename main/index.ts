@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { app, BrowserWindow, Menu, ipcMain, nativeTheme, protocol, session, utilityProcess } from 'electron';
 import { type AppEvent, EVENT_CHANNEL } from '../common/api.js';
 import { Backend } from './backend.js';
-import { electronDialogs } from './dialogs.js';
+import { CloseGuard } from './close-guard.js';
+import { CrashGuard } from './crash-guard.js';
+import { confirmQuitUnanswered, crashLoopChoice, electronDialogs } from './dialogs.js';
 import { errorMessage, registerIpc } from './ipc.js';
 import { memoryProbeHost, type ProbeProcess } from './memory-probe-host.js';
 import { menuTemplate } from './menu.js';
@@ -120,6 +122,11 @@ app.whenReady().then(() => {
   const csp = contentSecurityPolicy(!!devServer);
   protocol.handle(APP_SCHEME, (req) => rendererResponse(rendererRoot(here), req.url, csp));
 
+  const closeGuard = new CloseGuard({
+    ask: () => emit({ kind: 'close-requested' }),
+    close: () => win?.close(),
+    unanswered: () => confirmQuitUnanswered(win),
+  });
   backend = new Backend({
     spawn: utilityService,
     dialogs: electronDialogs(() => win),
@@ -128,6 +135,10 @@ app.whenReady().then(() => {
     emit,
     defaultModelDir: defaultModelDir(),
     tempDir,
+    // The autosaved session (the photo's path, the mask, the settings, an unexported result).
+    sessionDir: join(userData, 'session'),
+    // The page answers close-requested through the validated request answerClose.
+    closing: closeGuard,
     // The memory-cost cache is per user, in the app's own data folder; the probe runs via main.
     configure: { cacheDir: join(userData, 'vmlmap-cache'), memoryProbe: 'main' },
     memoryProbe: memoryProbeHost(utilityProbe),
@@ -160,6 +171,30 @@ app.whenReady().then(() => {
     devTools: !app.isPackaged,
   });
   trusted.add(win.webContents.id);
+  const window = win;
+  // Closing or quitting asks the page first whether work would be lost (main/close-guard.ts).
+  window.on('close', (event) => closeGuard.onClose(event));
+  // A crashed page is reloaded and restores the autosaved session; a crash loop is stopped.
+  const crashes = new CrashGuard({
+    reload: () => {
+      backend!.pageCrashed();
+      closeGuard.pageGone();
+      window.webContents.reload();
+    },
+    giveUp: (n) => {
+      closeGuard.pageGone();
+      void crashLoopChoice(window, n).then((again) => {
+        if (window.isDestroyed()) return;
+        if (!again) return closeGuard.closeNow();
+        crashes.reset();
+        backend!.pageCrashed();
+        window.webContents.reload();
+      });
+    },
+  });
+  window.webContents.on('render-process-gone', (_event, details) => {
+    if (!window.isDestroyed()) crashes.gone(details.reason);
+  });
   win.on('closed', () => {
     win = undefined;
   });
@@ -205,5 +240,10 @@ function bindAll(b: Backend) {
     probeDevices: b.probeDevices.bind(b),
     chooseModel: b.chooseModel.bind(b),
     useBundledModel: b.useBundledModel.bind(b),
+    saveSession: b.saveSession.bind(b),
+    clearSession: b.clearSession.bind(b),
+    getSession: b.getSession.bind(b),
+    restoreSession: b.restoreSession.bind(b),
+    answerClose: b.answerClose.bind(b),
   };
 }

@@ -114,10 +114,11 @@ export class ServiceClient {
   }
 
   /**
-   * A request answered with a `reply` message (probe, validate, export, write-mask, estimate): its
-   * value, or a UserError with the service's line. Rejects with ServiceStoppedError if the service dies.
+   * A request answered with a `reply` message (probe, validate, export, write-mask, estimate,
+   * load-result): its value, or a UserError with the service's line. Rejects with
+   * ServiceStoppedError if the service dies.
    */
-  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' | 'write-mask' | 'estimate' }>, 'requestId'>): Promise<T> {
+  request<T>(msg: DistributiveOmit<Extract<ToService, { type: 'probe' | 'validate' | 'export' | 'write-mask' | 'estimate' | 'load-result' }>, 'requestId'>): Promise<T> {
     return this.send<T>(msg);
   }
 

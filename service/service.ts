@@ -109,6 +109,13 @@ export class InferenceService {
           await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect, metadata: kept.metadata });
           return msg.path;
         });
+      case 'load-result':
+        return this.reply(msg.requestId, async () => {
+          // An autosaved result: kept as the job's result again, its display copy for the page.
+          const file = await readImage(msg.path, { maxPixels: msg.maxPixels });
+          this.keep(msg.jobId, { image: file.image, alpha: file.alpha, bitDepth: file.bitDepth, metadata: file.metadata });
+          return { width: file.width, height: file.height, image: toDisplay(file.image, Number.MAX_SAFE_INTEGER, msg.displayMaxPixels, file.alpha) };
+        });
       case 'display':
         return this.display(msg);
       case 'read-mask':

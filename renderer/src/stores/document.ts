@@ -4,7 +4,7 @@
  * together; so does a result made the photo being restored (commands.ts, useResultAsInput).
  */
 import { defineStore } from 'pinia';
-import { ref, shallowRef } from 'vue';
+import { computed, ref, shallowRef } from 'vue';
 import type { GraphPrecision as Precision, OpenedImage, RgbaImage, SolveStatsView } from '../../../common/api';
 import type { TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
@@ -52,15 +52,23 @@ export const useDocumentStore = defineStore('document', () => {
   }
 
   /**
-   * Opening another photo replaces the result and the mask, and cancels a running restoration: when
-   * any holds work a person would miss (a run under way, a result never exported, a painted mask),
-   * ask first.
+   * The work a person would miss if this photo went now (another opened, the window closed): a run
+   * under way, a result never exported, a painted mask. Empty: nothing is at stake.
    */
-  async function mayReplace(): Promise<boolean> {
+  const atStake = computed<string[]>(() => {
     const lose: string[] = [];
     if (running.value) lose.push('the restoration in progress');
     if (result.value && !result.value.saved) lose.push('the result, which has not been exported');
     if (image.value && !useMaskStore().isEmpty) lose.push('the painted mask');
+    return lose;
+  });
+
+  /**
+   * Opening another photo replaces the result and the mask, and cancels a running restoration: when
+   * any holds work a person would miss, ask first.
+   */
+  async function mayReplace(): Promise<boolean> {
+    const lose = atStake.value;
     if (!lose.length) return true;
     const choice = await useSessionStore().ask({
       title: 'Open another photo?',
@@ -101,5 +109,5 @@ export const useDocumentStore = defineStore('document', () => {
     if (result.value?.jobId === jobId) result.value = { ...result.value, saved: true };
   }
 
-  return { image, result, preview, opening, generation, running, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
+  return { image, result, preview, opening, generation, running, atStake, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
 });

@@ -29,6 +29,7 @@ const fake = await vi.hoisted(async () => {
     id = FakeWebContents.next++;
     sent: [string, unknown][] = [];
     setWindowOpenHandler = vi.fn();
+    reload = vi.fn();
     send(channel: string, e: unknown): void {
       this.sent.push([channel, e]);
     }
@@ -49,6 +50,13 @@ const fake = await vi.hoisted(async () => {
       return false;
     }
     show(): void {}
+    closed = false;
+    /** As Electron's: a 'close' event a listener may prevent. */
+    close(): void {
+      let prevented = false;
+      this.emit('close', { preventDefault: () => (prevented = true) });
+      if (!prevented) this.closed = true;
+    }
   }
   let ready!: () => void;
   const whenReady = new Promise<void>((r) => (ready = r));
@@ -91,7 +99,7 @@ const fake = await vi.hoisted(async () => {
         return c;
       }),
     },
-    dialog: {},
+    dialog: { showMessageBox: vi.fn(async () => ({ response: 1, checkboxChecked: false })) },
     shell: { openExternal: vi.fn() },
   };
   return { electron, ready, children, handlers, protocols, sessionHandlers, BrowserWindow };
@@ -182,6 +190,48 @@ describe('main entry', () => {
     probe.emit('message', { type: 'peaks', peaks: [1e8, 1.1e8, 1.5e8] });
     await until(() => service.sent.length === 2, 5000, 'probe answer');
     expect(service.sent[1]).toEqual({ type: 'memory-probe-result', requestId: 'm1', ok: true, peaks: [1e8, 1.1e8, 1.5e8] });
+  });
+
+  it('reloads a crashed page (which then restores its session), at most twice a minute, then asks', async () => {
+    const win = fake.BrowserWindow.all[0]!;
+    const ours = { sender: { id: win.webContents.id }, senderFrame: { url: 'app://renderer/index.html', parent: null } };
+    const getSession = fake.handlers.get(REQUESTS.getSession.channel)!;
+    win.webContents.emit('render-process-gone', {}, { reason: 'clean-exit', exitCode: 0 });
+    expect(win.webContents.reload).not.toHaveBeenCalled();
+    win.webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 139 });
+    expect(win.webContents.reload).toHaveBeenCalledTimes(1);
+    expect(await getSession(ours)).toEqual({ ok: true, value: { crashed: true, session: null } });
+    win.webContents.emit('render-process-gone', {}, { reason: 'oom', exitCode: 1 });
+    expect(win.webContents.reload).toHaveBeenCalledTimes(2);
+    // A third crash within the minute: not reloaded, the person is asked (here: Reload the window).
+    win.webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 139 });
+    expect(win.webContents.reload).toHaveBeenCalledTimes(2);
+    expect(fake.electron.dialog.showMessageBox).toHaveBeenCalledTimes(1);
+    expect((fake.electron.dialog.showMessageBox.mock.calls[0] as unknown[])[1]).toMatchObject({ title: 'The window keeps crashing' });
+    await until(() => win.webContents.reload.mock.calls.length === 3, 5000, 'reload after the question');
+  });
+
+  it('holds the window open until the page answers close-requested, and closes when it says close', async () => {
+    const win = fake.BrowserWindow.all[0]!;
+    const ours = { sender: { id: win.webContents.id }, senderFrame: { url: 'app://renderer/index.html', parent: null } };
+    const answer = fake.handlers.get(REQUESTS.answerClose.channel)!;
+    const asked = () => win.webContents.sent.filter(([, e]) => (e as { kind: string }).kind === 'close-requested').length;
+    win.close();
+    expect(win.closed).toBe(false);
+    expect(asked()).toBe(1);
+    // The page asks the person, who cancels: the window stays.
+    expect(await answer(ours, { answer: 'asking' })).toEqual({ ok: true });
+    expect(await answer(ours, { answer: 'stay' })).toEqual({ ok: true });
+    expect(win.closed).toBe(false);
+    // Another window's answer, or a malformed one, is refused.
+    win.close();
+    expect(asked()).toBe(2);
+    expect(await answer({ ...ours, sender: { id: 999 } }, { answer: 'close' })).toMatchObject({ ok: false });
+    expect(await answer(ours, { answer: 'yes' })).toMatchObject({ ok: false });
+    expect(win.closed).toBe(false);
+    // Nothing at stake (or Quit without saving): it closes.
+    expect(await answer(ours, { answer: 'close' })).toEqual({ ok: true });
+    expect(win.closed).toBe(true);
   });
 
   it('writes settings before quitting', () => {

@@ -47,6 +47,26 @@ const valid: { [M in Method]: unknown } = {
   probeDevices: undefined,
   chooseModel: undefined,
   useBundledModel: undefined,
+  saveSession: {
+    imageId: 'abcdefghijklmnop',
+    task: { spec: { task: 'inpaint', sigmaY: 0.01 }, solver: { solver: 'vml-fp', preset: 'fast', seed: 0 } },
+    mask: new Uint8Array([0, 255, 128, 0]),
+    result: {
+      jobId: 'abcdefgh1234',
+      width: 2,
+      height: 2,
+      spec: { task: 'inpaint', sigmaY: 0.01 },
+      stats: { nfe: 10, vjps: 0, wallMs: 100, onnxMs: 80, approximateVjp: false },
+      operator: 'mask',
+      provider: 'cpu',
+      precision: 'fp32',
+    },
+    running: false,
+  },
+  clearSession: undefined,
+  getSession: undefined,
+  restoreSession: undefined,
+  answerClose: { answer: 'asking' },
 };
 
 describe('sender validation', () => {

@@ -1,6 +1,6 @@
 /** A RendererApi whose methods are spies, and a way to push app events at the page. */
 import { vi } from 'vitest';
-import { type AppEvent, DEFAULT_SETTINGS, type ModelInfo, type OpenedImage, type RendererApi } from '../../../common/api';
+import { type AppEvent, DEFAULT_SETTINGS, type ModelInfo, type OpenedImage, type RendererApi, type RestoredSession, type SessionState } from '../../../common/api';
 
 export type FakeApi = { [K in keyof RendererApi]: ReturnType<typeof vi.fn> & RendererApi[K] } & { emit(e: AppEvent): void };
 
@@ -31,6 +31,13 @@ export function installFakeApi(): FakeApi {
     probeDevices: vi.fn(async () => ({ devices: [], recommended: 'cpu' })),
     chooseModel: vi.fn(async () => null),
     useBundledModel: vi.fn(async () => BUNDLED_MODEL),
+    saveSession: vi.fn(async () => undefined),
+    clearSession: vi.fn(async () => undefined),
+    getSession: vi.fn(async (): Promise<SessionState> => ({ crashed: false, session: null })),
+    restoreSession: vi.fn(async (): Promise<RestoredSession> => {
+      throw new Error('no session');
+    }),
+    answerClose: vi.fn(async () => undefined),
     onEvent: vi.fn((l: (e: AppEvent) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -2,13 +2,17 @@
  * The host side of the loopback transport: an HTTP server on 127.0.0.1 that serves the built
  * renderer (with the app's CSP), opened images by token, and the RendererApi requests, which go
  * through the same validation (ipc.dispatch) to the same Backend as under Electron, with the real
- * inference service forked under Node. Dialogs are scripted by the test.
+ * inference service forked under Node. Dialogs are scripted by the test, and so is the window: what
+ * main's close and crash guards do to it (main/close-guard.ts, main/crash-guard.ts, wired as
+ * main/index.ts wires them) happens to the browser page through the test's `window` hooks.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type AppEvent, type Method, REQUESTS } from '../../../common/api.js';
 import { Backend, type Dialogs } from '../../../main/backend.js';
+import { type CloseAnswer, CloseGuard } from '../../../main/close-guard.js';
+import { CrashGuard, type CrashOutcome } from '../../../main/crash-guard.js';
 import { dispatch } from '../../../main/ipc.js';
 import { imageResponse, rendererResponse } from '../../../main/protocol.js';
 import { contentSecurityPolicy } from '../../../main/security.js';
@@ -22,12 +26,18 @@ export interface LoopbackOptions {
   modelDir: string;
   dataDir: string;
   dialogs: Dialogs;
+  /** The window, as main's guards act on it: reloaded after a crash, closed, given up on after a crash loop. */
+  window?: { reload(): void; close?(): void; giveUp?(crashes: number): void };
 }
 
 export interface Loopback {
   url: string;
   backend: Backend;
   events: AppEvent[];
+  /** The window's 'close' event (Electron: closing it or quitting): true once it closes, false when the page keeps it. */
+  requestClose(): Promise<boolean>;
+  /** The page's renderer is gone (webContents 'render-process-gone'): main reloads it or gives up. */
+  pageGone(reason: string): CrashOutcome;
   close(): Promise<void>;
 }
 
@@ -55,19 +65,46 @@ export async function startLoopback(o: LoopbackOptions): Promise<Loopback> {
   const streams = new Set<ServerResponse>();
   const events: AppEvent[] = [];
   const settings = new SettingsStore(join(o.dataDir, 'settings.json'));
+  // A browser tab stays open when "closed": each close request gets a guard of its own.
+  let guard: CloseGuard | undefined;
+  let closed: ((closed: boolean) => void) | undefined;
+  const closing = {
+    get pending() {
+      return guard?.pending ?? false;
+    },
+    answer(answer: CloseAnswer): boolean {
+      const awaited = guard?.answer(answer) ?? false;
+      if (awaited && answer === 'stay') closed?.(false);
+      return awaited;
+    },
+  };
+  const emit = (e: AppEvent): void => {
+    events.push(e);
+    const bytes = Buffer.from(frame(encode(e)));
+    for (const s of streams) s.write(bytes);
+  };
   const backend = new Backend({
     spawn: () => forkService(o.serviceEntry),
     dialogs: o.dialogs,
     settings,
     imageUrl: (id) => `/app-image/${id}`,
-    emit: (e) => {
-      events.push(e);
-      const bytes = Buffer.from(frame(encode(e)));
-      for (const s of streams) s.write(bytes);
-    },
+    emit,
     defaultModelDir: o.modelDir,
     tempDir: o.dataDir,
+    sessionDir: join(o.dataDir, 'session'),
+    closing,
     version: 'loopback',
+  });
+  const crashes = new CrashGuard({
+    reload: () => {
+      backend.pageCrashed();
+      guard?.pageGone();
+      o.window?.reload();
+    },
+    giveUp: (n) => {
+      guard?.pageGone();
+      o.window?.giveUp?.(n);
+    },
   });
   backend.service.start();
   const csp = contentSecurityPolicy(false);
@@ -110,6 +147,28 @@ export async function startLoopback(o: LoopbackOptions): Promise<Loopback> {
     url: `http://127.0.0.1:${port}/`,
     backend,
     events,
+    requestClose() {
+      return new Promise<boolean>((resolve) => {
+        closed = resolve;
+        guard = new CloseGuard({
+          ask: () => emit({ kind: 'close-requested' }),
+          close: () => {
+            o.window?.close?.();
+            resolve(true);
+          },
+          // A page that does not answer is asked natively under Electron; here the close is refused.
+          unanswered: async () => {
+            resolve(false);
+            return false;
+          },
+          answerMs: 10_000,
+        });
+        let held = false;
+        guard.onClose({ preventDefault: () => (held = true) });
+        if (!held) resolve(true);
+      });
+    },
+    pageGone: (reason) => crashes.gone(reason),
     async close() {
       for (const s of streams) s.end();
       backend.dispose();
