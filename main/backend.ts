@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import {
   type AppEvent,
@@ -21,6 +21,8 @@ import {
   type PhotoEstimate,
   type ProbeResult,
   type RequestOf,
+  type RestoredSession,
+  type SessionState,
 } from '../common/api.js';
 import { FileChangedError, identityToWire } from '../common/file-identity.js';
 import * as s from '../common/schema.js';
@@ -29,7 +31,9 @@ import { readManifest } from '../engine/model/manifest.js';
 import { UserError } from '../engine/types.js';
 import { ImageRegistry, type Registered } from './images.js';
 import { sameFile } from './paths.js';
+import type { CloseAnswer } from './close-guard.js';
 import { ServiceClient, type ServiceClientOptions, ServiceStoppedError, type SpawnService } from './service-client.js';
+import { SessionFiles } from './session-files.js';
 import type { SettingsStore } from './settings.js';
 
 export interface Dialogs {
@@ -53,6 +57,10 @@ export interface BackendOptions {
   defaultModelDir: string;
   /** Where pasted images are written so the service can read them. */
   tempDir: string;
+  /** The autosaved session's folder (the app: `session` in its user-data folder). Default: in tempDir. */
+  sessionDir?: string;
+  /** The window's close, held until the page answers answerClose (the app: main/close-guard.ts). */
+  closing?: { readonly pending: boolean; answer(answer: CloseAnswer): boolean };
   platform?: string;
   version?: string;
   /** Sent to each new service process first (where its memory-cost cache lives, how it probes). */
@@ -93,6 +101,15 @@ const photoEstimateSchema: s.Schema<PhotoEstimate> = s.object({
   notes: s.array(s.string({ max: 4096 }), { max: 8 }),
 });
 
+/** What the service answers to 'load-result'. */
+const loadedResultSchema = s.object({
+  width: s.int(1, 1e6),
+  height: s.int(1, 1e6),
+  image: s.object({ width: s.int(1, 100_000), height: s.int(1, 100_000), data: s.typed(Uint8ClampedArray, { max: 4 * 400e6 }) }),
+});
+/** Results larger than this are shown from a smaller display copy (as after a job). */
+const DISPLAY_MAX_PIXELS = 64e6;
+
 /** The same error toast is not repeated within this time (a page may load one image in several places). */
 const REPEAT_ERROR_MS = 5000;
 
@@ -124,11 +141,15 @@ interface JobRecord {
 export class Backend implements Handlers {
   readonly images: ImageRegistry;
   readonly service: ServiceClient;
+  readonly session: SessionFiles;
   private readonly jobs = new Map<string, JobRecord>();
+  /** Where each result was last exported (an exported result is referenced by the session, not copied). */
+  private readonly exported = new Map<string, string>();
   private lastError = { message: '', at: 0 };
 
   constructor(private readonly options: BackendOptions) {
     this.images = new ImageRegistry(options.imageUrl, (e) => this.displayCopy(e));
+    this.session = new SessionFiles(options.sessionDir ?? join(options.tempDir, 'session'));
     this.service = new ServiceClient(options.spawn, {
       onJob: (event) => {
         const job = this.jobs.get(event.jobId);
@@ -253,7 +274,7 @@ export class Backend implements Handlers {
       maxPixels: MAX_PIXELS,
       previewEvery: 2,
       previewMaxSide: 1024,
-      displayMaxPixels: 64e6,
+      displayMaxPixels: DISPLAY_MAX_PIXELS,
     });
   }
 
@@ -283,6 +304,7 @@ export class Backend implements Handlers {
       bitDepth: deep ? 16 : 8,
       protect: [...(replacing ? [] : [original.path]), ...(input !== original ? [input.path] : [])],
     });
+    this.exported.set(jobId, path);
     return { path };
   }
 
@@ -414,5 +436,106 @@ export class Backend implements Handlers {
   async useBundledModel(): Promise<ModelInfo> {
     this.options.settings.setModelDir(undefined);
     return this.modelInfo();
+  }
+
+  /**
+   * Autosave: the photo's path and identity, the task's settings, the mask as the page's levels
+   * (checked against the photo's size; main writes them as they are, never decoding anything) and
+   * the latest result, which the service writes as a 16-bit PNG unless it was exported.
+   */
+  async saveSession({ imageId, task, mask, result, running }: RequestOf<'saveSession'>): Promise<void> {
+    const photo = this.images.get(imageId);
+    if (!photo) throw new UserError('the photo is no longer open; nothing was autosaved');
+    if (mask && mask.length !== photo.width * photo.height) throw new UserError('the mask does not match the image size; nothing was autosaved');
+    const job = result && this.jobs.get(result.jobId);
+    let kept: Parameters<SessionFiles['save']>[0]['result'];
+    if (result && job?.done && job.image === photo) {
+      const exported = this.exported.get(result.jobId);
+      const origin = photo.derived?.origin;
+      kept = exported
+        ? { info: result, exported }
+        : {
+            info: result,
+            write: (path) => this.service.request<string>({ type: 'export', jobId: result.jobId, path, quality: 100, bitDepth: 16, protect: [photo.path, ...(origin ? [origin.path] : [])] }),
+          };
+    }
+    await this.session.save({ photo, task, mask, running, result: kept });
+  }
+
+  async clearSession(): Promise<void> {
+    await this.session.clear();
+  }
+
+  async getSession(): Promise<SessionState> {
+    return { crashed: this.session.takeCrashed(), session: await this.session.offer() };
+  }
+
+  /**
+   * The saved session back: the photo opened again if it is still the file saved (same size and
+   * modification time), its mask, settings and result. A mask or result that cannot be read back
+   * is left out with a line in `notes`; a photo gone or changed restores nothing.
+   */
+  async restoreSession(): Promise<RestoredSession> {
+    const stored = await this.session.read();
+    if (!stored) throw new UserError('there is no saved session to restore');
+    const saved = stored.photo;
+    const problem = await this.session.photoProblem(saved);
+    if (problem) throw new UserError(problem);
+    let path = saved.path;
+    if (saved.temporary) {
+      // The session folder keeps its own copy: the photo being restored is another one.
+      path = join(this.options.tempDir, `${randomBytes(6).toString('hex')}-${safeName(saved.name)}`);
+      await copyFile(saved.path, path);
+    }
+    const entry = await this.images.register(path, saved.temporary, saved.name);
+    if (entry.width !== saved.width || entry.height !== saved.height) throw new UserError(`${saved.name} has been changed since (it is ${entry.width}x${entry.height} now)`);
+    if (saved.derived) {
+      entry.derived = saved.derived;
+      entry.bitDepth = saved.derived.origin.bitDepth;
+    }
+    const notes: string[] = [];
+    let mask: Uint8Array | undefined;
+    if (stored.mask) {
+      mask = await this.session.readMask(stored.mask, entry.width * entry.height);
+      if (!mask) notes.push('The painted mask could not be read back.');
+    }
+    let result: RestoredSession['result'];
+    if (stored.result) {
+      const { info, file, exported } = stored.result;
+      try {
+        if (!(await this.session.unchanged(file))) throw new UserError(exported ? `${file.path} has been changed or removed` : 'its file has been changed or removed');
+        const loaded = loadedResultSchema.parse(
+          await this.service.request<unknown>({ type: 'load-result', jobId: info.jobId, path: file.path, maxPixels: MAX_PIXELS, displayMaxPixels: DISPLAY_MAX_PIXELS }),
+        );
+        if (loaded.width !== info.width || loaded.height !== info.height) throw new UserError(`it is ${loaded.width}x${loaded.height}, not ${info.width}x${info.height}`);
+        this.jobs.set(info.jobId, { image: entry, done: true });
+        if (exported) this.exported.set(info.jobId, file.path);
+        else this.session.adopt(info.jobId, file);
+        result = { ...info, image: loaded.image, saved: exported };
+      } catch (e) {
+        notes.push(`The result was not restored: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}.`);
+      }
+    }
+    return { image: ImageRegistry.view(entry), task: stored.task, ...(mask ? { mask } : {}), ...(result ? { result } : {}), running: stored.running, notes };
+  }
+
+  /**
+   * The page's answer to close-requested. Quitting without saving discards the autosaved session
+   * too (before the window goes); an answer nobody waits for does nothing.
+   */
+  async answerClose({ answer }: RequestOf<'answerClose'>): Promise<void> {
+    const closing = this.options.closing;
+    if (!closing?.pending) return;
+    if (answer === 'close') await this.session.clear();
+    closing.answer(answer);
+  }
+
+  /**
+   * The page crashed and is being reloaded: it restores the session without asking. A restoration
+   * it was following is stopped, since the reloaded page cannot pick it up.
+   */
+  pageCrashed(): void {
+    this.session.markCrashed();
+    for (const [jobId, job] of this.jobs) if (!job.done) this.service.cancel(jobId);
   }
 }
