@@ -120,6 +120,26 @@ export function cliCases(f: Record<string, string>, inputs: string, tiny: string
   ])
     add(`kernel ${JSON.stringify(k)}`, restore(deblur(k), f['photo.png']!));
 
+  // Blur and old photos read from the photo itself (--kernel auto, --task old-photo without numbers):
+  // photos too small, flat or noisy to read get a one-line refusal, never a crash.
+  for (const name of ['photo.png', 'random.png', 'one-pixel.png', 'row.png', 'column.png', 'odd.png', 'grey.png', 'rgba.png', 'deep.png'])
+    add(`kernel auto on ${name}`, restore(['--task', 'deblur', '--kernel', 'auto', '--sigma-y', 'auto'], f[name]!));
+  for (const name of ['photo.png', 'random.png', 'one-pixel.png', 'row.png', 'odd.png', 'grey.png', 'rgba.png']) add(`old-photo of ${name}`, restore(['--task', 'old-photo'], f[name]!));
+  add('old-photo, colourise a grey photo', restore(['--task', 'old-photo', '--colorize'], f['grey.png']!));
+  for (const [name, extra] of [
+    ['sensitivity NaN', ['--sensitivity', 'NaN']],
+    ['sensitivity -1', ['--sensitivity', '-1']],
+    ['sensitivity 2', ['--sensitivity', '2']],
+    ['mask none, kernel none', ['--mask', 'none', '--kernel', 'none']],
+    ['kernel auto, sigma-y given', ['--kernel', 'auto', '--sigma-y', '0.02']],
+    ['noise-mask as its mask', ['--mask', f['noise-mask.png']!]],
+  ] as [string, string[]][])
+    add(`old-photo ${name}`, restore(['--task', 'old-photo', ...extra], f['photo.png']!));
+  add('kernel auto for sr', restore(['--task', 'sr', '--kernel', 'auto'], f['photo.png']!));
+  add('colorize flag for denoise', restore([...denoise, '--colorize'], f['photo.png']!));
+  add('detect on random noise', ['detect', '--input', f['random.png']!, '--output', 'OUT/m.png']);
+  add('detect on one pixel', ['detect', '--input', f['one-pixel.png']!, '--output', 'OUT/m.png']);
+
   // Flags.
   const photo = f['photo.png']!;
   const flagCases: [string, string[]][] = [
