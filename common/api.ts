@@ -409,6 +409,13 @@ export const REQUESTS = {
   },
   /** Makes a finished result the photo being restored (a new image; the original file is untouched). */
   useResult: { channel: 'result:use-as-input', request: s.object({ jobId: id }) },
+  /**
+   * History: the display copy of an earlier run of the photo, read back from the file the service
+   * wrote when it finished (the page keeps only thumbnails and a few display copies).
+   */
+  runImage: { channel: 'result:run-image', request: s.object({ jobId: id }) },
+  /** History: a run deleted (or its photo's history cleared): its file in the temporary folder goes. */
+  discardRun: { channel: 'result:discard-run', request: s.object({ jobId: id }) },
   probeDevices: { channel: 'devices:probe', request: none },
   chooseModel: { channel: 'model:choose', request: none },
   /** Back to the model that ships with the app, after another folder was chosen. */
@@ -444,6 +451,8 @@ export interface Responses {
   detectDamage: DamageFound;
   estimate: PhotoEstimate;
   useResult: OpenedImage;
+  runImage: RgbaImage;
+  discardRun: void;
   probeDevices: ProbeResult;
   chooseModel: ModelInfo | null;
   useBundledModel: ModelInfo;

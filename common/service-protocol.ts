@@ -80,6 +80,8 @@ export const toServiceSchema = s.tagged('type', {
     bitDepth: s.oneOf([8, 16] as const),
     /** Paths writeImage must refuse to overwrite (the original, unless the user confirmed). */
     protect: s.array(path, { max: 8 }),
+    /** The result's file (a run of the history), read when the result is no longer kept in memory. */
+    from: s.optional(path),
   }),
   /**
    * A PNG copy, for the page to show, of a registered photo Chromium cannot show (TIFF): the

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import {
   type AppEvent,
@@ -22,6 +22,7 @@ import {
   type ProbeResult,
   type RequestOf,
   type RestoredSession,
+  type RgbaImage,
   type SessionState,
 } from '../common/api.js';
 import { FileChangedError, identityToWire } from '../common/file-identity.js';
@@ -145,6 +146,11 @@ export class Backend implements Handlers {
   private readonly jobs = new Map<string, JobRecord>();
   /** Where each result was last exported (an exported result is referenced by the session, not copied). */
   private readonly exported = new Map<string, string>();
+  /**
+   * History: each finished run's result, written by the service as a 16-bit PNG into the temporary
+   * folder (the service keeps only the last results in memory); undefined when it could not be.
+   */
+  private readonly runFiles = new Map<string, Promise<string | undefined>>();
   private lastError = { message: '', at: 0 };
 
   constructor(private readonly options: BackendOptions) {
@@ -153,7 +159,10 @@ export class Backend implements Handlers {
     this.service = new ServiceClient(options.spawn, {
       onJob: (event) => {
         const job = this.jobs.get(event.jobId);
-        if (job && event.type === 'done') job.done = true;
+        if (job && event.type === 'done') {
+          job.done = true;
+          this.keepRun(event.jobId, job.image);
+        }
         options.emit({ kind: 'job', event });
       },
       onState: (state, message) => options.emit({ kind: 'service', state, message }),
@@ -263,7 +272,11 @@ export class Backend implements Handlers {
     const model = this.modelInfo();
     if (model.problem) throw new UserError(model.problem);
     this.jobs.set(req.jobId, { image, done: false });
-    while (this.jobs.size > KEEP_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
+    // The runs of the history stay until discarded; other records go, oldest first.
+    for (const old of this.jobs.keys()) {
+      if (this.jobs.size <= KEEP_JOBS) break;
+      if (!this.runFiles.has(old)) this.jobs.delete(old);
+    }
     this.service.enqueue({
       jobId: req.jobId,
       imagePath: image.path,
@@ -303,6 +316,7 @@ export class Backend implements Handlers {
       quality,
       bitDepth: deep ? 16 : 8,
       protect: [...(replacing ? [] : [original.path]), ...(input !== original ? [input.path] : [])],
+      ...(await this.runFrom(jobId)),
     });
     this.exported.set(jobId, path);
     return { path };
@@ -321,12 +335,58 @@ export class Backend implements Handlers {
     const pass = (input.derived?.pass ?? 0) + 1;
     const name = resultName(origin.name, pass, '.png');
     const path = join(this.options.tempDir, `${randomBytes(6).toString('hex')}-${safeName(name)}`);
-    await this.service.request<string>({ type: 'export', jobId, path, quality: 100, bitDepth: 16, protect: [origin.path, input.path] }).catch(serviceFailure('cannot use the result', 'writing it'));
+    await this.service
+      .request<string>({ type: 'export', jobId, path, quality: 100, bitDepth: 16, protect: [origin.path, input.path], ...(await this.runFrom(jobId)) })
+      .catch(serviceFailure('cannot use the result', 'writing it'));
     const entry = await this.images.register(path, true, name);
     // Exports keep the origin's depth: the 16-bit copy only carries the result between passes.
     entry.bitDepth = origin.bitDepth;
     entry.derived = { origin: { path: origin.path, name: origin.name, temporary: origin.temporary, bitDepth: origin.bitDepth }, pass };
     return ImageRegistry.view(entry);
+  }
+
+  /**
+   * History: a finished run's result is written to a file of its own as soon as it is done (while the
+   * service still keeps it), so that any run can later be shown, exported or used as input.
+   */
+  private keepRun(jobId: string, image: Registered): void {
+    const dir = join(this.options.tempDir, 'runs');
+    const origin = image.derived?.origin;
+    const path = join(dir, `${jobId}.png`);
+    const written = mkdir(dir, { recursive: true, mode: 0o700 })
+      .then(() => this.service.request<string>({ type: 'export', jobId, path, quality: 100, bitDepth: 16, protect: [image.path, ...(origin ? [origin.path] : [])] }))
+      .then(
+        () => path,
+        (e: unknown) => {
+          console.error(`[main] the run ${jobId} was not kept for the history:`, e);
+          return undefined;
+        },
+      );
+    this.runFiles.set(jobId, written);
+  }
+
+  /** The run's file for an export, when the service may no longer keep the result in memory. */
+  private async runFrom(jobId: string): Promise<{ from?: string }> {
+    const path = await this.runFiles.get(jobId);
+    return path ? { from: path } : {};
+  }
+
+  async runImage({ jobId }: RequestOf<'runImage'>): Promise<RgbaImage> {
+    const path = await this.runFiles.get(jobId);
+    if (!path) throw new UserError('this run is no longer available; run it again');
+    // Read back by the service and kept there again, so that exporting it next is quick.
+    const loaded = loadedResultSchema.parse(
+      await this.service.request<unknown>({ type: 'load-result', jobId, path, maxPixels: MAX_PIXELS, displayMaxPixels: DISPLAY_MAX_PIXELS }).catch(serviceFailure('cannot show the run', 'reading it')),
+    );
+    return loaded.image;
+  }
+
+  async discardRun({ jobId }: RequestOf<'discardRun'>): Promise<void> {
+    const written = this.runFiles.get(jobId);
+    this.runFiles.delete(jobId);
+    this.jobs.delete(jobId);
+    const path = await written;
+    if (path) await rm(path, { force: true });
   }
 
   /** The photo as a registered file the service can read, still the file that was opened. */
@@ -509,6 +569,8 @@ export class Backend implements Handlers {
         );
         if (loaded.width !== info.width || loaded.height !== info.height) throw new UserError(`it is ${loaded.width}x${loaded.height}, not ${info.width}x${info.height}`);
         this.jobs.set(info.jobId, { image: entry, done: true });
+        // A run of the photo's history again, with a file of its own (the service keeps it now).
+        this.keepRun(info.jobId, entry);
         if (exported) this.exported.set(info.jobId, file.path);
         else this.session.adopt(info.jobId, file);
         result = { ...info, image: loaded.image, saved: exported };

@@ -232,6 +232,8 @@ function bindAll(b: Backend) {
     run: b.run.bind(b),
     cancel: b.cancel.bind(b),
     exportResult: b.exportResult.bind(b),
+    runImage: b.runImage.bind(b),
+    discardRun: b.discardRun.bind(b),
     importMask: b.importMask.bind(b),
     exportMask: b.exportMask.bind(b),
     detectDamage: b.detectDamage.bind(b),

@@ -104,7 +104,8 @@ export class InferenceService {
         });
       case 'export':
         return this.reply(msg.requestId, async () => {
-          const kept = this.results.get(msg.jobId);
+          // An earlier run of the history is read back from the file written when it finished.
+          const kept = this.results.get(msg.jobId) ?? (msg.from ? await keptFrom(msg.from) : undefined);
           if (!kept) throw new UserError('this result is no longer available (the service restarted); run the job again');
           await writeImage(msg.path, kept.image, { alpha: kept.alpha, bitDepth: msg.bitDepth, quality: msg.quality, protect: msg.protect, metadata: kept.metadata });
           return msg.path;
@@ -289,6 +290,12 @@ export class InferenceService {
     this.results.set(jobId, kept);
     while (this.results.size > KEEP_RESULTS) this.results.delete(this.results.keys().next().value!);
   }
+}
+
+/** A result written before (16-bit PNG, alpha and metadata kept), as if it had just been kept. */
+async function keptFrom(path: string): Promise<Kept> {
+  const file = await readImage(path);
+  return { image: file.image, alpha: file.alpha, bitDepth: file.bitDepth, metadata: file.metadata };
 }
 
 export function userMessage(e: unknown, failed = 'restoration failed'): string {

@@ -5,6 +5,7 @@
 import type { Command } from '../../common/api';
 import { api } from './api';
 import { useDocumentStore } from './stores/document';
+import { useHistoryStore } from './stores/history';
 import { useJobStore } from './stores/job';
 import { useMaskStore } from './stores/mask';
 import { messageOf, useSessionStore } from './stores/session';
@@ -13,20 +14,20 @@ import { useViewStore } from './stores/view';
 
 export const ZOOM_STEP = 1.25;
 
-/** Exports the result; true when it was written. */
-export async function exportResult(): Promise<boolean> {
+/** Exports the result shown, or another run of the history; true when it was written. */
+export async function exportResult(runId?: string): Promise<boolean> {
   const doc = useDocumentStore();
   const session = useSessionStore();
-  if (!doc.result) {
+  const jobId = runId ?? doc.result?.jobId;
+  if (!jobId) {
     session.notify('Nothing to export yet: run a restoration first', 'error');
     return false;
   }
   try {
-    const { jobId } = doc.result;
     const { exportFormat: format, exportQuality: quality } = session.settings;
     const saved = await api().exportResult({ jobId, format, quality });
     if (!saved) return false;
-    doc.markSaved(jobId);
+    useHistoryStore().markSaved(jobId);
     session.notify(`Saved ${saved.path}`);
     return true;
   } catch (e) {
@@ -46,10 +47,13 @@ export async function useResultAsInput(): Promise<void> {
   const session = useSessionStore();
   const result = doc.result;
   if (!result || job.busy || doc.opening) return;
+  // The photo's history is cleared with it: the other runs never exported are at stake too.
+  const others = useHistoryStore().runs.filter((r) => r.jobId !== result.jobId && !r.saved).length;
+  const cleared = others ? ` The history of this photo is cleared: ${others === 1 ? 'another run was' : `${others} other runs were`} not exported.` : '';
   if (!result.saved) {
     const choice = await session.ask({
       title: 'Use the result as input?',
-      text: 'The result has not been exported. It becomes the photo being restored, and only the next result can be exported. Export it first to keep a copy of this step.',
+      text: `The result has not been exported. It becomes the photo being restored, and only the next result can be exported. Export it first to keep a copy of this step.${cleared}`,
       choices: [
         { id: 'export', label: 'Export first…' },
         { id: 'use', label: 'Use without exporting' },
@@ -57,6 +61,9 @@ export async function useResultAsInput(): Promise<void> {
     });
     if (choice === 'cancel') return;
     if (choice === 'export' && !(await exportResult())) return;
+  } else if (cleared) {
+    const choice = await session.ask({ title: 'Use the result as input?', text: `It becomes the photo being restored.${cleared}`, choices: [{ id: 'use', label: 'Use and clear the history' }] });
+    if (choice !== 'use') return;
   }
   // The page may have moved on while the question was open.
   if (doc.result?.jobId !== result.jobId || job.busy) return;
@@ -65,6 +72,12 @@ export async function useResultAsInput(): Promise<void> {
   if (doc.image && doc.image !== before) {
     session.notify(`The result is now the photo being restored (${doc.image.name}); the original file is unchanged.`);
   }
+}
+
+/** Any run of the history as input: it is shown as the result, then used as the result is. */
+export async function useRunAsInput(jobId: string): Promise<void> {
+  if (useJobStore().busy || !(await useHistoryStore().show(jobId))) return;
+  await useResultAsInput();
 }
 
 /**

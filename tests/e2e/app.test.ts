@@ -251,6 +251,54 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     expect(readFileSync(photoPath).equals(original)).toBe(true);
   });
 
+  it('keeps each run in the history and compares two of them, A against B, zoom and pan shared', async () => {
+    const runs = page.getByTestId('history-run');
+    // The run above (the cancelled one is not a run of the history).
+    await expect.poll(() => runs.count()).toBe(1);
+    expect(await runs.first().getByTestId('history-settings').textContent()).toMatch(/^seed 0 · Fast/);
+    // Another run with another seed.
+    await page.locator('summary', { hasText: 'Advanced' }).click();
+    const seed = page.locator('label.field', { hasText: 'Seed' }).locator('input');
+    await seed.fill('1');
+    await seed.press('Tab');
+    await page.getByTestId('run').click();
+    await expect.poll(() => status().textContent(), { timeout: 60_000 }).toMatch(/^Done in .* on cpu/);
+    await expect.poll(() => runs.count()).toBe(2);
+    // Newest first.
+    expect(await runs.nth(0).textContent()).toContain('Run 2');
+    expect(await runs.nth(0).getByTestId('history-settings').textContent()).toMatch(/^seed 1 · Fast/);
+    expect(await runs.nth(1).getByTestId('history-settings').textContent()).toMatch(/^seed 0 · Fast/);
+    expect(await runs.nth(1).textContent()).toContain('✓'); // exported above
+    // Run 1 is A, run 2 is B: the compare view shows one against the other.
+    await runs.nth(1).getByTestId('history-a').click();
+    await runs.nth(0).getByTestId('history-b').click();
+    await page.getByTestId('history-compare').click();
+    await expect.poll(() => page.getByTestId('compare').textContent()).toContain('A: run 1, seed 0');
+    expect(await page.getByTestId('compare').textContent()).toContain('B: run 2, seed 1');
+    expect(await page.locator('.compare-ab [data-testid="result-canvas"]').count()).toBe(2);
+    // Side by side, zoom and pan stay shared by A and B.
+    await page.getByTestId('compare-side').click();
+    const stage = (await page.getByTestId('stage-area').boundingBox())!;
+    await page.mouse.move(stage.x + stage.width * 0.25, stage.y + stage.height * 0.5);
+    await page.mouse.wheel(0, -300);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + stage.width * 0.25 - 40, stage.y + stage.height * 0.5 - 10, { steps: 4 });
+    await page.mouse.up();
+    const transforms = await page.locator('.stage-content').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    expect(transforms).toHaveLength(2);
+    expect(transforms[0]).toBe(transforms[1]);
+    await page.keyboard.press('Control+0');
+    await page.getByTestId('compare-swipe').click();
+    await page.getByTestId('history').scrollIntoViewIfNeeded();
+    await shot('history-ab');
+    // Back to before and after, as the next steps expect.
+    await page.getByTestId('history-stop-compare').click();
+    await expect.poll(() => page.getByTestId('compare').textContent()).toContain('Before');
+    await seed.fill('0');
+    await seed.press('Tab');
+    await page.locator('summary', { hasText: 'Advanced' }).click();
+  });
+
   it('fits small windows: one toolbar line at 1024x640, Restore and Export in view without scrolling', async () => {
     await page.getByTestId('mode-edit').click();
     // As a person finds it, not as the clicks above left it scrolled.

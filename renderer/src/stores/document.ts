@@ -6,7 +6,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { GraphPrecision as Precision, OpenedImage, RgbaImage, SolveStatsView } from '../../../common/api';
-import type { TaskSpec } from '../../../engine/tasks';
+import type { SolverSpec, TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useMaskStore } from './mask';
 import { messageOf, useSessionStore } from './session';
@@ -20,6 +20,10 @@ export interface Result {
   width: number;
   height: number;
   spec: TaskSpec;
+  /** The solver's settings and seed it ran with (absent for a result restored from an autosave). */
+  solver?: SolverSpec;
+  /** When it finished (ms since the epoch). */
+  at?: number;
   stats: SolveStatsView;
   operator: string;
   provider: string;
@@ -38,6 +42,8 @@ export const useDocumentStore = defineStore('document', () => {
   const generation = ref(0);
   /** A restoration of this photo is on its way (kept by the job store): opening another ends it. */
   const running = ref(false);
+  /** Finished runs of this photo never exported, the result shown among them (the history store counts them). */
+  const unexportedRuns = ref(0);
 
   function show(img: OpenedImage): void {
     image.value = img;
@@ -58,7 +64,8 @@ export const useDocumentStore = defineStore('document', () => {
   const atStake = computed<string[]>(() => {
     const lose: string[] = [];
     if (running.value) lose.push('the restoration in progress');
-    if (result.value && !result.value.saved) lose.push('the result, which has not been exported');
+    if (unexportedRuns.value > 1) lose.push(`${unexportedRuns.value} results, which have not been exported`);
+    else if (unexportedRuns.value === 1 || (result.value && !result.value.saved)) lose.push('the result, which has not been exported');
     if (image.value && !useMaskStore().isEmpty) lose.push('the painted mask');
     return lose;
   });
@@ -109,5 +116,5 @@ export const useDocumentStore = defineStore('document', () => {
     if (result.value?.jobId === jobId) result.value = { ...result.value, saved: true };
   }
 
-  return { image, result, preview, opening, generation, running, atStake, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
+  return { image, result, preview, opening, generation, running, unexportedRuns, atStake, show, openDialog, openFile, openRecent, openBytes, openResult, setResult, markSaved };
 });

@@ -6,7 +6,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { GraphPrecision as Precision, JobEvent } from '../../../common/api';
 import { type ExecutionProvider, PROVIDER_LABELS } from '../../../engine/model/choices';
-import type { TaskSpec } from '../../../engine/tasks';
+import type { SolverSpec, TaskSpec } from '../../../engine/tasks';
 import { api } from '../api';
 import { useDocumentStore } from './document';
 import { useMaskStore } from './mask';
@@ -40,6 +40,8 @@ export const useJobStore = defineStore('job', () => {
   /** The job whose first live preview was shown (each run shows its own). */
   let previewShown: string | null = null;
   let spec: TaskSpec | null = null;
+  /** The solver's settings and seed of the run, kept with its result (the history shows them). */
+  let solver: SolverSpec | null = null;
   /** The explicit provider choice whose failure was already told (once per choice, not per run). */
   let toldFallback = '';
 
@@ -76,6 +78,7 @@ export const useJobStore = defineStore('job', () => {
     message.value = '';
     cancelling.value = false;
     spec = task.spec;
+    solver = task.solverSpec;
     doc.preview = null;
     try {
       await api().run({
@@ -139,7 +142,19 @@ export const useJobStore = defineStore('job', () => {
       case 'done':
         status.value = 'done';
         step.value = total.value;
-        doc.setResult({ jobId: e.jobId, image: e.image, width: e.width, height: e.height, spec: spec!, stats: e.stats, operator: e.operator, provider: e.provider, precision: e.precision });
+        doc.setResult({
+          jobId: e.jobId,
+          image: e.image,
+          width: e.width,
+          height: e.height,
+          spec: spec!,
+          solver: solver!,
+          at: Date.now(),
+          stats: e.stats,
+          operator: e.operator,
+          provider: e.provider,
+          precision: e.precision,
+        });
         useViewStore().mode = 'compare';
         message.value = `Done in ${formatDuration(e.stats.wallMs)} on ${e.provider} (${e.precision})${e.stats.approximateVjp ? ' (approximate: this model has no VJP graph)' : ''}`;
         return;

@@ -131,6 +131,37 @@ describe('backend with the real service', () => {
     expect(last('superres001')).toMatchObject({ type: 'done', width: 64, height: 48, image: { width: 64, height: 48 } });
   });
 
+  it('keeps every run as a file: an earlier run is exported, shown and used as input from it, until it is discarded', async () => {
+    const img = await openPhoto();
+    const ids = ['history0001', 'history0002', 'history0003'];
+    for (const [i, jobId] of ids.entries()) {
+      await backend.run({ jobId, imageId: img.id, spec: { task: 'denoise', sigmaY: 0.02 }, solver: { solver: 'vml-fp', preset: 'fast', seed: i } });
+      await until(finished(jobId), 60_000, 'job');
+      expect(last(jobId)!.type).toBe('done');
+    }
+    const file = join(dir, 'runs', 'history0001.png');
+    // The service keeps the last two results in memory; the first run is exported from its file.
+    dialogs.saveImage.mockResolvedValueOnce(join(dir, 'first-run.png'));
+    expect(await backend.exportResult({ jobId: 'history0001', format: 'png', quality: 95 })).toEqual({ path: join(dir, 'first-run.png') });
+    expect(existsSync(file)).toBe(true);
+    const exported = await sharp(join(dir, 'first-run.png')).metadata();
+    expect([exported.width, exported.height, exported.depth]).toEqual([32, 24, 'uchar']);
+    expect((await sharp(file).metadata()).depth).toBe('ushort'); // kept at full precision
+    // Its display copy, read back by the service, is the run's own result.
+    const shown = await backend.runImage({ jobId: 'history0001' });
+    const done = last('history0001') as Extract<JobEvent, { type: 'done' }>;
+    expect([shown.width, shown.height]).toEqual([32, 24]);
+    expect(Array.from(shown.data)).toEqual(Array.from(done.image.data));
+    // Used as input: a new photo, the original untouched.
+    const next = await backend.useResult({ jobId: 'history0002' });
+    expect(next).toMatchObject({ name: 'photo-restored.png', width: 32, height: 24 });
+    // Discarded: the file goes, and the run can no longer be shown.
+    await backend.discardRun({ jobId: 'history0001' });
+    expect(existsSync(file)).toBe(false);
+    await expect(backend.runImage({ jobId: 'history0001' })).rejects.toThrow(/no longer available/);
+    await expect(backend.useResult({ jobId: 'history0001' })).rejects.toThrow(/no finished result/);
+  });
+
   it('refuses runs it cannot do, with a message', async () => {
     const img = await openPhoto();
     const base = { imageId: img.id, solver: { solver: 'vml-map' as const, preset: 'fast' as const, seed: 0 } };
@@ -166,9 +197,13 @@ describe('backend with the real service', () => {
     await until(finished('after000001'), 60_000, 'job after restart');
     expect(last('after000001')!.type).toBe('done');
     expect(pids.at(-1)).not.toBe(victim);
-    // A result from before the crash is gone with the process: exporting says so.
-    dialogs.saveImage.mockResolvedValueOnce(join(dir, 'lost.png'));
-    await expect(backend.exportResult({ jobId: 'superres001', format: 'png', quality: 90 })).rejects.toThrow(/no longer available/);
+    // A result from before the crash is gone with the process, but its run was kept as a file (the
+    // history): exported from there. Once discarded, there is nothing to export.
+    dialogs.saveImage.mockResolvedValueOnce(join(dir, 'kept.png'));
+    expect(await backend.exportResult({ jobId: 'superres001', format: 'png', quality: 90 })).toEqual({ path: join(dir, 'kept.png') });
+    expect((await sharp(join(dir, 'kept.png')).metadata()).width).toBe(64);
+    await backend.discardRun({ jobId: 'superres001' });
+    await expect(backend.exportResult({ jobId: 'superres001', format: 'png', quality: 90 })).rejects.toThrow(/no finished result/);
   });
 
   it('probes the devices with real sessions', async () => {

@@ -44,6 +44,8 @@ const valid: { [M in Method]: unknown } = {
   detectDamage: { imageId: 'abcdefghijklmnop', sensitivity: 0.5 },
   estimate: { imageId: 'abcdefghijklmnop', sensitivity: 0.5, mask: new Uint8Array(4) },
   useResult: { jobId: 'abcdefgh1234' },
+  runImage: { jobId: 'abcdefgh1234' },
+  discardRun: { jobId: 'abcdefgh1234' },
   probeDevices: undefined,
   chooseModel: undefined,
   useBundledModel: undefined,

@@ -31,6 +31,10 @@ export function installFakeApi(): FakeApi {
     probeDevices: vi.fn(async () => ({ devices: [], recommended: 'cpu' })),
     chooseModel: vi.fn(async () => null),
     useBundledModel: vi.fn(async () => BUNDLED_MODEL),
+    runImage: vi.fn(async () => {
+      throw new Error('no such run');
+    }),
+    discardRun: vi.fn(async () => undefined),
     saveSession: vi.fn(async () => undefined),
     clearSession: vi.fn(async () => undefined),
     getSession: vi.fn(async (): Promise<SessionState> => ({ crashed: false, session: null })),
