@@ -16,9 +16,11 @@
  *  - `--study cost`: one balanced solve at 512x512 per single task and for the old photo's chains;
  *  - `--study sensitivity`: the damage mask for the restore (hard thresholds, soft weights over
  *    bands of the detector's probability), to be chosen on held-out training photos
- *    (`--data data/train --held-out`); RULES=prefix,prefix runs only the rules named so.
+ *    (`--data data/train --held-out`); RULES=prefix,prefix runs only the rules named so;
+ *  - `--study misses`: what the detected mask's misses and false alarms each cost;
+ *  - `--study two-pass`: a second solve with the first one's large residuals marked damaged.
  *
- *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost|sensitivity] [--data DIR] [--held-out]
+ *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost|sensitivity|misses|two-pass] [--data DIR] [--held-out]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -349,6 +351,74 @@ async function studySensitivity(model: OnnxDenoiser, set: Photo[]): Promise<void
     line([k, mean(r.psnr).toFixed(2), Math.min(...r.psnr).toFixed(2), r.f1.length ? mean(r.f1).toFixed(3) : '', r.flagged.length ? `${(100 * mean(r.flagged)).toFixed(1)}%` : '']);
 }
 
+/**
+ * What a wrong mask costs (sigma_y and blur told): the true mask; the detected one (hard); the
+ * detected one with every true damaged pixel added (its false alarms alone); the true one less what
+ * detection missed (its misses alone).
+ */
+async function studyMisses(model: OnnxDenoiser, set: Photo[]): Promise<void> {
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const rows: Record<string, number[]> = {};
+  for (const p of set) {
+    const e = estimates.estimateOldPhoto(p.old, { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel, softDamage: false });
+    const [T, D] = [p.observed, e.observed];
+    const masks = {
+      'the true mask': T,
+      'the detected mask (hard)': D,
+      'detected plus every true damaged pixel (false alarms only)': T.map((t, j) => Math.min(t, D[j]!)),
+      'true less what detection missed (misses only)': T.map((t, j) => Math.max(t, D[j]!)),
+    };
+    for (const [k, observed] of Object.entries(masks)) {
+      const r = await restore(model, { image: p.old, observed, spec: SPEC, solver });
+      (rows[k] ??= []).push(psnr(r.image.data, p.clean.data));
+    }
+    process.stderr.write(
+      `${p.name}: ${Object.values(rows)
+        .map((v) => v.at(-1)!.toFixed(2))
+        .join(' ')}\n`,
+    );
+  }
+  process.stdout.write('| damage mask | mean PSNR (dB) | worst photo (dB) |\n| --- | --- | --- |\n');
+  for (const [k, v] of Object.entries(rows)) process.stdout.write(`| ${k} | ${mean(v).toFixed(2)} | ${Math.min(...v).toFixed(2)} |\n`);
+}
+
+/**
+ * A second pass: after the one solve with the soft weights, pixels whose luma residual against the
+ * blurred result exceeds k times the luma's noise are marked damaged too, and the photo is solved
+ * again (twice the network calls).
+ */
+async function studyTwoPass(model: OnnxDenoiser, set: Photo[]): Promise<void> {
+  const solver = { solver: 'vml-fp' as const, preset: 'balanced' as const, seed: 0 };
+  const rows: Record<string, number[]> = {};
+  const add = (k: string, v: number): number => (rows[k] ??= []).push(v);
+  const [wr, wg, wb] = [0.299, 0.587, 0.114];
+  for (const p of set) {
+    const { h, w } = p.clean;
+    const n = h * w;
+    const trust = damageTrust(damageProbability(p.old), h, w);
+    const one = await restore(model, { image: p.old, observed: trust, spec: SPEC, solver });
+    add('one solve, soft weights (shipped)', psnr(one.image.data, p.clean.data));
+    const pred = new Blur({ c: 3, h, w }, gaussianKernel(1)).forward(one.image.data);
+    const y = p.old.data;
+    for (const k of [2.5, 3, 4]) {
+      const observed = Float64Array.from(trust);
+      for (let q = 0; q < n; q++) {
+        const r = wr * (y[q]! - pred[q]!) + wg * (y[n + q]! - pred[n + q]!) + wb * (y[2 * n + q]! - pred[2 * n + q]!);
+        if (Math.abs(r) > k * SPEC.sigmaY * Math.hypot(wr, wg, wb)) observed[q] = 0;
+      }
+      const two = await restore(model, { image: p.old, observed, spec: SPEC, solver });
+      add(`two passes, residual above ${k} sigma marked`, psnr(two.image.data, p.clean.data));
+    }
+    process.stderr.write(
+      `${p.name}: ${Object.values(rows)
+        .map((v) => v.at(-1)!.toFixed(2))
+        .join(' ')}\n`,
+    );
+  }
+  process.stdout.write('| restore (sigma_y and blur told) | mean PSNR (dB) | worst photo (dB) |\n| --- | --- | --- |\n');
+  for (const [k, v] of Object.entries(rows)) process.stdout.write(`| ${k} | ${mean(v).toFixed(2)} | ${Math.min(...v).toFixed(2)} |\n`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -366,6 +436,8 @@ async function main(): Promise<void> {
   else if (values.study === 'steps') await studySteps(model, set);
   else if (values.study === 'estimates') await studyEstimates(model, set);
   else if (values.study === 'sensitivity') await studySensitivity(model, set);
+  else if (values.study === 'misses') await studyMisses(model, set);
+  else if (values.study === 'two-pass') await studyTwoPass(model, set);
   else await studyTable(model, set, values.sheet!);
   await model.release();
 }
