@@ -259,8 +259,48 @@ export type Command = (typeof COMMANDS)[number];
 
 export type ServiceState = 'starting' | 'ready' | 'restarting' | 'down';
 
+/** A batch's output format: each photo's own (same), or one for all (as `vmlmap batch --format`). */
+export const BATCH_FORMATS = ['same', 'png', 'jpeg', 'webp', 'tiff'] as const;
+export type BatchFormat = (typeof BATCH_FORMATS)[number];
+
+/** pending: not reached yet; cancelled: not done because the batch was cancelled. */
+export type BatchFileStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'cancelled';
+
+export interface BatchFile {
+  /** The photo's file name (the page sees names, never paths). */
+  name: string;
+  status: BatchFileStatus;
+  /** Time it took (done), or was spent on it (failed). */
+  seconds?: number;
+  /** Why it failed, or why it was skipped, one line. */
+  reason?: string;
+}
+
+/** The batch queue in main, as the page shows it (event 'batch' at each change). */
+export interface BatchState {
+  /**
+   * Counts the changes: a reply and an event travel on different channels, so the page keeps the
+   * state with the highest number (a request's reply may arrive after a later event).
+   */
+  seq: number;
+  files: BatchFile[];
+  /** The output folder's name, once chosen. */
+  output: string | null;
+  /** idle: not started (or files added since it ended); finished / cancelled: its summary is shown. */
+  phase: 'idle' | 'running' | 'finished' | 'cancelled';
+  /** Pause asked: the photo being restored finishes, then the batch waits for Resume. */
+  paused: boolean;
+  cancelling: boolean;
+  /** The photo being restored and its progress (step of total, measured time left). */
+  current?: { index: number; step: number; total: number; elapsedMs: number; etaMs: number };
+  /** The task the batch runs (its settings were the task panel's when it started). */
+  task?: TaskSpec['task'];
+}
+
 export type AppEvent =
   | { kind: 'job'; event: JobEvent }
+  /** The batch queue changed (a file added, a photo's progress or end, pause, the end). */
+  | { kind: 'batch'; batch: BatchState }
   | { kind: 'command'; command: Command }
   | { kind: 'opened'; image: OpenedImage }
   | { kind: 'recent'; recent: RecentFile[] }
@@ -431,6 +471,33 @@ export const REQUESTS = {
    * at stake, or they chose to quit without saving) or 'stay'.
    */
   answerClose: { channel: 'window:answer-close', request: s.object({ answer: s.oneOf(['asking', 'close', 'stay'] as const) }) },
+  /** The batch queue (main/batch.ts): its state, for a page that (re)loads. */
+  batchState: { channel: 'batch:state', request: none },
+  /** Photos added to the batch: a dialog choosing several files, or a folder (its photos, not subfolders'). */
+  batchAddFiles: { channel: 'batch:add-files', request: none },
+  batchAddFolder: { channel: 'batch:add-folder', request: none },
+  /** The output folder, chosen in a dialog. */
+  batchChooseOutput: { channel: 'batch:choose-output', request: none },
+  batchRemove: { channel: 'batch:remove', request: s.object({ index: s.int(0, 99_999) }) },
+  batchClear: { channel: 'batch:clear', request: none },
+  /**
+   * Starts the batch with the task panel's settings (not inpainting: it needs a mask per photo).
+   * Each photo goes to OUTPUT/NAME<suffix>.EXT with the CLI's rules (cli/batch.ts).
+   */
+  batchStart: {
+    channel: 'batch:start',
+    request: s.object({
+      spec: taskSpecSchema,
+      solver: solverSpecSchema,
+      suffix: s.string({ max: 64, pattern: /^[^/\\\0]*$/ }),
+      format: s.oneOf(BATCH_FORMATS),
+      stripGps: s.boolean(),
+    }),
+  },
+  /** Pause (the photo being restored finishes, then it waits) or resume. */
+  batchPause: { channel: 'batch:pause', request: s.object({ paused: s.boolean() }) },
+  /** Stops the batch: the running photo is cancelled between steps; the photos written stay. */
+  batchCancel: { channel: 'batch:cancel', request: none },
 } as const;
 
 export type Method = keyof typeof REQUESTS;
@@ -461,6 +528,15 @@ export interface Responses {
   getSession: SessionState;
   restoreSession: RestoredSession;
   answerClose: void;
+  batchState: BatchState;
+  batchAddFiles: BatchState;
+  batchAddFolder: BatchState;
+  batchChooseOutput: BatchState;
+  batchRemove: BatchState;
+  batchClear: BatchState;
+  batchStart: BatchState;
+  batchPause: BatchState;
+  batchCancel: BatchState;
 }
 
 /** What main does with each request (implemented by main/backend.ts). */

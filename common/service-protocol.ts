@@ -67,6 +67,29 @@ export const toServiceSchema = s.tagged('type', {
     previewMaxSide: s.int(16, 8192),
     displayMaxPixels: s.int(1, 400e6),
   }),
+  /**
+   * A batch's photo: the service reads `input`, restores it and writes `output` with the photo's
+   * metadata (as the CLI's restore writes it), or skips it when `output` is already there as a
+   * readable image (a batch run again after an interruption). A job: queued by main like 'run',
+   * cancelled by 'cancel' between steps; answered by 'started', 'progress' (no previews), then
+   * 'file-done', 'failed' or 'cancelled'. No mask: an old photo's damage is detected.
+   */
+  'restore-file': s.object({
+    type: s.literal('restore-file'),
+    jobId: id,
+    input: path,
+    output: path,
+    spec: taskSpecSchema,
+    solver: solverSpecSchema,
+    model: modelRefSchema,
+    maxPixels: s.number({ min: 1 }),
+    /** Damage detection's sensitivity, for an old photo. */
+    sensitivity: sensitivitySchema,
+    /** False: the photo's GPS position is not written. */
+    keepGps: s.boolean(),
+    /** Paths the output must never replace (the photo itself, at least). */
+    protect: s.array(path, { min: 1, max: 8 }),
+  }),
   cancel: s.object({ type: s.literal('cancel'), jobId: id }),
   probe: s.object({ type: s.literal('probe'), requestId: id, dir: path }),
   /** Loads a model folder as a job would (checksums, graph names, one probe run) and releases it. */
@@ -163,6 +186,7 @@ export const toServiceSchema = s.tagged('type', {
 });
 export type ToService = s.Infer<typeof toServiceSchema>;
 export type RunMessage = Extract<ToService, { type: 'run' }>;
+export type RestoreFileMessage = Extract<ToService, { type: 'restore-file' }>;
 export type ConfigureMessage = Extract<ToService, { type: 'configure' }>;
 export type DisplayMessage = Extract<ToService, { type: 'display' }>;
 export type ReadMaskMessage = Extract<ToService, { type: 'read-mask' }>;
@@ -210,6 +234,14 @@ export const fromServiceSchema = s.tagged('type', {
     provider: s.string({ max: 32 }),
     precision: s.oneOf(GRAPH_PRECISIONS),
   }),
+  /** Answers 'restore-file': the output written, or skipped (already there as a readable image). */
+  'file-done': s.object({
+    type: s.literal('file-done'),
+    jobId: id,
+    status: s.oneOf(['written', 'skipped'] as const),
+    /** Time spent on the photo, reading and writing included. */
+    wallMs: s.number({ min: 0 }),
+  }),
   failed: s.object({ type: s.literal('failed'), jobId: id, message }),
   cancelled: s.object({ type: s.literal('cancelled'), jobId: id }),
   reply: s.object({
@@ -235,6 +267,7 @@ export const fromServiceSchema = s.tagged('type', {
 export type FromService = s.Infer<typeof fromServiceSchema>;
 export type DisplayCopyMessage = Extract<FromService, { type: 'display-copy' }>;
 export type MaskMessage = Extract<FromService, { type: 'mask' }>;
+export type FileDoneMessage = Extract<FromService, { type: 'file-done' }>;
 
 /** Between main and a memory-probe process (service/memory-probe.ts): one request, one answer. */
 export const toProbeSchema = s.object({ type: s.literal('measure'), request: memoryProbeRequestSchema });

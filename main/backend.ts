@@ -11,6 +11,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import {
   type AppEvent,
   type AppState,
+  type BatchState,
   type DamageFound,
   type DeviceReport,
   type ExportFormat,
@@ -30,6 +31,7 @@ import * as s from '../common/schema.js';
 import { EXECUTION_PROVIDERS, GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
 import { readManifest } from '../engine/model/manifest.js';
 import { UserError } from '../engine/types.js';
+import { BatchQueue } from './batch.js';
 import { ImageRegistry, type Registered } from './images.js';
 import { sameFile } from './paths.js';
 import type { CloseAnswer } from './close-guard.js';
@@ -45,6 +47,10 @@ export interface Dialogs {
   openMask(): Promise<string | null>;
   saveMask(defaultPath: string): Promise<string | null>;
   chooseModelDir(): Promise<string | null>;
+  /** A batch's photos: several files at once (null: cancelled). */
+  openImages?(): Promise<string[] | null>;
+  /** A folder: the photos of a batch ('photos'), or where it writes them ('output'). */
+  chooseFolder?(purpose: 'photos' | 'output'): Promise<string | null>;
 }
 
 export interface BackendOptions {
@@ -143,6 +149,8 @@ export class Backend implements Handlers {
   readonly images: ImageRegistry;
   readonly service: ServiceClient;
   readonly session: SessionFiles;
+  /** The batch queue (main/batch.ts); its photos are restored by the service, queued with the jobs. */
+  readonly batch: BatchQueue;
   private readonly jobs = new Map<string, JobRecord>();
   /** Where each result was last exported (an exported result is referenced by the session, not copied). */
   private readonly exported = new Map<string, string>();
@@ -170,6 +178,14 @@ export class Backend implements Handlers {
       restartDelayMs: options.restartDelayMs,
       configure: options.configure,
       memoryProbe: options.memoryProbe,
+    });
+    this.batch = new BatchQueue({
+      service: this.service,
+      emit: (batch) => options.emit({ kind: 'batch', batch }),
+      model: () => {
+        const m = this.modelInfo();
+        return { dir: m.dir, provider: this.options.settings.settings.provider, ...(m.problem ? { problem: m.problem } : {}) };
+      },
     });
   }
 
@@ -590,6 +606,53 @@ export class Backend implements Handlers {
     if (!closing?.pending) return;
     if (answer === 'close') await this.session.clear();
     closing.answer(answer);
+  }
+
+  async batchState(): Promise<BatchState> {
+    return this.batch.state();
+  }
+
+  async batchAddFiles(): Promise<BatchState> {
+    const paths = await (this.options.dialogs.openImages?.() ?? Promise.reject(new UserError('this window cannot choose several files')));
+    if (paths?.length) await this.batch.addFiles(paths);
+    return this.batch.state();
+  }
+
+  async batchAddFolder(): Promise<BatchState> {
+    const folder = await (this.options.dialogs.chooseFolder?.('photos') ?? Promise.reject(new UserError('this window cannot choose a folder')));
+    if (folder) await this.batch.addFolder(folder);
+    return this.batch.state();
+  }
+
+  async batchChooseOutput(): Promise<BatchState> {
+    const folder = await (this.options.dialogs.chooseFolder?.('output') ?? Promise.reject(new UserError('this window cannot choose a folder')));
+    if (folder) this.batch.setOutput(folder);
+    return this.batch.state();
+  }
+
+  async batchRemove({ index }: RequestOf<'batchRemove'>): Promise<BatchState> {
+    this.batch.remove(index);
+    return this.batch.state();
+  }
+
+  async batchClear(): Promise<BatchState> {
+    this.batch.clear();
+    return this.batch.state();
+  }
+
+  async batchStart(req: RequestOf<'batchStart'>): Promise<BatchState> {
+    await this.batch.start(req);
+    return this.batch.state();
+  }
+
+  async batchPause({ paused }: RequestOf<'batchPause'>): Promise<BatchState> {
+    this.batch.pause(paused);
+    return this.batch.state();
+  }
+
+  async batchCancel(): Promise<BatchState> {
+    this.batch.cancel();
+    return this.batch.state();
   }
 
   /**

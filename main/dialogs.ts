@@ -52,6 +52,20 @@ export function electronDialogs(window: () => BrowserWindow | undefined): Dialog
         const r = await (w ? dialog.showMessageBox(w, o) : dialog.showMessageBox(o));
         return r.response === 1;
       }),
+    openImages: () =>
+      withWindow(async (w) => {
+        const o: Electron.OpenDialogOptions = { title: 'Add photos to the batch', properties: ['openFile', 'multiSelections'], filters: [IMAGE_FILTER] };
+        const r = await (w ? dialog.showOpenDialog(w, o) : dialog.showOpenDialog(o));
+        return r.canceled ? null : r.filePaths;
+      }),
+    chooseFolder: (purpose) =>
+      withWindow(async (w) => {
+        const o: Electron.OpenDialogOptions =
+          purpose === 'photos'
+            ? { title: 'Add a folder of photos to the batch', properties: ['openDirectory'] }
+            : { title: 'Folder for the restored photos', properties: ['openDirectory', 'createDirectory'] };
+        return first(await (w ? dialog.showOpenDialog(w, o) : dialog.showOpenDialog(o)));
+      }),
     chooseModelDir: () =>
       withWindow(async (w) => {
         const o: Electron.OpenDialogOptions = { title: 'Choose a model folder (with manifest.json)', properties: ['openDirectory'] };

@@ -247,5 +247,14 @@ function bindAll(b: Backend) {
     getSession: b.getSession.bind(b),
     restoreSession: b.restoreSession.bind(b),
     answerClose: b.answerClose.bind(b),
+    batchState: b.batchState.bind(b),
+    batchAddFiles: b.batchAddFiles.bind(b),
+    batchAddFolder: b.batchAddFolder.bind(b),
+    batchChooseOutput: b.batchChooseOutput.bind(b),
+    batchRemove: b.batchRemove.bind(b),
+    batchClear: b.batchClear.bind(b),
+    batchStart: b.batchStart.bind(b),
+    batchPause: b.batchPause.bind(b),
+    batchCancel: b.batchCancel.bind(b),
   };
 }

@@ -10,10 +10,12 @@ import { UserError } from '../engine/types.js';
 import {
   type ConfigureMessage,
   type DisplayCopyMessage,
+  type FileDoneMessage,
   type FromService,
   fromServiceSchema,
   type MaskMessage,
   type MemoryProbeRequestMessage,
+  type RestoreFileMessage,
   type RunMessage,
   type ToService,
 } from '../common/service-protocol.js';
@@ -53,7 +55,12 @@ export interface ServiceClientOptions {
   memoryProbe?: (request: MemoryProbeRequestMessage) => Promise<number[]>;
 }
 
-type Job = Omit<RunMessage, 'type'> & { cancelRequested?: boolean };
+/** What a batch's photo (restore-file) reports to the one who queued it, not to onJob. */
+export type FileJobEvent = Extract<JobEvent, { type: 'started' | 'progress' | 'failed' | 'cancelled' }> | FileDoneMessage;
+
+type RunJob = Omit<RunMessage, 'type'> & { cancelRequested?: boolean; file?: undefined };
+type FileJob = Omit<RestoreFileMessage, 'type'> & { cancelRequested?: boolean; file: (e: FileJobEvent) => void };
+type Job = RunJob | FileJob;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 export class ServiceClient {
@@ -85,19 +92,36 @@ export class ServiceClient {
     if (!this.proc && !this.disposed) this.launch();
   }
 
-  enqueue(job: Job): void {
+  enqueue(job: RunJob): void {
     this.queue.push(job);
     this.opts.onJob({ type: 'queued', jobId: job.jobId, position: this.queue.length + (this.current ? 1 : 0) - 1 });
     this.start();
     this.pump();
   }
 
+  /**
+   * A batch's photo, queued with the jobs: the service restores the file to its output
+   * (service/restore-file.ts). Its events go to `listener` only; cancel() stops it like a job.
+   */
+  enqueueFile(job: Omit<RestoreFileMessage, 'type'>, listener: (e: FileJobEvent) => void): void {
+    this.queue.push({ ...job, file: listener });
+    this.start();
+    this.pump();
+  }
+
+  /** A job's event to whoever follows it: onJob, or a batch's listener. */
+  private tell(job: Job, e: JobEvent | FileDoneMessage): void {
+    if (job.file) {
+      if (e.type !== 'queued' && e.type !== 'done') job.file(e);
+    } else if (e.type !== 'file-done') this.opts.onJob(e);
+  }
+
   /** True when the job was known (queued or running). */
   cancel(jobId: string): boolean {
     const i = this.queue.findIndex((j) => j.jobId === jobId);
     if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.opts.onJob({ type: 'cancelled', jobId });
+      const [queued] = this.queue.splice(i, 1);
+      this.tell(queued!, { type: 'cancelled', jobId });
       return true;
     }
     const job = this.current;
@@ -140,7 +164,7 @@ export class ServiceClient {
     this.disposed = true;
     clearTimeout(this.restartTimer);
     clearTimeout(this.cancelTimer);
-    for (const job of this.queue.splice(0)) this.opts.onJob({ type: 'cancelled', jobId: job.jobId });
+    for (const job of this.queue.splice(0)) this.tell(job, { type: 'cancelled', jobId: job.jobId });
     for (const p of this.pending.values()) p.reject(new Error('the app is closing'));
     this.pending.clear();
     this.proc?.kill();
@@ -225,19 +249,20 @@ export class ServiceClient {
         return;
       }
       case 'started':
-        if (msg.jobId === this.current?.jobId) this.opts.onJob(msg);
-        return;
       case 'progress':
-        if (msg.jobId === this.current?.jobId) this.opts.onJob(msg);
+        if (this.current && msg.jobId === this.current.jobId) this.tell(this.current, msg);
         return;
       case 'done':
+      case 'file-done':
       case 'failed':
-      case 'cancelled':
-        if (msg.jobId !== this.current?.jobId) return;
+      case 'cancelled': {
+        const job = this.current;
+        if (!job || msg.jobId !== job.jobId) return;
         this.finish();
-        this.opts.onJob(msg);
+        this.tell(job, msg);
         this.pump();
         return;
+      }
     }
   }
 
@@ -256,8 +281,13 @@ export class ServiceClient {
     const job = this.queue.shift();
     if (!job) return;
     this.current = job;
-    const { cancelRequested: _, ...run } = job;
-    this.proc.send({ type: 'run', ...run });
+    if (job.file) {
+      const { cancelRequested: _, file: _listener, ...msg } = job;
+      this.proc.send({ type: 'restore-file', ...msg });
+    } else {
+      const { cancelRequested: _, file: _none, ...run } = job;
+      this.proc.send({ type: 'run', ...run });
+    }
   }
 
   private died(why: string): void {
@@ -269,9 +299,9 @@ export class ServiceClient {
     const job = this.current;
     this.finish();
     if (job) {
-      if (job.cancelRequested) this.opts.onJob({ type: 'cancelled', jobId: job.jobId });
+      if (job.cancelRequested) this.tell(job, { type: 'cancelled', jobId: job.jobId });
       else
-        this.opts.onJob({
+        this.tell(job, {
           type: 'failed',
           jobId: job.jobId,
           message: `The restoration service ${why} before the job finished. ${restart ? 'It is being restarted; run the job again.' : 'It will be started again on the next run.'}`,
@@ -282,7 +312,7 @@ export class ServiceClient {
     this.waiting.length = 0;
     if (!restart) {
       this.restarts.length = 0;
-      for (const q of this.queue.splice(0)) this.opts.onJob({ type: 'failed', jobId: q.jobId, message: `The restoration service keeps stopping (${why}).` });
+      for (const q of this.queue.splice(0)) this.tell(q, { type: 'failed', jobId: q.jobId, message: `The restoration service keeps stopping (${why}).` });
       this.setState('down', `The restoration service ${why} repeatedly; it will be started again on the next run.`);
       return;
     }

@@ -23,6 +23,7 @@ import {
   type FromService,
   memoryProbeRequestSchema,
   type ReadMaskMessage,
+  type RestoreFileMessage,
   type RunMessage,
   type ToService,
   toServiceSchema,
@@ -30,6 +31,7 @@ import {
 import { toDisplay } from '../engine/photo/display.js';
 import { damageOf, displayCopy, estimateOf, maskOf, writeMask } from './photos.js';
 import { probeDevices } from './probe.js';
+import { restoreFile } from './restore-file.js';
 
 export type Post = (msg: FromService, transfer?: ArrayBuffer[]) => void;
 
@@ -91,6 +93,8 @@ export class InferenceService {
     switch (msg.type) {
       case 'run':
         return this.run(msg);
+      case 'restore-file':
+        return this.restoreFile(msg);
       case 'cancel':
         if (this.current?.jobId === msg.jobId) this.current.abort.abort();
         return;
@@ -278,6 +282,42 @@ export class InferenceService {
         },
         [shown.data.buffer as ArrayBuffer],
       );
+    } catch (e) {
+      if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
+      else this.post({ type: 'failed', jobId, message: userMessage(e) });
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** A batch's photo (service/restore-file.ts): a job like run, with progress and cancel, and no result kept. */
+  private async restoreFile(msg: RestoreFileMessage): Promise<void> {
+    const { jobId } = msg;
+    if (this.current) {
+      this.post({ type: 'failed', jobId, message: 'the service is busy with another job' });
+      return;
+    }
+    const abort = new AbortController();
+    this.current = { jobId, abort };
+    const t0 = performance.now();
+    try {
+      const status = await restoreFile(msg, {
+        signal: abort.signal,
+        model: async () => {
+          const loaded = await this.model(msg.model);
+          this.post({
+            type: 'started',
+            jobId,
+            provider: loaded.provider,
+            fallbacks: loaded.fallbacks,
+            precision: loaded.precision,
+            ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
+          });
+          return loaded.model;
+        },
+        onProgress: (p) => this.post({ type: 'progress', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs, etaMs: Math.max(0, p.etaMs) }),
+      });
+      this.post({ type: 'file-done', jobId, status, wallMs: performance.now() - t0 });
     } catch (e) {
       if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
       else this.post({ type: 'failed', jobId, message: userMessage(e) });

@@ -42,7 +42,7 @@ export const useSessionStore = defineStore('session', () => {
   const ready = ref(false);
   const service = ref<{ state: ServiceState; message?: string }>({ state: 'starting' });
   const toasts = ref<Toast[]>([]);
-  const dialog = ref<'none' | 'devices' | 'shortcuts' | 'confirm'>('none');
+  const dialog = ref<'none' | 'devices' | 'shortcuts' | 'confirm' | 'batch'>('none');
   const question = ref<Question | null>(null);
   const deviceNote = ref<DeviceNote | null>(null);
   let answer: ((choice: string) => void) | undefined;

@@ -69,6 +69,15 @@ const valid: { [M in Method]: unknown } = {
   getSession: undefined,
   restoreSession: undefined,
   answerClose: { answer: 'asking' },
+  batchState: undefined,
+  batchAddFiles: undefined,
+  batchAddFolder: undefined,
+  batchChooseOutput: undefined,
+  batchRemove: { index: 2 },
+  batchClear: undefined,
+  batchStart: { spec: { task: 'denoise', sigmaY: 0.05 }, solver: { solver: 'vml-fp', preset: 'fast', seed: 0 }, suffix: '-restored', format: 'same', stripGps: false },
+  batchPause: { paused: true },
+  batchCancel: undefined,
 };
 
 describe('sender validation', () => {
@@ -195,6 +204,18 @@ describe('request validation', () => {
     ['useResult', { jobId: 'abc' }],
     ['useResult', { jobId: 'abcdefgh1234', path: '/tmp/x.png' }],
     ['useResult', { jobId: 'abcdefgh/1234' }],
+    // The batch: a suffix is a name's end, never a path; a format of the list; no paths from the page.
+    ['batchStart', { ...(valid.batchStart as object), suffix: '/../x' }],
+    ['batchStart', { ...(valid.batchStart as object), suffix: '..\\x' }],
+    ['batchStart', { ...(valid.batchStart as object), suffix: 'a'.repeat(65) }],
+    ['batchStart', { ...(valid.batchStart as object), format: 'gif' }],
+    ['batchStart', { ...(valid.batchStart as object), output: '/tmp' }],
+    ['batchStart', { ...(valid.batchStart as object), stripGps: 'no' }],
+    ['batchAddFiles', { paths: ['/etc/passwd'] }],
+    ['batchChooseOutput', { path: '/' }],
+    ['batchRemove', { index: -1 }],
+    ['batchRemove', { index: 1.5 }],
+    ['batchPause', {}],
   ])('rejects %s payload #%#', async (method, payload) => {
     const handlers = fakeHandlers();
     const reply = await dispatch(handlers, method, payload);

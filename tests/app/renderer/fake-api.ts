@@ -1,8 +1,11 @@
 /** A RendererApi whose methods are spies, and a way to push app events at the page. */
 import { vi } from 'vitest';
-import { type AppEvent, DEFAULT_SETTINGS, type ModelInfo, type OpenedImage, type RendererApi, type RestoredSession, type SessionState } from '../../../common/api';
+import { type AppEvent, type BatchState, DEFAULT_SETTINGS, type ModelInfo, type OpenedImage, type RendererApi, type RestoredSession, type SessionState } from '../../../common/api';
 
 export type FakeApi = { [K in keyof RendererApi]: ReturnType<typeof vi.fn> & RendererApi[K] } & { emit(e: AppEvent): void };
+
+/** The batch queue as main starts it: empty, not running. */
+export const EMPTY_BATCH: BatchState = { seq: 0, files: [], output: null, phase: 'idle', paused: false, cancelling: false };
 
 export const IMAGE: OpenedImage = { id: 'img0000000000001', name: 'photo.png', url: 'data:,', width: 40, height: 30, hasAlpha: false, bitDepth: 8 };
 /** What useResult answers: the result opened as the photo being restored. */
@@ -42,6 +45,15 @@ export function installFakeApi(): FakeApi {
       throw new Error('no session');
     }),
     answerClose: vi.fn(async () => undefined),
+    batchState: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchAddFiles: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchAddFolder: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchChooseOutput: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchRemove: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchClear: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchStart: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchPause: vi.fn(async () => structuredClone(EMPTY_BATCH)),
+    batchCancel: vi.fn(async () => structuredClone(EMPTY_BATCH)),
     onEvent: vi.fn((l: (e: AppEvent) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);
