@@ -324,10 +324,15 @@ def graph_specs(out_dir, fwd_file, vjp_file, weights_file):
     return specs
 
 
-def check_fp16_graphs(out_dir, sizes=((64, 64),), ts=(2.5, 100.0, 500.0, 999.0), tol=3e-3, seed=2):
+def check_fp16_graphs(out_dir, sizes=None, ts=(2.5, 100.0, 500.0, 999.0), tol=3e-3, seed=2):
     """Runs the fp16 variant and the fp32 graphs of out_dir under onnxruntime-node (CPU) on the
     same inputs (x ~ N(0, 1), v ~ N(0, 1)) and returns {(h, w, t): (err_eps, err_vjp)}, relative
     differences; raises above `tol`."""
+    if sizes is None:
+        with open(os.path.join(out_dir, "manifest.json")) as fh:
+            k = json.load(fh)["sizeMultiple"]
+        side = -(-64 // k) * k
+        sizes = ((side, side),)
     f32, f16 = PRECISIONS["fp32"], PRECISIONS["fp16"]
     has_vjp = os.path.exists(os.path.join(out_dir, f16[1]))
     rng = np.random.default_rng(seed)
@@ -391,10 +396,20 @@ def rel_err(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
-def check_unet_graphs(net, out_dir, sizes=((64, 64), (40, 72)), ts=(3.5, 480.0), tol=1e-4, vjp=True, batch=1):
-    """Runs out_dir's graphs under onnxruntime-node at `sizes` and compares with PyTorch: eps with
-    net(x, t) and the VJP with torch.autograd (both in float64). With batch > 1 the batch's
-    timesteps are t, t + 97, ... Returns {(h, w, t): (err_eps, err_vjp)}."""
+def check_sizes(stride):
+    """Two test sizes for a network of this stride: 64x64 and 40x72 (a non-square size) where the
+    stride divides them, else 4 and 3 x 5 strides."""
+    if all(v % stride == 0 for v in (64, 40, 72)):
+        return ((64, 64), (40, 72))
+    return ((4 * stride, 4 * stride), (3 * stride, 5 * stride))
+
+
+def check_unet_graphs(net, out_dir, sizes=None, ts=(3.5, 480.0), tol=1e-4, vjp=True, batch=1):
+    """Runs out_dir's graphs under onnxruntime-node at `sizes` (default: check_sizes) and compares
+    with PyTorch: eps with net(x, t) and the VJP with torch.autograd (both in float64). With batch > 1
+    the batch's timesteps are t, t + 97, ... Returns {(h, w, t): (err_eps, err_vjp)}."""
+    if sizes is None:
+        sizes = check_sizes(net.stride)
     net64 = UNet(**net.config).double()
     net64.load_state_dict(net.state_dict())
     g = torch.Generator().manual_seed(1)
@@ -582,7 +597,7 @@ def repo_path(path):
 
 
 def load_ema(checkpoint):
-    ckpt = torch.load(checkpoint, map_location="cpu")
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     net = UNet(**ckpt["config"])
     net.load_state_dict(ckpt["ema"])
     return net.float().eval(), ckpt
@@ -613,6 +628,9 @@ def main():
         "weights": "EMA",
         "config": ckpt["config"],
         "trainingCommand": args.train_command,
+        # train.py records each segment's command line in checkpoints since issue 12
+        **({"trainingCommands": ckpt["commands"]} if ckpt.get("commands") else {}),
+        **({"initialisedFrom": ckpt["init_from"]} if ckpt.get("init_from") else {}),
         # Segments ran on different machines (CPU threads, a lent GPU with model-training/train-gpu.sh): the
         # log records each one's command, hardware, batch size and losses.
         "trainingLog": "docs/training/train-log.txt",
@@ -630,7 +648,9 @@ def main():
     try:
         manifest = export_model(net, stage, provenance, name=args.name,
                                 description=(f"Default photo prior: {n_params / 1e6:.2f}M-parameter UNet, "
-                                             f"eps-prediction, trained on {ckpt.get('samples', 0)} 64x64 crops"))
+                                             f"eps-prediction, trained on {ckpt.get('samples', 0)} "
+                                             + ("crops (trainingCommands give their sizes)" if ckpt.get("commands")
+                                                else "64x64 crops")))
         print(f"exported: {n_params} parameters, step {provenance['step']}, {provenance['samplesSeen']} samples")
         for p in packages:
             print(f"  {p['name']:30s} {p['files']:3d} files  {p['license']}")

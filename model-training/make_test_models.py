@@ -16,6 +16,10 @@ said otherwise; the exact priors also get prior.json):
 - tiny-shared/  the same network laid out as the bundled model is (model-training/export.py's share_weights):
                 both graphs read weights.bin (external data), and an fp16 variant (eps.fp16.onnx,
                 eps_vjp.fp16.onnx, weights.fp16.bin).
+- tiny-context/ the next model's layout (issue 12, unet.py CONFIGS["v2"]) at tiny widths:
+                UNet(channels=(8, 12, 16), context=(16,), emb_dim=16), three levels and a context
+                branch below them (stride 8), seeded random weights, shared weights and fp16 as
+                tiny-shared.
 
 prior.json describes the prior in IMAGE space [0, 1], row-major over the C, H, W flattening:
   {"type": "gaussian", "shape": [C, H, W], "mean": [d], "cov": [[d] x d]}
@@ -53,7 +57,7 @@ from unet import UNet  # noqa: E402
 
 OPSET = 17
 # Version stamp of the generated files; bump when their content changes on purpose.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 # ----------------------------------------------------------------------------------------------
@@ -352,8 +356,9 @@ def write_prior_model(folder, name, description, prior, graphs, vjp=True, fixed_
 
 
 def randomise_zero_layers(net, seed=1):
-    """Gives the layers that UNet initialises to zero (each block's conv2 and the output conv) small
-    random weights, so a random network's eps and VJP are not trivially zero."""
+    """Gives the layers that UNet initialises to zero (each block's conv2, the output conv and the
+    context branch's projection) small random weights, so a random network's eps and VJP are not
+    trivially zero."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for blk in list(net.down) + list(net.mid) + list(net.up):
@@ -361,12 +366,27 @@ def randomise_zero_layers(net, seed=1):
             blk.conv2.bias.normal_(0.0, 0.02, generator=g)
         net.outc.weight.normal_(0.0, 0.1, generator=g)
         net.outc.bias.normal_(0.0, 0.02, generator=g)
+        if net.context:  # drawn after the others: the networks without one keep their weights
+            for blk in list(net.ctx_down) + list(net.ctx_mid) + list(net.ctx_up):
+                blk.conv2.weight.normal_(0.0, 0.05, generator=g)
+                blk.conv2.bias.normal_(0.0, 0.02, generator=g)
+            net.ctx_proj.weight.normal_(0.0, 0.1, generator=g)
+            net.ctx_proj.bias.normal_(0.0, 0.02, generator=g)
     return net
 
 
 def tiny_unet(seed=0):
     torch.manual_seed(seed)
     return randomise_zero_layers(UNet(channels=(8, 16), blocks=1, mid=1, emb_dim=16), seed + 1).eval()
+
+
+TINY_CONTEXT = dict(channels=(8, 12, 16), blocks=1, mid=1, emb_dim=16, context=(16,))
+
+
+def tiny_context_unet(seed=0):
+    """The v2 layout (levels whose widths grow, then equal; a context branch below) at tiny widths."""
+    torch.manual_seed(seed)
+    return randomise_zero_layers(UNet(**TINY_CONTEXT), seed + 1).eval()
 
 
 def main():
@@ -380,7 +400,7 @@ def main():
     stamp = os.path.join(out, "DONE")
     if os.path.exists(stamp):
         os.remove(stamp)
-    names = ["gaussian", "gaussian-fwd", "gmm", "gmm3", "tiny", "tiny-shared", "nan"]
+    names = ["gaussian", "gaussian-fwd", "gmm", "gmm3", "tiny", "tiny-shared", "tiny-context", "nan"]
     for name in names:
         shutil.rmtree(os.path.join(out, name), ignore_errors=True)
 
@@ -419,6 +439,14 @@ def main():
                  name="tiny-shared", example_hw=(8, 12),
                  description="tiny random UNet, shared external weights and an fp16 variant (test model, not trained)")
     share_weights(os.path.join(out, "tiny-shared"))
+    ctx_net = tiny_context_unet()
+    export_model(ctx_net, os.path.join(out, "tiny-context"),
+                 {"kind": "random weights for tests (not trained)", "seed": 0,
+                  "generator": f"model-training/make_test_models.py v{GENERATOR_VERSION}"},
+                 name="tiny-context", example_hw=(8, 16),
+                 description="tiny random UNet with a context branch (the v2 layout), shared weights and an fp16 "
+                             "variant (test model, not trained)")
+    share_weights(os.path.join(out, "tiny-context"))
 
     # A broken model whose eps is NaN at low noise (t < 100) and finite above: it passes the load
     # probe (mid-schedule t) and breaks during a solve, so the CLI must refuse its result.
@@ -446,6 +474,12 @@ def main():
         res = check_unet_graphs(net, os.path.join(out, "tiny-shared"), sizes=((8, 8), (6, 10)))
         res16 = check_fp16_graphs(os.path.join(out, "tiny-shared"), sizes=((8, 8),))
         print("tiny-shared: onnxruntime-node vs PyTorch, worst relative error eps "
+              f"{max(r[0] for r in res.values()):.1e}, vjp {max(r[1] for r in res.values()):.1e}; fp16 vs fp32 "
+              f"eps {max(r[0] for r in res16.values()):.1e}, vjp {max(r[1] for r in res16.values()):.1e}")
+
+        res = check_unet_graphs(ctx_net, os.path.join(out, "tiny-context"), sizes=((8, 8), (16, 24)))
+        res16 = check_fp16_graphs(os.path.join(out, "tiny-context"), sizes=((16, 16),))
+        print("tiny-context: onnxruntime-node vs PyTorch, worst relative error eps "
               f"{max(r[0] for r in res.values()):.1e}, vjp {max(r[1] for r in res.values()):.1e}; fp16 vs fp32 "
               f"eps {max(r[0] for r in res16.values()):.1e}, vjp {max(r[1] for r in res16.values()):.1e}")
 

@@ -13,14 +13,21 @@ import torch.nn.functional as F
 from PIL import Image
 
 
-def load_photos(folder):
-    photos = []
-    for name in sorted(os.listdir(folder)):
-        with Image.open(os.path.join(folder, name)) as im:
-            photos.append(np.asarray(im.convert("RGB")))  # greyscale photos become 3 equal channels
-    if not photos:
+def _load(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))  # greyscale photos become 3 equal channels
+
+
+def load_photos(folder, threads=1):
+    """The photos of `folder` in sorted name order; `threads` decode in parallel (same result)."""
+    paths = [os.path.join(folder, name) for name in sorted(os.listdir(folder))]
+    if not paths:
         raise SystemExit(f"no photos in {folder}: run model-training/fetch_data.py first")
-    return photos
+    if threads <= 1:
+        return [_load(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(_load, paths))
 
 
 class CropSampler:

@@ -7,10 +7,15 @@
 (c) The exact test priors of model-training/make_test_models.py equal a float64 evaluation of their formulas
     (eps) and torch.autograd of it (VJP); the generator is deterministic; the manifests follow
     docs/MODEL_CONTRACT.md.
+(d) The next model's network (issue 12, unet.py CONFIGS["v2"]: wider levels and a context branch):
+    its VJP, its exported graphs at two sizes (tiny widths, same layout) with shared weights and the
+    fp16 variant, unet.grow (v1 -> v2 computes v1's function), the v1 config unchanged, and the
+    budget (FLOPs per pixel, receptive field, checkpoint size).
 """
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -24,7 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "model-training"))
 import export  # noqa: E402
 import make_test_models as tm  # noqa: E402
-from unet import UNet  # noqa: E402
+import model_stats  # noqa: E402
+from unet import CONFIGS, UNet, grow  # noqa: E402
 
 torch.set_num_threads(1)  # a trainer may be using the cores
 DEFAULT_MODEL = os.path.join(ROOT, "resources", "models", "default")
@@ -79,9 +85,16 @@ def check_manifest(folder):
 # -------------------------------------------------------------------------------------------- (a)
 
 
+# The v2 layout (four levels whose widths grow and then stay, a context branch below) at tiny widths.
+V2_TINY = dict(channels=(8, 12, 16, 16), blocks=1, mid=1, emb_dim=16, context=(16,))
+
+
 @pytest.mark.parametrize("config,sizes", [
     ({}, [(16, 16), (24, 40)]),
     (dict(channels=(8, 16), blocks=2, mid=2, emb_dim=16), [(6, 10), (12, 8)]),
+    (CONFIGS["v2"], [(32, 32), (16, 48)]),
+    (V2_TINY, [(16, 16), (32, 48)]),
+    (dict(channels=(8, 16), blocks=2, mid=1, emb_dim=16, context=(12, 10), context_mid=2), [(8, 16), (24, 8)]),
 ])
 def test_unet_vjp_equals_autograd(config, sizes):
     net = random_unet(3, **config).double()
@@ -99,10 +112,12 @@ def test_unet_vjp_equals_autograd(config, sizes):
 # -------------------------------------------------------------------------------------------- (b)
 
 
-@pytest.fixture(scope="module")
-def random_default(tmp_path_factory):
+@pytest.fixture(scope="module", params=["v1", "v2-tiny"])
+def random_default(request, tmp_path_factory):
+    """A random network exported to a temporary folder: the default model's config, and the v2
+    layout at tiny widths (size multiple 16)."""
     out = str(tmp_path_factory.mktemp("default-random"))
-    net = random_unet(0)
+    net = random_unet(0) if request.param == "v1" else random_unet(0, **V2_TINY)
     export.export_model(net, out, {"kind": "random weights for tests"})
     return net, out
 
@@ -117,8 +132,24 @@ def test_random_default_graphs_match_pytorch(random_default):
     assert len(res) == 4
     assert max(max(r) for r in res.values()) < 1e-4
     # the batch axis is dynamic too (the engine sends N = 1, but nothing fixes it)
-    res = export.check_unet_graphs(net, out, sizes=((16, 24),), ts=(300.0,), tol=1e-4, batch=3)
+    small = (16, 24) if 24 % net.stride == 0 else (net.stride, 2 * net.stride)
+    res = export.check_unet_graphs(net, out, sizes=(small,), ts=(300.0,), tol=1e-4, batch=3)
     assert max(max(r) for r in res.values()) < 1e-4
+
+
+def test_random_default_shared_weights_and_fp16(random_default, tmp_path):
+    """The folder as export.py ships it: both graphs on one weights file per precision, still equal
+    to PyTorch at two sizes, and the fp16 graphs close to the fp32 ones."""
+    net, out = random_default
+    shared = str(tmp_path / "shared")
+    shutil.copytree(out, shared)
+    export.share_weights(shared)
+    m = check_manifest(shared)
+    assert m["sizeMultiple"] == net.stride and "fp16" in m["variants"]
+    res = export.check_unet_graphs(net, shared, sizes=SIZES, ts=(2.5, 740.0), tol=1e-4)
+    assert max(max(r) for r in res.values()) < 1e-4
+    res16 = export.check_fp16_graphs(shared, sizes=SIZES[:1], tol=3e-3)
+    assert max(max(r) for r in res16.values()) < 3e-3
 
 
 def test_export_is_deterministic(random_default, tmp_path):
@@ -200,6 +231,76 @@ def test_test_models_are_deterministic(test_models, tmp_path):
             a = os.path.join(dirpath, f)
             b = os.path.join(tmp_path, os.path.relpath(a, test_models))
             assert file_sha256(a) == file_sha256(b), os.path.relpath(a, test_models)
+
+
+# -------------------------------------------------------------------------------------------- (d)
+
+
+def test_v1_config_is_unchanged():
+    """The default model's config, key for key: checkpoints and manifests compare it as a dict."""
+    want = {"channels": [32, 64, 96, 96], "blocks": 1, "mid": 1, "emb_dim": 128, "in_ch": 3}
+    assert UNet().config == want
+    assert UNet(**CONFIGS["v1"]).config == want
+    assert UNet(**CONFIGS["v1"]).stride == 8
+    assert not any(n.startswith("ctx") for n in UNet().state_dict())
+
+
+CHECKPOINT = os.path.join(ROOT, "model-training", "checkpoint", "latest.pt")
+
+
+@pytest.mark.skipif(not os.path.exists(CHECKPOINT), reason="no training checkpoint")
+def test_committed_checkpoint_loads_strictly():
+    ckpt = torch.load(CHECKPOINT, map_location="cpu", weights_only=False)
+    net = UNet(**ckpt["config"])
+    assert net.config == ckpt["config"]
+    net.load_state_dict(ckpt["ema"])  # strict: same names and shapes
+
+
+def test_grow_keeps_the_function():
+    """v1 grown into v2 computes v1's eps and VJP (float64); the v2 layout differs only by zeros."""
+    old = random_unet(5).double()
+    torch.manual_seed(6)
+    new = UNet(**CONFIGS["v2"]).double().eval()
+    assert grow(old, new) > 0
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 32, 48, generator=g, dtype=torch.float64)
+    t = torch.tensor([1.5, 801.0], dtype=torch.float64)
+    v = torch.randn(x.shape, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        assert export.rel_err(new(x, t), old(x, t)) < 1e-12
+        assert export.rel_err(new.vjp(x, t, v), old.vjp(x, t, v)) < 1e-12
+    # the new channels are there and live: the new network's weights are not all copies
+    assert new.inc.weight[32:].abs().sum() > 0 and new.inc.weight.shape[0] == 48
+
+
+def test_grow_refuses_what_it_cannot_keep():
+    old = random_unet(5)
+    with pytest.raises(ValueError, match="identity skip"):
+        grow(old, UNet(channels=(48, 96, 96, 96)))  # level 2 would lose the 1x1 skip v1 has
+    with pytest.raises(ValueError, match="levels"):
+        grow(old, UNet(channels=(48, 80, 96)))
+    with pytest.raises(ValueError, match="cannot grow"):
+        grow(old, UNet(channels=(16, 80, 96, 96)))  # narrower
+
+
+def test_v2_budget():
+    """Issue 12: at most 4x v1's forward FLOPs per pixel, a receptive field of at least 128 pixels,
+    a checkpoint of at most 40 MB; v1's own numbers as docs/MODEL.md gives them."""
+    v1 = model_stats.describe("v1", CONFIGS["v1"])
+    v2 = model_stats.describe("v2", CONFIGS["v2"])
+    assert v1["parameters"] == 2_050_563 and v1["receptive_field"] == 222
+    assert round(v1["forward_flops_per_pixel"]) == 435_136
+    assert v2["forward_flops_per_pixel"] <= 4 * v1["forward_flops_per_pixel"]
+    assert v2["receptive_field"] >= 128
+    assert v2["checkpoint_mb"] <= 40
+    assert v2["stride"] == 16
+
+
+def test_receptive_field_counts_every_layer():
+    """The field grows by 2 per 3x3 convolution at full resolution: a check of the measure itself."""
+    rf = model_stats.receptive_field(dict(channels=(4,), blocks=1, mid=1, emb_dim=8))
+    # inc, down block (2 convs), mid block (2), two up blocks (4), outc: 10 convs of 3x3
+    assert rf == 1 + 2 * 10
 
 
 # -------------------------------------------------------------------------------------------- misc
