@@ -12,40 +12,23 @@
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { settingsFor } from '../../engine/solvers/index.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeOldTestPhoto, writeTestPhoto } from '../app/helpers.js';
+import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'e2e');
-const haveChromium = existsSync(CHROMIUM);
 /** Large enough to see in the screenshots, small enough for the tiny model to be quick. */
 const W = 240;
 const H = 160;
-if (!haveChromium) console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (apt-get install chromium)`);
 
 /** The loopback client as one script, injected before the page's own. */
-async function clientScript(): Promise<string> {
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: {
-      write: false,
-      minify: false,
-      lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' },
-    },
-  });
-  const result = Array.isArray(out) ? out[0]! : out;
-  return (result as { output: { code: string }[] }).output[0]!.code;
-}
 
 describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', () => {
   const dir = tempDir('e2e');
@@ -75,11 +58,7 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     loop = await startLoopback({ rendererDir: join(ROOT, 'out', 'renderer'), serviceEntry: SERVICE_ENTRY, modelDir: TINY_MODEL, dataDir: dir, dialogs });
     loop.backend.setSettings({ provider: 'cpu' });
     // playwright-core gives each launch a fresh temporary profile (it refuses --user-data-dir here).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (m) => {

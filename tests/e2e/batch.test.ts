@@ -7,29 +7,14 @@
  *
  * Needs Debian's chromium (`apt-get install chromium`); skipped with a message without it.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
+import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'e2e');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (apt-get install chromium)`);
-
-async function clientScript(): Promise<string> {
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' } },
-  });
-  const result = Array.isArray(out) ? out[0]! : out;
-  return (result as { output: { code: string }[] }).output[0]!.code;
-}
 
 describe.skipIf(!haveChromium)('a batch of 3 in Chromium over the loopback transport', () => {
   const dir = tempDir('e2e-batch');
@@ -60,11 +45,7 @@ describe.skipIf(!haveChromium)('a batch of 3 in Chromium over the loopback trans
     writeFileSync(inputs[2]!, Buffer.from('not a photo: the scan was torn'));
     loop = await startLoopback({ rendererDir: join(ROOT, 'out', 'renderer'), serviceEntry: SERVICE_ENTRY, modelDir: TINY_MODEL, dataDir: dir, dialogs });
     loop.backend.setSettings({ provider: 'cpu' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (m) => {

@@ -17,39 +17,25 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, tempDir } from '../app/helpers.js';
 import { runCli } from '../cli/run-cli.js';
+import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PHOTO = '/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg';
 const BUNDLED = join(ROOT, 'resources', 'models', 'default');
-const SHOTS = join(ROOT, 'test-results', 'e2e');
-const haveChromium = existsSync(CHROMIUM);
 const havePhoto = existsSync(PHOTO);
 /** The crop: her eyes and glasses, small enough for a run of a second or two on a CPU. */
 const SIZE = 128;
 const CROP = { left: 190, top: 120, width: SIZE, height: SIZE };
 /** The noise added to the crop, and the level the page is set to, in 8-bit units. */
 const NOISE = 10;
-if (!haveChromium) console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (apt-get install chromium)`);
 if (!havePhoto) console.warn(`[e2e] SKIPPED: the bundled-model test photo ${PHOTO} is missing (apt-get install python3-matplotlib)`);
-
-async function clientScript(): Promise<string> {
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' } },
-  });
-  const result = Array.isArray(out) ? out[0]! : out;
-  return (result as { output: { code: string }[] }).output[0]!.code;
-}
 
 /** The crop as an 8-bit RGB PNG, with Gaussian noise of std `noise` (8-bit units; 0: none) from a fixed generator. */
 async function writeCrop(path: string, noise: number): Promise<void> {
@@ -157,11 +143,7 @@ describe.skipIf(!haveChromium || !havePhoto)('the bundled model in the app equal
     loop = await startLoopback({ rendererDir: join(ROOT, 'out', 'renderer'), serviceEntry: SERVICE_ENTRY, modelDir: BUNDLED, dataDir: dir, dialogs });
     loop.backend.setSettings({ provider: 'cpu' });
     expect(loop.backend.modelDir).toBe(BUNDLED);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(15_000);
     page.on('console', (m) => {

@@ -14,16 +14,15 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
+import { CHROMIUM, clientScript, launchChromium } from './chromium.js';
 import { startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = process.env.SCREENS ? resolve(process.env.SCREENS) : '';
 const BUILDS = (process.env.SCREENS_BUILDS ?? `current=${join(ROOT, 'out', 'renderer')}`).split(',').map((b) => {
   const [name, dir] = b.split('=') as [string, string];
@@ -33,16 +32,6 @@ const BUILDS = (process.env.SCREENS_BUILDS ?? `current=${join(ROOT, 'out', 'rend
 const WORK = join(tmpdir(), 'vmlmap-screens-work');
 const W = 240;
 const H = 160;
-
-async function clientScript(): Promise<string> {
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' } },
-  });
-  const result = Array.isArray(out) ? out[0]! : out;
-  return (result as { output: { code: string }[] }).output[0]!.code;
-}
 
 /** Every element's computed style (and its ::before/::after), keyed by its place in the tree, and the markup. */
 function pageState(): { styles: Record<string, Record<string, string>>; markup: string } {
@@ -98,11 +87,7 @@ async function capture(rendererDir: string, outDir: string): Promise<Shot[]> {
   let browser: Browser | undefined;
   const shots: Shot[] = [];
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--font-render-hinting=none'],
-    });
+    browser = await launchChromium(['--font-render-hinting=none']);
     const page: Page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(30_000);
     await page.addInitScript({ content: await clientScript() });

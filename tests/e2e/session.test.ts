@@ -15,31 +15,17 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
+import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'e2e');
-const haveChromium = existsSync(CHROMIUM);
 const W = 240;
 const H = 160;
-if (!haveChromium) console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (apt-get install chromium)`);
-
-async function clientScript(): Promise<string> {
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry: join(import.meta.dirname, 'loopback', 'client.ts'), formats: ['iife'], name: 'loopback' } },
-  });
-  const result = Array.isArray(out) ? out[0]! : out;
-  return (result as { output: { code: string }[] }).output[0]!.code;
-}
 
 describe.skipIf(!haveChromium)('no lost work, in Chromium over the loopback transport', () => {
   const dir = tempDir('e2e-session');
@@ -116,11 +102,7 @@ describe.skipIf(!haveChromium)('no lost work, in Chromium over the loopback tran
     mkdirSync(SHOTS, { recursive: true });
     await writeTestPhoto(photoPath, W, H);
     await startMain();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     client = await clientScript();
     page = await openTab();
