@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { settingsFor } from '../../engine/solvers/index.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeOldTestPhoto, writeTestPhoto } from '../app/helpers.js';
-import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
+import { SHOTS, haveChromium, launchChromium, openAppPage } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 import { paintDiagonalStroke } from './stroke.js';
 
@@ -59,15 +59,7 @@ describe.skipIf(!haveChromium)('app in Chromium over the loopback transport', ()
     loop.backend.setSettings({ provider: 'cpu' });
     // playwright-core gives each launch a fresh temporary profile (it refuses --user-data-dir here).
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    await page.addInitScript({ content: await clientScript() });
-    await page.goto(loop.url);
+    page = await openAppPage(browser, loop.url, problems);
   });
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Dialogs } from '../../main/backend.js';
 import { ROOT, SERVICE_ENTRY, tempDir, TINY_MODEL, writeTestPhoto } from '../app/helpers.js';
-import { SHOTS, haveChromium, clientScript, launchChromium } from './chromium.js';
+import { SHOTS, haveChromium, launchChromium, openAppPage } from './chromium.js';
 import { type Loopback, startLoopback } from './loopback/server.js';
 
 describe.skipIf(!haveChromium)('a batch of 3 in Chromium over the loopback transport', () => {
@@ -46,14 +46,7 @@ describe.skipIf(!haveChromium)('a batch of 3 in Chromium over the loopback trans
     loop = await startLoopback({ rendererDir: join(ROOT, 'out', 'renderer'), serviceEntry: SERVICE_ENTRY, modelDir: TINY_MODEL, dataDir: dir, dialogs });
     loop.backend.setSettings({ provider: 'cpu' });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript({ content: await clientScript() });
-    await page.goto(loop.url);
+    page = await openAppPage(browser, loop.url, problems);
   });
 
   afterAll(async () => {

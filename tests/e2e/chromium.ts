@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { ROOT } from '../app/helpers.js';
 
@@ -29,4 +29,21 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run
 /** Headless Chromium; playwright-core gives each launch a fresh temporary profile (it refuses --user-data-dir here). */
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
+}
+
+/**
+ * A 1280x800 page of the app at `url` (window.api over the loopback transport), with every console
+ * error or warning, page error and failed request pushed to `problems` for the test to assert on.
+ */
+export async function openAppPage(browser: Browser, url: string, problems: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  await page.addInitScript({ content: await clientScript() });
+  await page.goto(url);
+  return page;
 }
