@@ -20,7 +20,11 @@
  *  - `--study misses`: what the detected mask's misses and false alarms each cost;
  *  - `--study two-pass`: a second solve with the first one's large residuals marked damaged.
  *
- *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256] [--study table|steps|estimates|cost|sensitivity|misses|two-pass] [--data DIR] [--held-out]
+ *   npm run -s build:cli && node out/cli/bench/studies/old-photo.js [--images 12] [--size 256|full] [--study table|steps|estimates|cost|sensitivity|misses|two-pass] [--rows all|core] [--data DIR] [--held-out]
+ *
+ * `--size full` takes each photo whole at its own size; `--rows core` runs only the one solve told
+ * the truth, everything estimated and the mask detected (the full-size table's rows), and the sheet
+ * shows each image's centred 256x256 window at 1:1.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +41,7 @@ import { Blur } from '../../engine/operators/blur.js';
 import { Composition } from '../../engine/operators/compose.js';
 import { gaussianKernel } from '../../engine/operators/kernels.js';
 import { Mask } from '../../engine/operators/mask.js';
+import { readImage } from '../../engine/photo/image.js';
 import { restoreFlagsFromObserved } from '../../engine/photo/user-mask.js';
 import { solve } from '../../engine/solvers/index.js';
 import { VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
@@ -61,14 +66,36 @@ interface Photo {
   observed: Float64Array;
 }
 
+/** size 0: each photo whole, at its own size (what the app restores). */
 async function photos(data: string, count: number, size: number, heldOut = false): Promise<Photo[]> {
   const out: Photo[] = [];
   for (const [i, p] of (heldOut ? lastPhotos(data, count) : pickPhotos(data, count)).entries()) {
-    const clean = await photoCrop(p, size);
+    const clean = size > 0 ? await photoCrop(p, size) : rgb((await readImage(p)).image);
     const d = degrade(clean, SPEC, 100 + i);
     out.push({ name: name(p), clean, old: d.image, observed: d.observed! });
   }
   return out;
+}
+
+/** Grey photos as three equal planes, so that every photo of the set is colour alike. */
+function rgb(img: Img): Img {
+  if (img.c === 3) return img;
+  const n = img.h * img.w;
+  const data = new Float64Array(3 * n);
+  for (let ch = 0; ch < 3; ch++) data.set(img.data.subarray(0, n), ch * n);
+  return { c: 3, h: img.h, w: img.w, data };
+}
+
+/** The centred side x side window of an image at 1:1 (all of it when smaller), for contact sheets. */
+function centre(img: Img, side: number): Img {
+  const s = Math.min(side, img.h, img.w);
+  const top = Math.floor((img.h - s) / 2);
+  const left = Math.floor((img.w - s) / 2);
+  const data = new Float64Array(img.c * s * s);
+  for (let ch = 0; ch < img.c; ch++)
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++) data[(ch * s + y) * s + x] = img.data[(ch * img.h + top + y) * img.w + left + x]!;
+  return { c: img.c, h: s, w: s, data };
 }
 
 /** Candidate schedules (balanced-sized and fast-sized), and CG iteration counts of the chain's step. */
@@ -146,7 +173,7 @@ function readNpy(path: string): Float64Array {
   return new Float64Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
 }
 
-async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string): Promise<void> {
+async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string, all: boolean): Promise<void> {
   type Row = { psnr: number[]; seconds: number[]; nfe: number[] };
   const rows: Record<string, Row> = {};
   const add = (k: string, v: number, s: number, n: number): void => {
@@ -175,9 +202,13 @@ async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string):
       guessed = res.image;
       add('VML-MAP one solve, everything estimated from the photo', psnr(res.image.data, p.clean.data), (performance.now() - t0) / 1000, res.stats.nfe);
       const variants: [string, Parameters<typeof estimates.estimateOldPhoto>[1]][] = [
-        ['everything estimated, the hard mask detect draws', { softDamage: false }],
         ['the mask detected (soft), sigma_y and blur told', { sigmaY: SPEC.sigmaY, kernel: SPEC.kernel }],
-        ['the blur estimated, mask and sigma_y told', { observed: p.observed, sigmaY: SPEC.sigmaY }],
+        ...(all
+          ? ([
+              ['everything estimated, the hard mask detect draws', { softDamage: false }],
+              ['the blur estimated, mask and sigma_y told', { observed: p.observed, sigmaY: SPEC.sigmaY }],
+            ] as [string, Parameters<typeof estimates.estimateOldPhoto>[1]][])
+          : []),
       ];
       for (const [label, given] of variants) {
         const v = estimates.estimateOldPhoto(p.old, given);
@@ -185,16 +216,18 @@ async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string):
         add(`VML-MAP one solve, ${label}`, psnr(r.image.data, p.clean.data), r.stats.wallMs / 1000, r.stats.nfe);
       }
     }
-    // Two single-task passes: inpaint the damage, then deblur (and denoise) the result.
-    const t0 = performance.now();
-    const first = await restore(model, { image: p.old, observed: p.observed, spec: { task: 'inpaint', sigmaY: SPEC.sigmaY }, solver });
-    const second = await restore(model, { image: first.image, spec: { task: 'deblur', kernel: SPEC.kernel, sigmaY: SPEC.sigmaY }, solver });
-    add('VML-MAP two passes: inpaint, then deblur', psnr(second.image.data, p.clean.data), (performance.now() - t0) / 1000, first.stats.nfe + second.stats.nfe);
-    add('(cost reference) VML-MAP deblur alone', NaN, second.stats.wallMs / 1000, second.stats.nfe);
+    if (all) {
+      // Two single-task passes: inpaint the damage, then deblur (and denoise) the result.
+      const t0 = performance.now();
+      const first = await restore(model, { image: p.old, observed: p.observed, spec: { task: 'inpaint', sigmaY: SPEC.sigmaY }, solver });
+      const second = await restore(model, { image: first.image, spec: { task: 'deblur', kernel: SPEC.kernel, sigmaY: SPEC.sigmaY }, solver });
+      add('VML-MAP two passes: inpaint, then deblur', psnr(second.image.data, p.clean.data), (performance.now() - t0) / 1000, first.stats.nfe + second.stats.nfe);
+      add('(cost reference) VML-MAP deblur alone', NaN, second.stats.wallMs / 1000, second.stats.nfe);
+    }
     for (const c of classic.filter((c) => c.imageIndex === i)) add(c.method, c.psnr, NaN, 0);
     const best = join(dir, 'old-photo', String(i), 'out-1.npy');
     const classicalImg = { ...p.clean, data: readNpy(best) };
-    if (i < 4) sheet.push([p.old, classicalImg, guessed, told.image, p.clean]);
+    if (i < 4) sheet.push([p.old, classicalImg, guessed, told.image, p.clean].map((x) => centre(x, 256)));
     process.stderr.write(`${p.name} done\n`);
   }
   rmSync(dir, { recursive: true, force: true });
@@ -215,7 +248,8 @@ async function studyTable(model: OnnxDenoiser, set: Photo[], sheetPath: string):
         `blur std mean error ${mean(blurErrors).toFixed(2)} px, worst ${Math.max(...blurErrors).toFixed(2)} px.\n`,
     );
   }
-  process.stdout.write(`\n${set.length} development photos at ${set[0]!.clean.w}x${set[0]!.clean.h}; synthetic damage seeds 100 + k; vml-fp balanced.\n`);
+  const sizes = set.every((p) => p.clean.w === set[0]!.clean.w && p.clean.h === set[0]!.clean.h) ? `at ${set[0]!.clean.w}x${set[0]!.clean.h}` : 'whole, at their own sizes';
+  process.stdout.write(`\n${set.length} photos ${sizes}; synthetic damage seeds 100 + k; vml-fp balanced.\n`);
   await writeSheet(sheet, sheetPath);
 }
 
@@ -428,17 +462,19 @@ async function main(): Promise<void> {
       study: { type: 'string', default: 'table' },
       sheet: { type: 'string', default: 'docs/img/old-photo.png' },
       'held-out': { type: 'boolean', default: false },
+      rows: { type: 'string', default: 'all' },
     },
   });
   const model = await OnnxDenoiser.load('resources/models/default', { provider: 'cpu' });
-  const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), Number(values.size), values['held-out']);
+  const size = values.size === 'full' ? 0 : Number(values.size);
+  const set = values.study === 'cost' ? [] : await photos(values.data!, Number(values.images), size, values['held-out']);
   if (values.study === 'cost') await studyCost(model, values.data!);
   else if (values.study === 'steps') await studySteps(model, set);
   else if (values.study === 'estimates') await studyEstimates(model, set);
   else if (values.study === 'sensitivity') await studySensitivity(model, set);
   else if (values.study === 'misses') await studyMisses(model, set);
   else if (values.study === 'two-pass') await studyTwoPass(model, set);
-  else await studyTable(model, set, values.sheet!);
+  else await studyTable(model, set, values.sheet!, values.rows !== 'core');
   await model.release();
 }
 

@@ -4,6 +4,16 @@
  *
  *   npm run -s build:cli && node out/cli/bench/studies/presets.js [--data data/dev] [--images 12] [--size 128]
  *
+ * At a second size (issue 11: presets chosen by the worst task at 128x128 and 256x256):
+ *
+ *   node out/cli/bench/studies/presets.js --size 256 --replay docs/presets/sweep.json --store docs/presets/sweep-256.json
+ *   node out/cli/bench/studies/presets.js --joint docs/presets/sweep-256.json [--write-engine]
+ *
+ * `--replay FILE` measures exactly the configurations FILE holds, per task, at this size (no stages)
+ * and writes only the raw runs (`--store`, resumable); `--joint FILE` chooses from the configurations
+ * measured at both sizes by the worst loss over every benchmark task at either size, and writes
+ * docs/PRESETS.md with both sizes' scores.
+ *
  * Per rule (fixed-point = vml-fp, gradient = vml-map) and task:
  *  A. the first noise level sigmaStart (the solve starts from the operator's estimate plus noise up
  *     to it) at 5 levels x 2 inner steps;
@@ -98,6 +108,11 @@ const TRADE_DB = 0.3;
 const SIZE_FOR_BUDGET = 512;
 
 const keyOf = (c: Config): string => `${c.rule}/${c.sigmaStart}/${c.sigmaEnd}/${c.endK}/${c.levels}x${c.inner}/${c.stepScale}`;
+function configOf(key: string): Config {
+  const [rule, sigmaStart, sigmaEnd, endK, schedule, stepScale] = key.split('/');
+  const [levels, inner] = schedule!.split('x').map(Number);
+  return { rule: rule as StepRule, sigmaStart: Number(sigmaStart), sigmaEnd: Number(sigmaEnd), endK: Number(endK), levels: levels!, inner: inner!, stepScale: Number(stepScale) };
+}
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const settingsOf = (c: Config): Partial<VmlMapSettings> => ({
   sigmaStart: c.sigmaStart,
@@ -141,6 +156,12 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '128' },
       rules: { type: 'string', default: 'fixed-point,gradient' },
       out: { type: 'string', default: 'docs' },
+      /** Raw runs; docs/presets/sweep.json by default (under --out). */
+      store: { type: 'string' },
+      /** Measure the configurations of another sweep.json at this size, and stop. */
+      replay: { type: 'string' },
+      /** Another size's sweep.json: choose by the worst task over both sizes. */
+      joint: { type: 'string' },
       /** Also write engine/solvers/presets.ts from the choice (what ships). */
       'write-engine': { type: 'boolean', default: false },
     },
@@ -149,7 +170,7 @@ async function main(): Promise<void> {
   const rules = values.rules!.split(',') as StepRule[];
   const photos = pickPhotos(values.data!, Number(values.images));
   const names = photos.map((p) => p.split('/').pop()!.split('__').pop()!);
-  const store = join(values.out!, 'presets', 'sweep.json');
+  const store = values.store ?? join(values.out!, 'presets', 'sweep.json');
   mkdirSync(join(values.out!, 'presets'), { recursive: true });
   const stored = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : null;
   const runs: Run[] = stored?.size === size && Array.isArray(stored.runs) && 'key' in (stored.runs[0] ?? { key: 1 }) ? stored.runs : [];
@@ -219,6 +240,29 @@ async function main(): Promise<void> {
     return s;
   }
 
+  if (values.replay) {
+    // Every configuration the other sweep measured, for the tasks it measured it on, in its order.
+    const other = JSON.parse(readFileSync(values.replay, 'utf8')) as { runs: Run[] };
+    const seen = new Set<string>();
+    for (const r of other.runs) {
+      const c = configOf(r.key);
+      const task = tasks.find((t) => t.id === r.task);
+      if (!task || !rules.includes(c.rule) || seen.has(`${r.key}|${r.task}`)) continue;
+      seen.add(`${r.key}|${r.task}`);
+      await measure(c, task);
+    }
+    process.stderr.write(`replayed ${seen.size} configuration-task pairs at ${size}x${size} into ${store}\n`);
+    await model.release();
+    return;
+  }
+  // The other size's runs, for --joint: PSNR by configuration, task and photo.
+  const joint = values.joint ? (JSON.parse(readFileSync(values.joint, 'utf8')) as { size: number; runs: Run[] }) : undefined;
+  const jointDone = new Map((joint?.runs ?? []).map((r) => [`${r.key}|${r.task}|${r.image}`, r.psnr]));
+  const jointScore = (c: Config, task: string): number => {
+    const v = names.map((n) => jointDone.get(`${keyOf(c)}|${task}|${n}`));
+    return v.every((x) => x !== undefined) ? mean(v as number[]) : NaN;
+  };
+
   // Reference rows: the start (the operator's estimate) and the one-call denoiser.
   const reference: Record<string, { estimate: number; oneCall?: number }> = {};
   for (const task of tasks) {
@@ -242,6 +286,7 @@ async function main(): Promise<void> {
     if (!toyCache.has(k)) toyCache.set(k, await toys.converges(task, { ...VMLMAP_DEFAULTS, ...settingsOf(c), stepRule: c.rule }));
     return toyCache.get(k)!;
   };
+  const singleSize = new Set<string>();
   const chosen: Record<string, Record<string, Record<string, Config>>> = {};
   const trades: Record<string, string | undefined> = {};
   const tried: Record<string, Record<string, Config[]>> = {};
@@ -284,11 +329,20 @@ async function main(): Promise<void> {
       if (0.5 <= cap) await add({ ...g, rule: 'gradient', sigmaStart: 0.5, levels: 6, inner: 4, stepScale: 2 });
     }
     for (const rule of rules) {
-      const mine = list.filter((c) => c.rule === rule && c.sigmaStart <= cap);
+      // With --joint, only what was measured at both sizes (a rule not measured at the other size
+      // yet is chosen at this size alone, and the document says so).
+      const atBoth = (c: Config): boolean => members.every((t) => Number.isFinite(jointScore(c, t.id)));
+      const jointRule = !!joint && list.some((c) => c.rule === rule && atBoth(c));
+      if (joint && !jointRule) singleSize.add(`${rule} ${engineTask}`);
+      const both = (c: Config): boolean => !jointRule || atBoth(c);
+      const mine = list.filter((c) => c.rule === rule && c.sigmaStart <= cap && both(c));
       for (const t of members) tried[rule]![t.id] = mine;
-      // The worst benchmark task's loss against the best configuration of either rule on it.
-      const bestOf = new Map(members.map((t) => [t.id, Math.max(...list.map((c) => score(c, t.id)))]));
-      const worst = (c: Config): number => Math.min(...members.map((t) => score(c, t.id) - bestOf.get(t.id)!));
+      // The worst benchmark task's loss against the best configuration of either rule on it (at
+      // either size, with --joint).
+      const pool = list.filter(both);
+      const bestOf = new Map(members.map((t) => [t.id, Math.max(...pool.map((c) => score(c, t.id)))]));
+      const bestJoint = new Map(members.map((t) => [t.id, Math.max(...pool.map((c) => jointScore(c, t.id)))]));
+      const worst = (c: Config): number => Math.min(...members.map((t) => score(c, t.id) - bestOf.get(t.id)!), ...(jointRule ? members.map((t) => jointScore(c, t.id) - bestJoint.get(t.id)!) : []));
       const ranked = (xs: Config[]) => [...xs].sort((x, y) => worst(y) - worst(x));
       const pick: Record<string, Config> = {};
       for (const [preset, budget] of Object.entries(BUDGET_S)) {
@@ -329,7 +383,13 @@ async function main(): Promise<void> {
   const md: string[] = [
     '# VML-MAP presets',
     '',
-    `Generated by \`node out/cli/bench/studies/presets.js --images ${photos.length} --size ${size}\` (bench/studies/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: docs/presets/sweep.json.`,
+    `Generated by \`node out/cli/bench/studies/presets.js --images ${photos.length} --size ${size}${values.joint ? ` --joint ${values.joint}` : ''}\` (bench/studies/presets.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; do not edit by hand. Raw runs: ${store}${joint ? ` (${size}x${size}) and ${values.joint} (${joint.size}x${joint.size})` : ''}.`,
+    ...(joint
+      ? [
+          '',
+          `**Two sizes.** Every configuration below was measured at ${size}x${size} and at ${joint.size}x${joint.size} (the same photos and seeds); each preset takes the one whose worst loss over the benchmark tasks at either size is least.${singleSize.size ? ` Not yet measured at ${joint.size}x${joint.size}, so chosen at ${size}x${size} alone: ${[...singleSize].join(', ')}.` : ''} Scores are written \`${size} / ${joint.size}\`.`,
+        ]
+      : []),
     '',
     `- **Model**: \`${values.model}\` (${(model.model.manifest.provenance as { samplesSeen?: number } | undefined)?.samplesSeen ?? '?'} training samples).`,
     `- **Images**: all ${photos.length} development photos (${names.map((n) => `\`${n}\``).join(', ')}), centred square crops resized to ${size}x${size}; seeds 2000 + image index; the benchmark's seven tasks (bench/config.ts).`,
@@ -347,7 +407,7 @@ async function main(): Promise<void> {
         `| ${rule} | ${preset} | ${tasks
           .map((t) => {
             const c = chosen[rule]![t.id]![preset]!;
-            return `${f2(score(c, t.id))} dB (${cfg(c)}; ${costS(c).toFixed(1)} s; toys ${toyCell(c, t.spec.task)})`;
+            return `${f2(score(c, t.id))}${joint ? ` / ${f2(jointScore(c, t.id))}` : ''} dB (${cfg(c)}; ${costS(c).toFixed(1)} s; toys ${toyCell(c, t.spec.task)})`;
           })
           .join(' | ')} |`,
       );
@@ -359,7 +419,9 @@ async function main(): Promise<void> {
     for (const task of tasks) {
       md.push('', `## ${rule}, ${task.id}`, '', '| configuration | time at 512^2 (s) | mean PSNR (dB) | mean stationarity \\|M^-1 r\\| / \\|z\\| | toys |', '| --- | --- | --- | --- | --- |');
       for (const c of tried[rule]![task.id]!)
-        md.push(`| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`);
+        md.push(
+          `| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))}${joint ? ` / ${f2(jointScore(c, task.id))}` : ''} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`,
+        );
     }
   const entries = Object.fromEntries(
     rules.map((rule) => [
