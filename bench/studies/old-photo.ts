@@ -34,6 +34,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { degrade, restore } from '../../engine/job/restore.js';
 import { psnr, tolerantF1 } from '../../engine/metrics.js';
+import { areaClosing } from '../../engine/estimate/area-closing.js';
 import { damageMask, damageProbability, damageTrust } from '../../engine/estimate/damage.js';
 import * as estimates from '../../engine/estimate/old-photo.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
@@ -92,9 +93,7 @@ function centre(img: Img, side: number): Img {
   const top = Math.floor((img.h - s) / 2);
   const left = Math.floor((img.w - s) / 2);
   const data = new Float64Array(img.c * s * s);
-  for (let ch = 0; ch < img.c; ch++)
-    for (let y = 0; y < s; y++)
-      for (let x = 0; x < s; x++) data[(ch * s + y) * s + x] = img.data[(ch * img.h + top + y) * img.w + left + x]!;
+  for (let ch = 0; ch < img.c; ch++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) data[(ch * s + y) * s + x] = img.data[(ch * img.h + top + y) * img.w + left + x]!;
   return { c: img.c, h: s, w: s, data };
 }
 
@@ -342,11 +341,14 @@ const band =
       return Math.min(1, Math.max(0, (l1 - l) / (l1 - l0)));
     });
   };
+/** The probability with its pits smaller than a disc of radius k times the short side filled. */
+const closed = (p: Float32Array, h: number, w: number, k: number): Float32Array => areaClosing(p, h, w, Math.PI * (k * Math.min(h, w)) ** 2);
 const MASK_RULES: Record<string, (prob: Float32Array, h: number, w: number) => Float64Array> = {
   'hard, sensitivity 0.5 (what detect draws)': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.5).damaged, (d) => 1 - d),
   'hard, sensitivity 0.65': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.65).damaged, (d) => 1 - d),
   'hard, sensitivity 0.8': (p, h, w) => Float64Array.from(damageMask(p, h, w, 0.8).damaged, (d) => 1 - d),
   'soft, 0.1 to 0.4 (the cut): shipped, damageTrust': (p, h, w) => damageTrust(p, h, w),
+  'soft, pits filled to radius 2% of the short side (shipped: 1%)': (p, h, w) => damageTrust(closed(p, h, w, 0.02), h, w),
   'soft, 0.05 to 0.3': band(0.05, 0.3),
   'soft, 0.05 to 0.2': band(0.05, 0.2),
   'soft, 0.1 to 0.7': band(0.1, 0.7),

@@ -25,6 +25,7 @@
  */
 import { LUMA_WEIGHTS } from '../operators/luma.js';
 import { type Img, UserError } from '../types.js';
+import { areaClosing } from './area-closing.js';
 import { FEATURES, HIGH, LAYERS, LOW, MEAN, STD } from './damage-weights.js';
 import { estimateNoiseLevel } from './noise-level.js';
 
@@ -1083,14 +1084,26 @@ function classifyAny(f: Float32Array, th: number, tw: number, out: Float32Array,
   }
 }
 
-/** The probability of damage at each pixel, tile by tile (memory bounded whatever the photo's size). */
+/**
+ * Pits of the probability map smaller than a disc of this radius, as a share of the photo's short
+ * side, are raised to their rim (area-closing.ts). The features reach 7 px (the coarse median
+ * aside), so a blotch or a large speck reads as a ring with a doubtful inside. Chosen on 12
+ * held-out training photos at 256x256 (restore 26.40 dB against 26.29 without; 2% scored the same;
+ * docs/ALGORITHM.md, "Damage detection").
+ */
+export const PIT_RADIUS = 0.01;
+
+/**
+ * The probability of damage at each pixel, tile by tile (memory bounded whatever the photo's
+ * size), with the insides of small rings raised to the ring's level (PIT_RADIUS).
+ */
 export function damageProbability(image: Img): Float32Array {
   const sc = sceneOf(image);
   const { h, w } = sc;
   const out = new Float32Array(h * w);
   const ws = new Scratch();
   for (const [y0, x0, y1, x1] of tiles(h, w, TILE)) classify(tileFeatures(sc, y0, x0, y1, x1, ws), y1 - y0, x1 - x0, out, y0 * w + x0, w);
-  return out;
+  return areaClosing(out, h, w, Math.PI * (PIT_RADIUS * Math.min(h, w)) ** 2);
 }
 
 export interface DamageThresholds {
