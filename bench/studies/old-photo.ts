@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { cropPlanar } from '../../engine/job/problem.js';
 import { degrade, restore } from '../../engine/job/restore.js';
 import { psnr, tolerantF1 } from '../../engine/metrics.js';
 import { areaClosing } from '../../engine/estimate/area-closing.js';
@@ -90,11 +91,9 @@ function rgb(img: Img): Img {
 /** The centred side x side window of an image at 1:1 (all of it when smaller), for contact sheets. */
 function centre(img: Img, side: number): Img {
   const s = Math.min(side, img.h, img.w);
-  const top = Math.floor((img.h - s) / 2);
-  const left = Math.floor((img.w - s) / 2);
-  const data = new Float64Array(img.c * s * s);
-  for (let ch = 0; ch < img.c; ch++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) data[(ch * s + y) * s + x] = img.data[(ch * img.h + top + y) * img.w + left + x]!;
-  return { c: img.c, h: s, w: s, data };
+  const y0 = Math.floor((img.h - s) / 2);
+  const x0 = Math.floor((img.w - s) / 2);
+  return { c: img.c, h: s, w: s, data: cropPlanar(img.data, img, { y0, y1: y0 + s, x0, x1: x0 + s }) };
 }
 
 /** Candidate schedules (balanced-sized and fast-sized), and CG iteration counts of the chain's step. */
