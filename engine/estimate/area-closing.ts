@@ -29,7 +29,9 @@ export function areaClosing(f: Float32Array, h: number, w: number, area: number)
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[count[level[i]]++] = i;
   const parent = new Int32Array(n).fill(-1);
-  const size = new Float64Array(n);
+  // Pixels per component (at its root); a component counted large holds at least `least`.
+  const size = new Int32Array(n);
+  const least = Math.ceil(area);
   const find = (x: number): number => {
     let r = x;
     while (parent[r] !== r) r = parent[r];
@@ -63,11 +65,11 @@ export function areaClosing(f: Float32Array, h: number, w: number, area: number)
           parent[r] = cur;
           size[cur] += size[r];
         }
-      } else if (size[r] < area) {
+      } else if (size[r] < least) {
         // A pit still too small: it rises to x's level.
         parent[r] = cur;
         size[cur] += size[r];
-      } else size[cur] = Math.max(size[cur], area);
+      } else size[cur] = Math.max(size[cur], least);
     }
   }
   // A component stopped growing upwards once it had `area` pixels: its root's level is the level
