@@ -9,10 +9,11 @@
  * was restored or skipped, 3 when any failed, 1 for bad usage (nothing done), 130 on Ctrl-C
  * (stopped between photos or between steps of one; the finished outputs stay).
  */
-import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openImage } from '../engine/photo/image.js';
+import { listPhotoFolder, OUTPUT_EXTENSION } from '../engine/photo/photo-folder.js';
 import { checkRegularFile, fsReason } from '../engine/photo/regular-file.js';
 import { CancelledError, UserError } from '../engine/types.js';
 import { FLAGS, type Flags } from './args.js';
@@ -27,8 +28,6 @@ const BATCH_FLAGS = {
 
 const FORMATS = ['same', 'png', 'jpeg', 'webp', 'tiff'] as const;
 type BatchFormat = (typeof FORMATS)[number];
-const EXTENSION: Record<Exclude<BatchFormat, 'same'>, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
-const IMAGE_NAME = /\.(png|jpe?g|webp|tiff?)$/i;
 
 const firstLine = (e: unknown): string => ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').trim();
 
@@ -84,25 +83,6 @@ interface Entry {
   result?: RestoreSummary;
 }
 
-/** The photos of a folder: image files by extension, not hidden, regular (links followed), sorted by name. */
-async function listFolder(folder: string, skip: (name: string, path: string) => boolean): Promise<string[]> {
-  let names: string[];
-  try {
-    names = (await readdir(folder)).sort();
-  } catch (err) {
-    throw new UserError(`cannot list ${folder}: ${fsReason(err, 'no such folder')}`);
-  }
-  const files: string[] = [];
-  for (const name of names) {
-    if (name.startsWith('.') || !IMAGE_NAME.test(name)) continue;
-    const path = join(folder, name);
-    if (skip(name, path)) continue;
-    const st = await stat(path).catch(() => null);
-    if (st?.isFile()) files.push(path);
-  }
-  return files;
-}
-
 const realOrResolved = (path: string): Promise<string> => realpath(path).catch(() => resolve(path));
 
 /** An output that is there and opens as an image: done by an earlier run. */
@@ -134,12 +114,11 @@ export async function batchCommand(args: BatchArgs, signal: AbortSignal): Promis
     const folder = args.inputs[0]!;
     const sameFolder = (await realOrResolved(folder)) === outReal;
     const mask = f.mask && f.mask !== 'none' ? await realOrResolved(f.mask) : undefined;
-    files = await listFolder(folder, (name, path) => {
+    files = await listPhotoFolder(folder, (name, path) => {
       // Written into the photos' own folder, an earlier run's outputs carry the suffix: not photos to restore.
       if (sameFolder && suffix && basename(name, extname(name)).endsWith(suffix)) return true;
       return mask !== undefined && resolve(path) === mask;
     });
-    if (!files.length) throw new UserError(`no photos (PNG, JPEG, WebP, TIFF) in ${folder}`);
   } else {
     for (const input of args.inputs) await checkRegularFile(input, 'image');
     files = args.inputs;
@@ -153,7 +132,7 @@ export async function batchCommand(args: BatchArgs, signal: AbortSignal): Promis
     }
   }
   const entries: Entry[] = files.map((input) => {
-    const ext = format === 'same' ? extname(input) : EXTENSION[format];
+    const ext = format === 'same' ? extname(input) : OUTPUT_EXTENSION[format];
     return { input, output: join(outDir, `${basename(input, extname(input))}${suffix}${ext}`), name: basename(input), status: 'pending', notes: [] };
   });
   const byOutput = new Map<string, string>();

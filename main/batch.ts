@@ -10,15 +10,14 @@
  * Cancel stops the running photo between steps, as the single-photo Cancel does.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { type BatchFile, type BatchFormat, type BatchState, DEFAULT_SENSITIVITY, MAX_PIXELS, type ProviderChoice, type RequestOf } from '../common/api.js';
+import { type BatchFile, type BatchState, DEFAULT_SENSITIVITY, MAX_PIXELS, type ProviderChoice, type RequestOf } from '../common/api.js';
+import { listPhotoFolder, OUTPUT_EXTENSION } from '../engine/photo/photo-folder.js';
 import { checkRegularFile, fsReason } from '../engine/photo/regular-file.js';
 import { UserError } from '../engine/types.js';
 import type { FileJobEvent, ServiceClient } from './service-client.js';
 
-const IMAGE_NAME = /\.(png|jpe?g|webp|tiff?)$/i;
-const EXTENSION: Record<Exclude<BatchFormat, 'same'>, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 /** Progress reaches the page at most this often (the end of each photo always does). */
 const PROGRESS_EVERY_MS = 100;
 
@@ -90,20 +89,7 @@ export class BatchQueue {
   /** The photos of a folder: image files by extension, not hidden, regular (links followed), in name order; subfolders are not read. */
   async addFolder(folder: string): Promise<void> {
     this.editable();
-    let names: string[];
-    try {
-      names = (await readdir(folder)).sort();
-    } catch (err) {
-      throw new UserError(`cannot list ${folder}: ${fsReason(err, 'no such folder')}`);
-    }
-    const files: string[] = [];
-    for (const name of names) {
-      if (name.startsWith('.') || !IMAGE_NAME.test(name)) continue;
-      const path = join(folder, name);
-      if ((await stat(path).catch(() => null))?.isFile()) files.push(path);
-    }
-    if (!files.length) throw new UserError(`no photos (PNG, JPEG, WebP, TIFF) in ${folder}`);
-    this.add(files);
+    this.add(await listPhotoFolder(folder));
   }
 
   private add(paths: readonly string[]): void {
@@ -158,7 +144,7 @@ export class BatchQueue {
       if (sameFolder && !suffix)
         throw new UserError(`the output folder ${outDir} is the folder of ${e.name}: give a suffix (e.g. -restored) or choose another folder, so that no original can be overwritten`);
       const stem = basename(e.path, extname(e.path));
-      e.output = join(outDir, `${stem}${suffix}${format === 'same' ? extname(e.path) : EXTENSION[format]}`);
+      e.output = join(outDir, `${stem}${suffix}${format === 'same' ? extname(e.path) : OUTPUT_EXTENSION[format]}`);
       // In the photos' own folder, an earlier batch's outputs carry the suffix: not photos to restore.
       if (sameFolder && stem.endsWith(suffix)) {
         Object.assign(e, { status: 'skipped', reason: `named with the suffix ${suffix}: taken for the output of an earlier batch` });

@@ -212,8 +212,11 @@ export class InferenceService {
     return value;
   }
 
-  private async run(msg: RunMessage): Promise<void> {
-    const { jobId } = msg;
+  /**
+   * One job at a time, cancellable between steps: `body` runs with the job's abort signal; a
+   * cancel reports 'cancelled', any other error 'failed' with its one-line message.
+   */
+  private async job(jobId: string, body: (abort: AbortController) => Promise<void>): Promise<void> {
     if (this.current) {
       // main queues jobs; a second one here is a bug on that side, reported rather than run.
       this.post({ type: 'failed', jobId, message: 'the service is busy with another job' });
@@ -222,6 +225,33 @@ export class InferenceService {
     const abort = new AbortController();
     this.current = { jobId, abort };
     try {
+      await body(abort);
+    } catch (e) {
+      if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
+      else this.post({ type: 'failed', jobId, message: userMessage(e) });
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** The model a job runs on, announced to main with the provider and precision it got (unless cancelled while it loaded). */
+  private async started(jobId: string, ref: RunMessage['model'], signal: AbortSignal): Promise<LoadedModel> {
+    const loaded = await this.model(ref);
+    if (signal.aborted) throw new CancelledError();
+    this.post({
+      type: 'started',
+      jobId,
+      provider: loaded.provider,
+      fallbacks: loaded.fallbacks,
+      precision: loaded.precision,
+      ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
+    });
+    return loaded;
+  }
+
+  private run(msg: RunMessage): Promise<void> {
+    const { jobId } = msg;
+    return this.job(jobId, async (abort) => {
       const file = await readImage(msg.imagePath, { maxPixels: msg.maxPixels });
       const { image } = file;
       let observed: Float64Array | undefined;
@@ -233,16 +263,7 @@ export class InferenceService {
         // The page's levels (255 = restore, soft in between) become the engine's observed weights here, once.
         observed = observedFromRestoreLevels(msg.mask);
       }
-      const loaded = await this.model(msg.model);
-      if (abort.signal.aborted) throw new CancelledError();
-      this.post({
-        type: 'started',
-        jobId,
-        provider: loaded.provider,
-        fallbacks: loaded.fallbacks,
-        precision: loaded.precision,
-        ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
-      });
+      const loaded = await this.started(jobId, msg.model, abort.signal);
       let lastPreview = 0;
       const { result, alpha, bitDepth } = await restorePhoto(
         loaded.model,
@@ -282,48 +303,21 @@ export class InferenceService {
         },
         [shown.data.buffer as ArrayBuffer],
       );
-    } catch (e) {
-      if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
-      else this.post({ type: 'failed', jobId, message: userMessage(e) });
-    } finally {
-      this.current = undefined;
-    }
+    });
   }
 
   /** A batch's photo (service/restore-file.ts): a job like run, with progress and cancel, and no result kept. */
-  private async restoreFile(msg: RestoreFileMessage): Promise<void> {
+  private restoreFile(msg: RestoreFileMessage): Promise<void> {
     const { jobId } = msg;
-    if (this.current) {
-      this.post({ type: 'failed', jobId, message: 'the service is busy with another job' });
-      return;
-    }
-    const abort = new AbortController();
-    this.current = { jobId, abort };
-    const t0 = performance.now();
-    try {
+    return this.job(jobId, async (abort) => {
+      const t0 = performance.now();
       const status = await restoreFile(msg, {
         signal: abort.signal,
-        model: async () => {
-          const loaded = await this.model(msg.model);
-          this.post({
-            type: 'started',
-            jobId,
-            provider: loaded.provider,
-            fallbacks: loaded.fallbacks,
-            precision: loaded.precision,
-            ...(loaded.precisionFallback ? { precisionFallback: loaded.precisionFallback } : {}),
-          });
-          return loaded.model;
-        },
+        model: async () => (await this.started(jobId, msg.model, abort.signal)).model,
         onProgress: (p) => this.post({ type: 'progress', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs, etaMs: Math.max(0, p.etaMs) }),
       });
       this.post({ type: 'file-done', jobId, status, wallMs: performance.now() - t0 });
-    } catch (e) {
-      if (e instanceof CancelledError || abort.signal.aborted) this.post({ type: 'cancelled', jobId });
-      else this.post({ type: 'failed', jobId, message: userMessage(e) });
-    } finally {
-      this.current = undefined;
-    }
+    });
   }
 
   private keep(jobId: string, kept: Kept): void {

@@ -34,14 +34,14 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../engine/photo/atomic.js';
 import { psnr } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
-import { buildOperator, degrade } from '../../engine/job/restore.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
 import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { Task } from '../../engine/tasks.js';
 import { ToyChecks } from '../../tests/oracles/toy-checks.js';
 import { TASKS } from '../config.js';
-import { benchObserved, photoCrop, pickPhotos } from '../images.js';
+import { photoCrop, pickPhotos } from '../images.js';
+import { sweepProblem } from './sweep-problem.js';
 
 interface Config {
   rule: StepRule;
@@ -202,16 +202,7 @@ async function main(): Promise<void> {
   const measured = (c: Config, task: string): Run[] => names.map((n) => done.get(`${keyOf(c)}|${task}|${n}`)!).filter(Boolean);
   const score = (c: Config, task: string): number => mean(measured(c, task).map((r) => r.psnr));
 
-  /** Photo i's measurement for a task, as restore() sees it (seed 2000 + i). */
-  const problem = (task: (typeof tasks)[number], i: number) => {
-    const seed = 2000 + i;
-    const clean = crops[i]!;
-    const observed = task.mask ? benchObserved(task.mask, size, seed) : undefined;
-    const d = degrade(clean, task.spec, seed, observed);
-    const op = buildOperator(task.spec, clean, observed);
-    const y = task.spec.task === 'inpaint' || task.spec.task === 'colorize' ? op.forward(d.image.data) : d.image.data;
-    return { seed, clean, op, y };
-  };
+  const problem = (task: (typeof tasks)[number], i: number) => sweepProblem(task, crops[i]!, i);
 
   async function measure(c: Config, task: (typeof tasks)[number]): Promise<number> {
     for (let i = 0; i < photos.length; i++) {
