@@ -9,51 +9,29 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent, JobEvent } from '../../../common/api.js';
-import { Backend, type Dialogs } from '../../../main/backend.js';
+import { Backend } from '../../../main/backend.js';
 import { imageResponse } from '../../../main/protocol.js';
 import { forkService } from '../../../main/service-fork.js';
 import { SettingsStore } from '../../../main/settings.js';
 import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeTestPhoto } from '../helpers.js';
+import { mockDialogs, cpuSettings, serviceBackend, jobEventsIn } from './service-backend.js';
 
 const dir = tempDir('backend');
 const events: AppEvent[] = [];
 const pids: number[] = [];
-const dialogs = {
-  openImage: vi.fn<Dialogs['openImage']>(),
-  saveImage: vi.fn<Dialogs['saveImage']>(),
-  confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(),
-  openMask: vi.fn<Dialogs['openMask']>(),
-  saveMask: vi.fn<Dialogs['saveMask']>(),
-  chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(),
-};
+const dialogs = mockDialogs();
 let backend: Backend;
 let settings: SettingsStore;
 let photo: string;
 
-const jobEvents = (jobId: string): JobEvent[] => events.flatMap((e) => (e.kind === 'job' && e.event.jobId === jobId ? [e.event] : []));
-const last = (jobId: string): JobEvent | undefined => jobEvents(jobId).at(-1);
-const finished = (jobId: string) => () => ['done', 'failed', 'cancelled'].includes(last(jobId)?.type ?? '');
+const { jobEvents, last, finished } = jobEventsIn(events);
 
 beforeAll(async () => {
   photo = await writeTestPhoto(join(dir, 'photo.png'), 32, 24);
-  settings = new SettingsStore(join(dir, 'settings.json'));
-  settings.update({ provider: 'cpu' });
-  backend = new Backend({
-    spawn: () => {
-      const p = forkService(SERVICE_ENTRY) as ReturnType<typeof forkService> & { pid?: number };
-      if (p.pid) pids.push(p.pid);
-      return p;
-    },
-    dialogs,
-    settings,
-    imageUrl: (id) => `app-image://image/${id}`,
-    emit: (e) => events.push(e),
-    defaultModelDir: TINY_MODEL,
-    tempDir: dir,
-    restartDelayMs: 10,
-  });
+  settings = cpuSettings(dir);
+  backend = serviceBackend({ dialogs, settings, events, pids, tempDir: dir });
 });
 
 afterAll(() => backend.dispose());

@@ -8,26 +8,16 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent, BatchState, RequestOf } from '../../../common/api.js';
-import { Backend, type Dialogs } from '../../../main/backend.js';
-import { forkService } from '../../../main/service-fork.js';
-import { SettingsStore } from '../../../main/settings.js';
-import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeTestPhoto } from '../helpers.js';
+import { Backend } from '../../../main/backend.js';
+import { tempDir, until, writeTestPhoto } from '../helpers.js';
+import { mockDialogs, cpuSettings, serviceBackend } from './service-backend.js';
 
 const dir = tempDir('batch');
 const photos = join(dir, 'photos');
 const events: AppEvent[] = [];
-const dialogs = {
-  openImage: vi.fn<Dialogs['openImage']>(),
-  saveImage: vi.fn<Dialogs['saveImage']>(),
-  confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(),
-  openMask: vi.fn<Dialogs['openMask']>(),
-  saveMask: vi.fn<Dialogs['saveMask']>(),
-  chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(),
-  openImages: vi.fn<NonNullable<Dialogs['openImages']>>(),
-  chooseFolder: vi.fn<NonNullable<Dialogs['chooseFolder']>>(),
-};
+const dialogs = mockDialogs();
 let backend: Backend;
 
 const denoise = (over: Partial<RequestOf<'batchStart'>> = {}): RequestOf<'batchStart'> => ({
@@ -64,18 +54,7 @@ beforeAll(async () => {
     .withExif({ IFD0: { Make: 'Batchcam', Model: 'B1' } })
     .toFile(join(photos, 'b.jpg'));
   writeFileSync(join(photos, 'c.png'), Buffer.from('this is not a PNG at all, only its name is'));
-  const settings = new SettingsStore(join(dir, 'settings.json'));
-  settings.update({ provider: 'cpu' });
-  backend = new Backend({
-    spawn: () => forkService(SERVICE_ENTRY),
-    dialogs,
-    settings,
-    imageUrl: (id) => `app-image://image/${id}`,
-    emit: (e) => events.push(e),
-    defaultModelDir: TINY_MODEL,
-    tempDir: dir,
-    restartDelayMs: 10,
-  });
+  backend = serviceBackend({ dialogs, settings: cpuSettings(dir), events, tempDir: dir });
 });
 
 afterAll(() => backend.dispose());

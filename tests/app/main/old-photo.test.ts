@@ -7,52 +7,32 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent, JobEvent, OpenedImage } from '../../../common/api.js';
 import type { ToService } from '../../../common/service-protocol.js';
 import { damageProbability, damageTrust, detectDamage as engineDetect } from '../../../engine/estimate/damage.js';
 import { readImage } from '../../../engine/photo/image.js';
-import { Backend, type Dialogs } from '../../../main/backend.js';
-import { forkService } from '../../../main/service-fork.js';
+import { Backend } from '../../../main/backend.js';
 import { SettingsStore } from '../../../main/settings.js';
-import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeOldTestPhoto, writeTestPhoto } from '../helpers.js';
+import { tempDir, TINY_MODEL, until, writeOldTestPhoto, writeTestPhoto } from '../helpers.js';
+import { mockDialogs, cpuSettings, serviceBackend, jobEventsIn } from './service-backend.js';
 
 const W = 128;
 const H = 96;
 const dir = tempDir('old-photo');
 const events: AppEvent[] = [];
-const dialogs = {
-  openImage: vi.fn<Dialogs['openImage']>(),
-  saveImage: vi.fn<Dialogs['saveImage']>(),
-  confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(),
-  openMask: vi.fn<Dialogs['openMask']>(),
-  saveMask: vi.fn<Dialogs['saveMask']>(),
-  chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(),
-};
+const dialogs = mockDialogs();
 let backend: Backend;
 let colour: string;
 let old: string;
 
-const jobEvents = (jobId: string): JobEvent[] => events.flatMap((e) => (e.kind === 'job' && e.event.jobId === jobId ? [e.event] : []));
-const last = (jobId: string): JobEvent | undefined => jobEvents(jobId).at(-1);
-const finished = (jobId: string) => () => ['done', 'failed', 'cancelled'].includes(last(jobId)?.type ?? '');
+const { last, finished } = jobEventsIn(events);
 const solver = { solver: 'vml-fp' as const, preset: 'fast' as const, seed: 1 };
 
 beforeAll(async () => {
   colour = await writeTestPhoto(join(dir, 'colour.png'), W, H);
   old = await writeOldTestPhoto(join(dir, 'old.png'), W, H);
-  const settings = new SettingsStore(join(dir, 'settings.json'));
-  settings.update({ provider: 'cpu' });
-  backend = new Backend({
-    spawn: () => forkService(SERVICE_ENTRY),
-    dialogs,
-    settings,
-    imageUrl: (id) => `app-image://image/${id}`,
-    emit: (e) => events.push(e),
-    defaultModelDir: TINY_MODEL,
-    tempDir: dir,
-    restartDelayMs: 10,
-  });
+  backend = serviceBackend({ dialogs, settings: cpuSettings(dir), events, tempDir: dir });
 });
 
 afterAll(() => backend?.dispose());

@@ -11,47 +11,30 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppEvent, JobEvent, SessionResult, TaskForm } from '../../../common/api.js';
-import { Backend, type Dialogs } from '../../../main/backend.js';
+import { Backend } from '../../../main/backend.js';
 import { CloseGuard } from '../../../main/close-guard.js';
-import { forkService } from '../../../main/service-fork.js';
 import { SettingsStore } from '../../../main/settings.js';
-import { SERVICE_ENTRY, tempDir, TINY_MODEL, until, writeTestPhoto } from '../helpers.js';
+import { tempDir, until, writeTestPhoto } from '../helpers.js';
+import { mockDialogs, serviceBackend, jobEventsIn } from './service-backend.js';
 
 const W = 32;
 const H = 24;
 const dir = tempDir('session');
 const sessionDir = join(dir, 'userData', 'session');
 const events: AppEvent[] = [];
-const dialogs = {
-  openImage: vi.fn<Dialogs['openImage']>(),
-  saveImage: vi.fn<Dialogs['saveImage']>(),
-  confirmReplaceOriginal: vi.fn<Dialogs['confirmReplaceOriginal']>(),
-  openMask: vi.fn<Dialogs['openMask']>(),
-  saveMask: vi.fn<Dialogs['saveMask']>(),
-  chooseModelDir: vi.fn<Dialogs['chooseModelDir']>(),
-};
+const dialogs = mockDialogs();
 const task: TaskForm = { spec: { task: 'inpaint', sigmaY: 0.02 }, solver: { solver: 'vml-fp', preset: 'fast', seed: 3 } };
 const backends: Backend[] = [];
 let settings: SettingsStore;
 let photo: string;
 
 function newBackend(closing?: ConstructorParameters<typeof Backend>[0]['closing']): Backend {
-  const b = new Backend({
-    spawn: () => forkService(SERVICE_ENTRY),
-    dialogs,
-    settings,
-    imageUrl: (id) => `app-image://image/${id}`,
-    emit: (e) => events.push(e),
-    defaultModelDir: TINY_MODEL,
-    tempDir: join(dir, 'temp'),
-    sessionDir,
-    closing,
-  });
+  const b = serviceBackend({ dialogs, settings, events, tempDir: join(dir, 'temp'), sessionDir, closing });
   backends.push(b);
   return b;
 }
 
-const jobEvents = (jobId: string): JobEvent[] => events.flatMap((e) => (e.kind === 'job' && e.event.jobId === jobId ? [e.event] : []));
+const { jobEvents } = jobEventsIn(events);
 
 /** A feathered stripe: soft levels must come back as they were. */
 function stripeMask(): Uint8Array {
