@@ -10,9 +10,10 @@
  *   node out/cli/bench/studies/presets.js --joint docs/presets/sweep-256.json [--write-engine]
  *
  * `--replay FILE` measures exactly the configurations FILE holds, per task, at this size (no stages)
- * and writes only the raw runs (`--store`, resumable); `--joint FILE` chooses from the configurations
- * measured at both sizes by the worst loss over every benchmark task at either size, and writes
- * docs/PRESETS.md with both sizes' scores.
+ * and writes only the raw runs (`--store`, resumable), adding the tasks the benchmark measures only at
+ * this size (brush strokes at 256x256) for every configuration of their engine task; `--joint FILE`
+ * chooses from the configurations measured at both sizes by the worst loss over every benchmark task
+ * at either size (those only at FILE's size included), and writes docs/PRESETS.md with both sizes' scores.
  *
  * Per rule (fixed-point = vml-fp, gradient = vml-map) and task:
  *  A. the first noise level sigmaStart (the solve starts from the operator's estimate plus noise up
@@ -177,6 +178,8 @@ async function main(): Promise<void> {
   const done = new Map(runs.map((r) => [`${r.key}|${r.task}|${r.image}`, r]));
   const model = await OnnxDenoiser.load(values.model!, { provider: 'cpu' });
   const tasks = TASKS.filter((t) => !t.probeOnly && !t.size);
+  /** Tasks measured only at one size (brush strokes at 256x256): in the replay at that size, with every configuration of their engine task. */
+  const sizedTasks = TASKS.filter((t) => !t.probeOnly && t.size);
   const crops = await Promise.all(photos.map((p) => photoCrop(p, size)));
   const started = Date.now();
 
@@ -241,6 +244,10 @@ async function main(): Promise<void> {
       if (!task || !rules.includes(c.rule) || seen.has(`${r.key}|${r.task}`)) continue;
       seen.add(`${r.key}|${r.task}`);
       await measure(c, task);
+      for (const extra of sizedTasks.filter((t) => t.size === size && t.spec.task === task.spec.task && !seen.has(`${r.key}|${t.id}`))) {
+        seen.add(`${r.key}|${extra.id}`);
+        await measure(c, extra);
+      }
     }
     process.stderr.write(`replayed ${seen.size} configuration-task pairs at ${size}x${size} into ${store}\n`);
     await model.release();
@@ -322,7 +329,9 @@ async function main(): Promise<void> {
     for (const rule of rules) {
       // With --joint, only what was measured at both sizes (a rule not measured at the other size
       // yet is chosen at this size alone, and the document says so).
-      const atBoth = (c: Config): boolean => members.every((t) => Number.isFinite(jointScore(c, t.id)));
+      // The other size's own tasks of this engine task (brush strokes at 256x256), once measured there.
+      const extras = sizedTasks.filter((t) => t.size === joint?.size && t.spec.task === engineTask && !!joint?.runs.some((r) => r.task === t.id));
+      const atBoth = (c: Config): boolean => [...members, ...extras].every((t) => Number.isFinite(jointScore(c, t.id)));
       const jointRule = !!joint && list.some((c) => c.rule === rule && atBoth(c));
       if (joint && !jointRule) singleSize.add(`${rule} ${engineTask}`);
       const both = (c: Config): boolean => !jointRule || atBoth(c);
@@ -332,8 +341,9 @@ async function main(): Promise<void> {
       // either size, with --joint).
       const pool = list.filter(both);
       const bestOf = new Map(members.map((t) => [t.id, Math.max(...pool.map((c) => score(c, t.id)))]));
-      const bestJoint = new Map(members.map((t) => [t.id, Math.max(...pool.map((c) => jointScore(c, t.id)))]));
-      const worst = (c: Config): number => Math.min(...members.map((t) => score(c, t.id) - bestOf.get(t.id)!), ...(jointRule ? members.map((t) => jointScore(c, t.id) - bestJoint.get(t.id)!) : []));
+      const bestJoint = new Map([...members, ...extras].map((t) => [t.id, Math.max(...pool.map((c) => jointScore(c, t.id)))]));
+      const worst = (c: Config): number =>
+        Math.min(...members.map((t) => score(c, t.id) - bestOf.get(t.id)!), ...(jointRule ? [...members, ...extras].map((t) => jointScore(c, t.id) - bestJoint.get(t.id)!) : []));
       const ranked = (xs: Config[]) => [...xs].sort((x, y) => worst(y) - worst(x));
       const pick: Record<string, Config> = {};
       for (const [preset, budget] of Object.entries(BUDGET_S)) {
@@ -403,6 +413,19 @@ async function main(): Promise<void> {
           .join(' | ')} |`,
       );
     }
+  const sizedShown = joint ? sizedTasks.filter((t) => t.size === joint.size && joint.runs.some((r) => r.task === t.id)) : [];
+  if (sizedShown.length) {
+    // Whole-image PSNR: the unpainted pixels are kept exactly, so differences between configurations equal those on the painted pixels.
+    md.push(
+      '',
+      `Measured at ${joint!.size}x${joint!.size} only, and counted in the choice of its engine task's presets (whole-image PSNR, dB):`,
+      '',
+      `| rule | preset | ${sizedShown.map((t) => t.id).join(' | ')} |`,
+      `|${' --- |'.repeat(2 + sizedShown.length)}`,
+    );
+    for (const rule of rules)
+      for (const preset of Object.keys(BUDGET_S)) md.push(`| ${rule} | ${preset} | ${sizedShown.map((t) => f2(jointScore(chosenByTask[rule]![t.spec.task]![preset]!, t.id))).join(' | ')} |`);
+  }
   md.push('', `| reference | ${tasks.map((t) => t.id).join(' | ')} |`, `|${' --- |'.repeat(1 + tasks.length)}`);
   md.push(`| the start: the operator's estimate | ${tasks.map((t) => f2(reference[t.id]!.estimate)).join(' | ')} |`);
   md.push(`| one network call (Tweedie's denoiser at sigma_y) | ${tasks.map((t) => f2(reference[t.id]!.oneCall)).join(' | ')} |`);
