@@ -65,6 +65,8 @@ export interface Variant {
   steps?: number;
   /** DiffPIR / DDNM at VML-MAP balanced's start (its estimate plus noise to its first level) and network calls. */
   matched?: boolean;
+  /** DiffPIR / DDNM at their own best settings per task, from a sweep as VML-MAP's presets (bench/tuned.ts). */
+  tuned?: boolean;
   /** Run on the forward-only copy of the model (finite-difference J^T v). */
   forwardOnly?: boolean;
   /** Plot family: points of one family are joined by a line. */
@@ -82,6 +84,8 @@ export const VARIANTS: Variant[] = [
   { id: 'vml-map-balanced', label: 'VML-MAP gradient (exact VJP), balanced', solver: 'vml-map', preset: 'balanced', family: 'VML-MAP gradient' },
   { id: 'diffpir-matched', label: "DiffPIR from VML-MAP balanced's start, same network calls", solver: 'diffpir', preset: 'balanced', matched: true, family: 'DiffPIR matched' },
   { id: 'ddnm-matched', label: "DDNM from VML-MAP balanced's start, same network calls", solver: 'ddnm', preset: 'balanced', matched: true, family: 'DDNM matched' },
+  { id: 'diffpir-tuned', label: 'DiffPIR at its own best settings', solver: 'diffpir', preset: 'balanced', tuned: true, family: 'DiffPIR tuned' },
+  { id: 'ddnm-tuned', label: 'DDNM at its own best settings', solver: 'ddnm', preset: 'balanced', tuned: true, family: 'DDNM tuned' },
   { id: 'diffpir-fast', label: 'DiffPIR 25 steps', solver: 'diffpir', preset: 'fast', family: 'DiffPIR' },
   { id: 'diffpir-balanced', label: 'DiffPIR 50 steps', solver: 'diffpir', preset: 'balanced', family: 'DiffPIR' },
   { id: 'ddnm-fast', label: 'DDNM 25 steps', solver: 'ddnm', preset: 'fast', family: 'DDNM' },
@@ -119,8 +123,8 @@ export interface Plan {
   scaling: { sizes: number[]; runSizes: number[]; vjpSizes: number[] };
   /** Sizes (square) for the GFLOP/s measurement, and the MatMul ceiling's size. */
   roofline: { sizes: number[]; matmul: number; rounds: number };
-  /** The variants the issue's targets compare. */
-  compare: { vml: string; dps: string; diffpir: string; ddnm: string };
+  /** The variants the issue's targets compare (tuned: the baselines at their own best settings). */
+  compare: { vml: string; dps: string; diffpir: string; ddnm: string; tuned?: { diffpir: string; ddnm: string } };
 }
 
 const MATRIX_TASKS = TASKS.filter((t) => !t.probeOnly && !t.size).map((t) => t.id);
@@ -131,6 +135,7 @@ export const FULL: Plan = {
   matrix: [
     { variants: ['pinv', 'estimate', 'vml-fp-balanced', 'vml-map-balanced', 'diffpir-matched', 'ddnm-matched'], tasks: MATRIX_TASKS, images: 12, size: 128 },
     { variants: ['one-call'], tasks: ['denoise'], images: 12, size: 128 },
+    { variants: ['diffpir-tuned', 'ddnm-tuned'], tasks: MATRIX_TASKS, images: 12, size: 128 },
     { variants: ['estimate', 'vml-fp-balanced'], tasks: ['inpaint-painted'], images: 12, size: 256 },
     // The other presets and the baselines at their papers' constants on the first 3 photos.
     { variants: ['vml-fp-fast', 'vml-fp-best', 'diffpir-balanced', 'ddnm-balanced', 'dps-100'], tasks: MATRIX_TASKS, images: 3, size: 128 },
@@ -140,7 +145,7 @@ export const FULL: Plan = {
   // The VJP at 2048x2048 would need about 45 GiB (measured up to 1024: linear in pixels): projected.
   scaling: { sizes: [256, 512, 1024, 2048], runSizes: [256, 512], vjpSizes: [256, 512] },
   roofline: { sizes: [128, 256], matmul: 2048, rounds: 5 },
-  compare: { vml: 'vml-fp-balanced', dps: 'dps-100', diffpir: 'diffpir-matched', ddnm: 'ddnm-matched' },
+  compare: { vml: 'vml-fp-balanced', dps: 'dps-100', diffpir: 'diffpir-matched', ddnm: 'ddnm-matched', tuned: { diffpir: 'diffpir-tuned', ddnm: 'ddnm-tuned' } },
 };
 
 export const QUICK: Plan = {
@@ -151,12 +156,13 @@ export const QUICK: Plan = {
     { variants: ['one-call'], tasks: ['denoise'], images: 2, size: 64 },
     { variants: ['estimate', 'vml-fp-fast'], tasks: ['inpaint-painted'], images: 1, size: 64 },
     { variants: ['dps-50'], tasks: MATRIX_TASKS, images: 1, size: 64 },
+    { variants: ['diffpir-tuned', 'ddnm-tuned'], tasks: MATRIX_TASKS, images: 1, size: 64 },
   ],
   hires: [],
   probe: [],
   scaling: { sizes: [256], runSizes: [256], vjpSizes: [256] },
   roofline: { sizes: [64], matmul: 1024, rounds: 2 },
-  compare: { vml: 'vml-fp-fast', dps: 'dps-50', diffpir: 'diffpir-fast', ddnm: 'ddnm-fast' },
+  compare: { vml: 'vml-fp-fast', dps: 'dps-50', diffpir: 'diffpir-fast', ddnm: 'ddnm-fast', tuned: { diffpir: 'diffpir-tuned', ddnm: 'ddnm-tuned' } },
 };
 
 /** What one child process is asked to do. */

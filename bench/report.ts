@@ -9,6 +9,7 @@ import type { Task } from '../engine/tasks.js';
 import { type BenchRecord, type ClassicalRecord, type Plan, type RestoreRecord, type RooflineRecord, type ScalingRecord, TASKS, taskById, VARIANTS, variantById } from './config.js';
 import { boxSide } from './images.js';
 import { type Chart, COLORS, type Series, writeCharts } from './plot.js';
+import { tunedSettings } from './tuned.js';
 
 export interface BenchMeta {
   command: string;
@@ -102,7 +103,8 @@ function describeVariant(id: string, task: Task = 'denoise'): string {
   if (v.solver === 'estimate') return "no network: the operator's estimate (harmonic fill, back-projected bicubic, gradient-regularised inverse, grey image, y); VML-MAP starts from it";
   if (v.solver === 'one-call') return "one forward: D(y, sigma_y) = y - sigma_y eps(y), Tweedie's formula (denoising only)";
   if (v.matched) return `as ${v.solver} ${v.preset} but from VML-MAP balanced's start (the estimate plus noise to its first level) with its number of network calls, per task`;
-  const s = settingsFor(v.solver, v.preset, task, { steps: v.steps });
+  const s = v.tuned ? tunedSettings(v.solver as 'diffpir' | 'ddnm', task) : settingsFor(v.solver, v.preset, task, { steps: v.steps });
+  const tuned = v.tuned ? `its own best per task (bench/tuned-baselines.ts, docs/BASELINES.md); for ${task}: ` : '';
   switch (s.solver) {
     case 'vml-map':
     case 'vml-fp': {
@@ -112,9 +114,9 @@ function describeVariant(id: string, task: Task = 'denoise'): string {
     case 'dps':
       return `${s.settings.steps} steps, zeta ${s.settings.zeta}, sigma from ${s.settings.sigmaStart}`;
     case 'diffpir':
-      return `${s.settings.steps} steps, lambda ${s.settings.lambda}, zeta ${s.settings.zeta}, sigma from ${s.settings.sigmaStart}`;
+      return `${tuned}${s.settings.steps} steps, lambda ${s.settings.lambda}, zeta ${s.settings.zeta}, sigma from ${s.settings.sigmaStart}${s.settings.start === 'estimate' ? " (the operator's estimate plus noise)" : ''}`;
     case 'ddnm':
-      return `${s.settings.steps} steps, eta ${s.settings.eta}, sigma from ${s.settings.sigmaStart}`;
+      return `${tuned}${s.settings.steps} steps, eta ${s.settings.eta}, sigma from ${s.settings.sigmaStart}${s.settings.start === 'estimate' ? " (the operator's estimate plus noise)" : ''}`;
   }
 }
 
@@ -279,12 +281,15 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
   p();
   const t1: { task: string; vml: Agg; dps: Agg }[] = [];
   const t2: { task: string; vml: Agg; diffpir: Agg; ddnm: Agg }[] = [];
+  const t2Tuned: typeof t2 = [];
   for (const task of matrixTasks) {
     const rs = byTask.get(task) ?? [];
     const a = onCommonImages(rs, [cmp.vml, cmp.dps]);
     if (a) t1.push({ task, vml: a.get(cmp.vml)!, dps: a.get(cmp.dps)! });
     const b = onCommonImages(rs, [cmp.vml, cmp.diffpir, cmp.ddnm]);
     if (b) t2.push({ task, vml: b.get(cmp.vml)!, diffpir: b.get(cmp.diffpir)!, ddnm: b.get(cmp.ddnm)! });
+    const c = cmp.tuned && onCommonImages(rs, [cmp.vml, cmp.tuned.diffpir, cmp.tuned.ddnm]);
+    if (c) t2Tuned.push({ task, vml: c.get(cmp.vml)!, diffpir: c.get(cmp.tuned!.diffpir)!, ddnm: c.get(cmp.tuned!.ddnm)! });
   }
   const vmlLabel = variantById(cmp.vml).label;
   const dpsLabel = variantById(cmp.dps).label;
@@ -353,6 +358,16 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
       t2Met ? 'yes' : '**no**',
     ]),
   );
+  if (cmp.tuned && t2Tuned.length) {
+    const ahead = t2Tuned.filter((r) => r.vml.psnr > Math.max(r.diffpir.psnr, r.ddnm.psnr)).length;
+    p(
+      row([
+        `${vmlLabel}: PSNR ahead of both ${variantById(cmp.tuned.diffpir).label} and ${variantById(cmp.tuned.ddnm).label} (no time limit) on at least 5 of 7 tasks`,
+        `${ahead} of ${t2Tuned.length} tasks`,
+        ahead >= 5 ? 'yes' : '**no**',
+      ]),
+    );
+  }
   p(
     row([
       `${vmlLabel}: more than 85% of the wall time inside onnxruntime (over all its runs and on every task)`,
@@ -382,6 +397,40 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
   p(head(['task', 'images', `${cmp.vml} PSNR`, `${cmp.diffpir} PSNR`, `${cmp.ddnm} PSNR`, 'VML-MAP ahead by (dB)']));
   for (const r of t2) p(row([r.task, r.vml.n, f(r.vml.psnr), f(r.diffpir.psnr), f(r.ddnm.psnr), f(r.vml.psnr - Math.max(r.diffpir.psnr, r.ddnm.psnr))]));
   p();
+  if (cmp.tuned && t2Tuned.length) {
+    p(`### ${vmlLabel} against DiffPIR and DDNM at their own best settings`);
+    p();
+    p('Each baseline per task at the settings its own sweep chose on the same development photos (bench/studies/baselines.ts, docs/BASELINES.md), with no limit on its network calls or time.');
+    p();
+    p(
+      head([
+        'task',
+        'images',
+        `${cmp.vml} PSNR`,
+        `${cmp.tuned.diffpir} PSNR`,
+        `${cmp.tuned.ddnm} PSNR`,
+        'VML-MAP ahead by (dB)',
+        `${cmp.vml} time (s)`,
+        `${cmp.tuned.diffpir} time (s)`,
+        `${cmp.tuned.ddnm} time (s)`,
+      ]),
+    );
+    for (const r of t2Tuned)
+      p(
+        row([
+          r.task,
+          r.vml.n,
+          f(r.vml.psnr),
+          f(r.diffpir.psnr),
+          f(r.ddnm.psnr),
+          f(r.vml.psnr - Math.max(r.diffpir.psnr, r.ddnm.psnr)),
+          secs(r.vml.wallMs),
+          secs(r.diffpir.wallMs),
+          secs(r.ddnm.wallMs),
+        ]),
+      );
+    p();
+  }
 
   // ---------------------------------------------------------------------------------- set-up
   p('## Set-up');
@@ -769,7 +818,7 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
     );
     p();
   }
-  p(closingNote({ t1, t2, t1Met, t2Met, t3Met, vmlShare, perTaskShare, matrix, cmp, untrained, loaded: loaded(meta), matrixTasks, roof, scaling, probe, memGiB: meta.memGiB }));
+  p(closingNote({ t1, t2, t2Tuned, t1Met, t2Met, t3Met, vmlShare, perTaskShare, matrix, cmp, untrained, loaded: loaded(meta), matrixTasks, roof, scaling, probe, memGiB: meta.memGiB }));
   p();
   if (failures.length) {
     p('## Failed runs');
@@ -808,6 +857,8 @@ export function opGflops(roof: RooflineRecord): { graph: string; op: string; flo
 interface NoteInput {
   t1: { task: string; vml: Agg; dps: Agg }[];
   t2: { task: string; vml: Agg; diffpir: Agg; ddnm: Agg }[];
+  /** The same against the baselines at their own best settings (empty when the plan has none). */
+  t2Tuned: { task: string; vml: Agg; diffpir: Agg; ddnm: Agg }[];
   t1Met: boolean;
   t2Met: boolean;
   t3Met: boolean;
@@ -860,6 +911,16 @@ function closingNote(n: NoteInput): string {
         ? `; behind on ${behind.map((r) => `${r.task} (${f(r.vml.psnr)} against ${r.diffpir.psnr >= r.ddnm.psnr ? `DiffPIR ${f(r.diffpir.psnr)}` : `DDNM ${f(r.ddnm.psnr)}`})`).join(', ')}.`
         : '.'),
   );
+  if (n.t2Tuned.length) {
+    const behindTuned = n.t2Tuned.filter((r) => r.vml.psnr <= Math.max(r.diffpir.psnr, r.ddnm.psnr));
+    const calls = (a: Agg): string => `${Math.round(a.nfe)} calls`;
+    out.push(
+      `**Against DiffPIR and DDNM at their own best settings** (each chosen by its own sweep on the development photos, no time limit): ${n.cmp.vml} is ahead of both on ${n.t2Tuned.length - behindTuned.length} of ${n.t2Tuned.length} tasks` +
+        (behindTuned.length
+          ? `; behind on ${behindTuned.map((r) => (r.diffpir.psnr >= r.ddnm.psnr ? `${r.task} (${f(r.vml.psnr)} with ${calls(r.vml)} against DiffPIR ${f(r.diffpir.psnr)} with ${calls(r.diffpir)})` : `${r.task} (${f(r.vml.psnr)} with ${calls(r.vml)} against DDNM ${f(r.ddnm.psnr)} with ${calls(r.ddnm)})`)).join(', ')}.`
+          : '.'),
+    );
+  }
   // Target 3
   const low = n.perTaskShare.filter((x) => x.share <= 0.85);
   out.push(

@@ -20,6 +20,7 @@ import { isMissing, restoreFlagsFromObserved } from '../engine/photo/user-mask.j
 import { benchObserved, photoCrop } from './images.js';
 import { npy } from './npy.js';
 import { roofline } from './roofline.js';
+import { tunedSettings } from './tuned.js';
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 
@@ -54,6 +55,7 @@ function dumpMeasurement(root: string, task: string, imageIndex: number, clean: 
 /** The settings a variant runs with on a task; `matched`: VML-MAP balanced's start and network calls. */
 function variantSettings(variant: Variant, task: Task, steps?: number): SolverSettings {
   if (variant.solver === 'pinv' || variant.solver === 'estimate' || variant.solver === 'one-call') throw new Error(`${variant.id} is not a solver`);
+  if (variant.tuned) return tunedSettings(variant.solver as 'diffpir' | 'ddnm', task, steps);
   if (!variant.matched) return settingsFor(variant.solver, variant.preset, task, { steps: steps ?? variant.steps });
   const vml = settingsFor(DEFAULT_SOLVER, 'balanced', task).settings as VmlMapSettings;
   const base = settingsFor(variant.solver, variant.preset, task, { steps: steps ?? vml.levels * (vml.inner + 1) });

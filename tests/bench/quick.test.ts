@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { callsPerSolve } from '../../engine/job/time-estimate.js';
+import { tunedSettings } from '../../bench/tuned.js';
 import { settingsFor } from '../../engine/solvers/index.js';
 import { TASKS as BENCH_TASKS } from '../../bench/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +72,7 @@ describe('npm run bench -- --quick (tiny model)', () => {
 
   it('has the targets, with finite numbers', () => {
     const targets = tableAfter('## The targets');
-    expect(targets).toHaveLength(7);
+    expect(targets).toHaveLength(8);
     const floors = tableAfter('### Against the floors');
     expect(floors.map((r) => r[0])).toEqual(TASKS);
     for (const r of floors) for (const k of [1, 4, 5]) expect(finite(r[k]), `${r.join(' | ')}`).toBe(true);
@@ -79,9 +80,11 @@ describe('npm run bench -- --quick (tiny model)', () => {
     const dps = tableAfter('### VML-MAP fixed point, fast against DPS');
     expect(dps.map((r) => r[0])).toEqual(TASKS);
     for (const r of dps) for (const c of r.slice(1)) expect(finite(c), `${r.join(' | ')}`).toBe(true);
-    const others = tableAfter('### VML-MAP fixed point, fast against DiffPIR and DDNM');
-    expect(others.map((r) => r[0])).toEqual(TASKS);
-    for (const r of others) for (const c of r.slice(1)) expect(finite(c), `${r.join(' | ')}`).toBe(true);
+    for (const heading of ['### VML-MAP fixed point, fast against DiffPIR and DDNM', '### VML-MAP fixed point, fast against DiffPIR and DDNM at their own best settings']) {
+      const others = tableAfter(heading);
+      expect(others.map((r) => r[0])).toEqual(TASKS);
+      for (const r of others) for (const c of r.slice(1)) expect(finite(c), `${heading}: ${r.join(' | ')}`).toBe(true);
+    }
   });
 
   it('has a table and a plot per task, with PSNR, SSIM, NFE, VJPs, time, share and memory', async () => {
@@ -91,7 +94,7 @@ describe('npm run bench -- --quick (tiny model)', () => {
       const all = tableAfter(h);
       const rows = all.filter((r) => !r[0]!.startsWith('scikit-image'));
       const denoise = h.startsWith('### denoising');
-      expect(rows.map((r) => r[0])).toEqual(['pinv', 'estimate', ...(denoise ? ['one-call'] : []), 'vml-fp-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
+      expect(rows.map((r) => r[0])).toEqual(['pinv', 'estimate', ...(denoise ? ['one-call'] : []), 'vml-fp-fast', 'diffpir-tuned', 'ddnm-tuned', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
       // The scikit-image baselines of the task, tuned on the truth: PSNR only.
       const sk = all.filter((r) => r[0]!.startsWith('scikit-image'));
       expect(sk.length).toBeGreaterThan(0);
@@ -114,7 +117,7 @@ describe('npm run bench -- --quick (tiny model)', () => {
     }
   });
 
-  it('its numbers hold what the methods guarantee: the estimate at least pinv, network calls as the presets say', () => {
+  it('its numbers hold what the methods guarantee: the estimate at least pinv, network calls as the presets and the tuned settings say', () => {
     const headings = report.split('\n').filter((l) => l.startsWith('### ') && /sigma_y/.test(l));
     expect(headings).toHaveLength(TASKS.length);
     for (const h of headings) {
@@ -129,13 +132,15 @@ describe('npm run bench -- --quick (tiny model)', () => {
       for (const solver of ['diffpir', 'ddnm'] as const) {
         const calls = callsPerSolve(settingsFor(solver, 'fast', task));
         expect(Number(rows.get(`${solver}-fast`)![4]), `${h} ${solver}`).toBe(calls.forwards);
+        // At their own best settings: the steps bench/tuned-baselines.ts chose for the task.
+        expect(Number(rows.get(`${solver}-tuned`)![4]), `${h} ${solver} tuned`).toBe(callsPerSolve(tunedSettings(solver, task)).forwards);
       }
     }
   });
 
   it('says where the time goes: onnxruntime share per solver, operators, GFLOP/s against the MatMul ceiling', () => {
     const share = tableAfter('### Inside onnxruntime against everything else');
-    expect(share.map((r) => r[0])).toEqual(['pinv', 'estimate', 'one-call', 'vml-fp-fast', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
+    expect(share.map((r) => r[0])).toEqual(['pinv', 'estimate', 'one-call', 'vml-fp-fast', 'diffpir-tuned', 'ddnm-tuned', 'diffpir-fast', 'ddnm-fast', 'dps-50']);
     for (const r of share.slice(2)) expect(r[3]).toMatch(/%$/);
     const ops = tableAfter('### Inside onnxruntime: time per operator type');
     expect(ops.map((r) => r[0])).toContain('Conv');
@@ -163,8 +168,8 @@ describe('npm run bench -- --quick (tiny model)', () => {
 
   it('keeps finite raw records with per-run peak memory', () => {
     const restores = raw.records.filter((r) => r.kind === 'restore');
-    // 5 variants x 7 tasks x 2 images + one call x 2 + painted strokes 2 x 1 + DPS x 7 tasks x 1 image
-    expect(restores).toHaveLength(5 * 7 * 2 + 2 + 2 + 7);
+    // 5 variants x 7 tasks x 2 images + one call x 2 + painted strokes 2 x 1 + DPS and the 2 tuned baselines x 7 tasks x 1 image
+    expect(restores).toHaveLength(5 * 7 * 2 + 2 + 2 + 3 * 7);
     // scikit-image: biharmonic (3 inpainting tasks), Wiener (2 blurs), NLM and TV, back-projected bicubic, grey image
     const classical = raw.records.filter((r) => r.kind === 'classical');
     expect(new Set(classical.map((r) => `${r.task}/${r.method}`)).size).toBe(3 + 2 + 2 + 1 + 1);
