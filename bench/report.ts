@@ -183,13 +183,16 @@ const FAMILY_STYLE: Record<string, { color: string; marker: Series['marker'] }> 
   DPS: { color: COLORS[1]!, marker: 'triangle' },
   DiffPIR: { color: COLORS[2]!, marker: 'diamond' },
   DDNM: { color: COLORS[3]!, marker: 'diamond' },
+  'DiffPIR tuned': { color: COLORS[2]!, marker: 'square' },
+  'DDNM tuned': { color: COLORS[3]!, marker: 'square' },
+  'one call': { color: COLORS[4]!, marker: 'circle' },
 };
 
-function shortNote(variant: string): string {
+function shortNote(variant: string, task: Task): string {
   const v = variantById(variant);
   if (v.solver === 'vml-map' || v.solver === 'vml-fp') return v.preset;
   if (v.solver === 'pinv' || v.solver === 'estimate' || v.solver === 'one-call' || v.matched) return '';
-  const s = settingsFor(v.solver, v.preset, 'denoise', { steps: v.steps });
+  const s = v.tuned ? tunedSettings(v.solver as 'diffpir' | 'ddnm', task) : settingsFor(v.solver, v.preset, task, { steps: v.steps });
   return 'steps' in s.settings ? String(s.settings.steps) : v.preset;
 }
 
@@ -207,8 +210,13 @@ function taskChart(task: string, aggs: Agg[], footer: string, size: number): Cha
     label: `${fam}${imagesNote(as)}`,
     color: FAMILY_STYLE[fam]?.color ?? COLORS[8]!,
     marker: FAMILY_STYLE[fam]?.marker,
-    line: as.length > 1,
-    points: as.map((a) => ({ x: a.wallMs / 1000, y: a.psnr, note: shortNote(a.variant) })),
+    // Points measured on different images are not joined (their means do not compare); each says its count.
+    line: as.length > 1 && as.every((a) => a.n === as[0]!.n),
+    points: as.map((a) => {
+      const note = shortNote(a.variant, taskById(task).spec.task);
+      const fewer = as.some((b) => b.n !== a.n) && a.n < most;
+      return { x: a.wallMs / 1000, y: a.psnr, note: fewer ? `${note} (${a.n} images)`.trim() : note };
+    }),
   }));
   const floor = aggs.find((a) => variantById(a.variant).solver === 'pinv');
   return {
