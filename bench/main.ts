@@ -2,9 +2,9 @@
  * The benchmark: quality and speed of VML-MAP against DPS, DiffPIR and DDNM on the same model, and
  * where the time goes. Regenerates docs/BENCHMARKS.md and docs/img/bench-*.png from scratch.
  *
- *   npm run bench                       the full plan: about 25 min on the idle 2-core machine,
- *                                       DPS at 1000 steps two thirds of it (93 min at a load average
- *                                       of 7, with a training run beside it)
+ *   npm run bench                       the full plan: about 50 min on the 2-core machine (48.9 min
+ *                                       of running time at a median load of 2.3: docs/BENCHMARKS.md),
+ *                                       DPS 100 steps on 3 photos about a fifth of it
  *   npm run bench -- --quick            a small plan (under 3 min there), written to bench-out/quick/
  *
  * Flags: --model DIR (default resources/models/default), --out FILE (the report; its plots go to
