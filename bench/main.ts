@@ -4,7 +4,7 @@
  *
  *   npm run bench                       the full plan: about 50 min on the 2-core machine (48.9 min
  *                                       of running time at a median load of 2.3: docs/BENCHMARKS.md),
- *                                       DPS 100 steps on 3 photos about a fifth of it
+ *                                       DPS 100 steps on 3 photos 7.8 min of it
  *   npm run bench -- --quick            a small plan (under 3 min there), written to bench-out/quick/
  *
  * Flags: --model DIR (default resources/models/default), --out FILE (the report; its plots go to
