@@ -456,6 +456,32 @@ async function main(): Promise<void> {
   );
   await writeFileAtomic(join(values.out!, 'presets', 'chosen.json'), JSON.stringify(entries, null, 1));
   if (values['write-engine']) await writeFileAtomic('engine/solvers/presets.ts', presetsModule(entries));
+  if (rules.length > 1) {
+    // The two rules at equal time: per time budget at 512x512, the best of each rule's configurations that fit it.
+    const budgets = [5, 10, 15, 30, 60, 120];
+    md.push(
+      '',
+      '## The two rules at equal time',
+      '',
+      `Per task and time budget at ${SIZE_FOR_BUDGET}x${SIZE_FOR_BUDGET} (the cost model above), the best mean PSNR (dB) at ${size}x${size} among each rule's configurations measured here that fit it, written \`${rules.join(' / ')}\`; "-" where none fits. The gradient rule was measured on fewer configurations (stage C above).`,
+      '',
+      `| task | ${budgets.map((b) => `${b} s`).join(' | ')} |`,
+      `|${' --- |'.repeat(1 + budgets.length)}`,
+    );
+    for (const task of tasks)
+      md.push(
+        `| ${task.id} | ${budgets
+          .map((b) =>
+            rules
+              .map((rule) => {
+                const fit = (tried[rule]![task.id] ?? []).filter((c) => costS(c) <= b);
+                return fit.length ? f2(Math.max(...fit.map((c) => score(c, task.id)))) : '-';
+              })
+              .join(' / '),
+          )
+          .join(' | ')} |`,
+      );
+  }
   md.push('', '## What the presets trade', '');
   for (const [k, why] of Object.entries(trades)) if (why) md.push(`- ${k}: ${why}.`);
   md.push('', 'The chosen settings, per rule, preset and benchmark task: docs/presets/chosen.json (engine/solvers/presets.ts holds the same, checked by tests/engine/presets.test.ts).', '');
