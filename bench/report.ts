@@ -531,7 +531,7 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
   p('### The two VML-MAP rules at their presets');
   p();
   p(
-    'vml-fp: the fixed-point rule (no VJP); vml-map: the gradient through the exact VJP (docs/ALGORITHM.md). Each preset fits the same time budget at 512x512, not the same time: here, per task, PSNR and the measured time at this size. The ablation at equal time, budget by budget over every configuration each rule was measured at, is docs/PRESETS.md, "The two rules at equal time" (the fixed-point rule ahead or level at every budget).',
+    'vml-fp: the fixed-point rule (no VJP); vml-map: the gradient through the exact VJP (docs/ALGORITHM.md). Each preset fits the same time budget at 512x512, not the same time: here, per task, PSNR and the measured time at this size. The ablation at equal time, budget by budget over every configuration each rule was measured at, is docs/PRESETS.md, "The two rules at equal time".',
   );
   p();
   p(head(['task', 'vml-fp-balanced PSNR (dB)', 'time (s)', 'vml-map-balanced PSNR (dB)', 'time (s)', 'difference (dB)']));
