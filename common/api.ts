@@ -377,19 +377,22 @@ export const runRequestSchema = s.object({
 });
 export type RunRequest = s.Infer<typeof runRequestSchema>;
 
+/** A solve's statistics as the service reports them (engine/types.ts SolveStats). */
+export const solveStatsSchema: s.Schema<SolveStats> = s.object({
+  nfe: s.number({ min: 0 }),
+  vjps: s.number({ min: 0 }),
+  wallMs: s.number({ min: 0 }),
+  onnxMs: s.number({ min: 0 }),
+  approximateVjp: s.boolean(),
+  stationarity: s.optional(s.number({ min: 0 })),
+});
+
 export const sessionResultSchema: s.Schema<SessionResult> = s.object({
   jobId: id,
   width: dim,
   height: dim,
   spec: taskSpecSchema,
-  stats: s.object({
-    nfe: s.number({ min: 0 }),
-    vjps: s.number({ min: 0 }),
-    wallMs: s.number({ min: 0 }),
-    onnxMs: s.number({ min: 0 }),
-    approximateVjp: s.boolean(),
-    stationarity: s.optional(s.number({ min: 0 })),
-  }),
+  stats: solveStatsSchema,
   operator: s.string({ max: 1024 }),
   provider: s.string({ max: 32 }),
   precision: s.oneOf(GRAPH_PRECISIONS),

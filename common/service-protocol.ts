@@ -5,7 +5,7 @@
  * arrays cross as binary on both. Each side validates what it receives.
  */
 import { GRAPH_PRECISIONS, PROVIDER_CHOICES } from '../engine/model/choices.js';
-import { MAX_PIXELS, sensitivitySchema, solverSpecSchema, taskSpecSchema } from './api.js';
+import { MAX_PIXELS, sensitivitySchema, solverSpecSchema, solveStatsSchema, taskSpecSchema } from './api.js';
 import * as s from './schema.js';
 
 const id = s.string({ min: 1, max: 64 });
@@ -222,14 +222,7 @@ export const fromServiceSchema = s.tagged('type', {
     width: s.int(1, 1e6),
     height: s.int(1, 1e6),
     image: rgba,
-    stats: s.object({
-      nfe: s.number({ min: 0 }),
-      vjps: s.number({ min: 0 }),
-      wallMs: s.number({ min: 0 }),
-      onnxMs: s.number({ min: 0 }),
-      approximateVjp: s.boolean(),
-      stationarity: s.optional(s.number({ min: 0 })),
-    }),
+    stats: solveStatsSchema,
     operator: s.string({ max: 1024 }),
     provider: s.string({ max: 32 }),
     precision: s.oneOf(GRAPH_PRECISIONS),
