@@ -11,23 +11,23 @@ export const TUNED_DIFFPIR: Record<string, Partial<DiffPirSettings>> = {
     "steps": 10,
     "lambda": 30,
     "zeta": 0,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.015,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },
   "sr": {
-    "steps": 15,
+    "steps": 50,
     "lambda": 1,
     "zeta": 1,
-    "sigmaStart": 0.06,
+    "sigmaStart": 0.03,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },
   "deblur": {
-    "steps": 15,
+    "steps": 50,
     "lambda": 1,
     "zeta": 1,
-    "sigmaStart": 0.06,
+    "sigmaStart": 0.03,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },
@@ -35,7 +35,7 @@ export const TUNED_DIFFPIR: Record<string, Partial<DiffPirSettings>> = {
     "steps": 15,
     "lambda": 1,
     "zeta": 1,
-    "sigmaStart": 0.06,
+    "sigmaStart": 0.03,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },
@@ -43,7 +43,7 @@ export const TUNED_DIFFPIR: Record<string, Partial<DiffPirSettings>> = {
     "steps": 10,
     "lambda": 1,
     "zeta": 0,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.015,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   }
@@ -58,14 +58,14 @@ export const TUNED_DDNM: Record<string, Partial<DdnmSettings>> = {
   },
   "sr": {
     "steps": 10,
-    "eta": 1,
-    "sigmaStart": 0.03,
+    "eta": 0.25,
+    "sigmaStart": 0.015,
     "start": "estimate"
   },
   "deblur": {
     "steps": 10,
     "eta": 1,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.015,
     "start": "estimate"
   },
   "inpaint": {
@@ -77,7 +77,7 @@ export const TUNED_DDNM: Record<string, Partial<DdnmSettings>> = {
   "colorize": {
     "steps": 10,
     "eta": 0,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.015,
     "start": "estimate"
   }
 };

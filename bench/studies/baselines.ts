@@ -12,7 +12,7 @@
  *
  * Per solver and engine task, on the mean over its benchmark tasks:
  *  A. the start: their papers' (noise around grey from sigma 80) or, as VML-MAP starts, the
- *     operator's estimate plus noise to sigma 0.03 ... 2, at STAGE_STEPS steps and the paper's constants;
+ *     operator's estimate plus noise to sigma 0.015 ... 2, at STAGE_STEPS steps and the paper's constants;
  *  B. DiffPIR: lambda x zeta at the best start, then the best pair at the second-best start;
  *     DDNM: eta at the two best starts;
  *  C. the number of steps (10 and 50, and 100 where 50 beat STAGE_STEPS) at the best so far.
@@ -56,7 +56,7 @@ interface Run {
 /** About VML-MAP balanced's network calls (5 levels x 3 calls). */
 const STAGE_STEPS = 15;
 const PAPER_START = 80;
-const ESTIMATE_STARTS = [0.03, 0.06, 0.12, 0.25, 0.5, 1, 2];
+const ESTIMATE_STARTS = [0.015, 0.03, 0.06, 0.12, 0.25, 0.5, 1, 2];
 const ZETAS = [0, 0.3, 0.6, 1];
 /** With sigma_y = 0 DiffPIR's rho = lambda sigma_floor^2 / sigma^2 matters only at the last levels: a coarser grid. */
 const lambdasFor = (sigmaY: number): number[] => (sigmaY > 0 ? [1, 3, 7, 15, 30] : [1, 7, 30]);
