@@ -24,10 +24,10 @@ export const TUNED_DIFFPIR: Record<string, Partial<DiffPirSettings>> = {
     "start": "estimate"
   },
   "deblur": {
-    "steps": 50,
+    "steps": 15,
     "lambda": 1,
     "zeta": 1,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.06,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },
@@ -35,7 +35,7 @@ export const TUNED_DIFFPIR: Record<string, Partial<DiffPirSettings>> = {
     "steps": 15,
     "lambda": 1,
     "zeta": 1,
-    "sigmaStart": 0.03,
+    "sigmaStart": 0.06,
     "sigmaYFloor": 0.001,
     "start": "estimate"
   },

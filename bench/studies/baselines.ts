@@ -16,7 +16,8 @@
  *  B. DiffPIR: lambda x zeta at the best start, then the best pair at the second-best start;
  *     DDNM: eta at the two best starts;
  *  C. the number of steps (10 and 50, and 100 where 50 beat STAGE_STEPS) at the best so far.
- * The choice per engine task is the configuration whose worst benchmark task loses least against
+ * Every other configuration of the solver already measured on the group's tasks (an earlier run's
+ * stages) joins the candidates. The choice per engine task is the configuration whose worst benchmark task loses least against
  * that task's best configuration, with no time limit (the strongest baseline this sweep found).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -63,6 +64,11 @@ const lambdasFor = (sigmaY: number): number[] => (sigmaY > 0 ? [1, 3, 7, 15, 30]
 const ETAS = [0, 0.25, 0.5, 0.85, 1];
 
 const keyOf = (c: Config): string => (c.solver === 'diffpir' ? `diffpir/${c.start}/${c.sigmaStart}/${c.steps}/${c.lambda}/${c.zeta}` : `ddnm/${c.start}/${c.sigmaStart}/${c.steps}/${c.eta}`);
+function configOf(key: string): Config {
+  const [solver, start, sigmaStart, steps, a, b] = key.split('/') as [Baseline, Config['start'], string, string, string, string | undefined];
+  const own = solver === 'diffpir' ? { lambda: Number(a), zeta: Number(b), eta: 0.85 } : { lambda: 7, zeta: 0.3, eta: Number(a) };
+  return { solver, start, sigmaStart: Number(sigmaStart), steps: Number(steps), ...own };
+}
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const describe = (c: Config): string =>
   `${c.start === 'grey' ? `grey + noise from ${c.sigmaStart}` : `estimate + noise from ${c.sigmaStart}`}, ${c.steps} steps, ${c.solver === 'diffpir' ? `lambda ${c.lambda}, zeta ${c.zeta}` : `eta ${c.eta}`}`;
@@ -162,6 +168,9 @@ async function main(): Promise<void> {
       const c = ranked(list)[0]!;
       for (const steps of [10, 50]) await add({ ...c, steps });
       if (gScore({ ...c, steps: 50 }) > gScore(c)) await add({ ...c, steps: 100 });
+      // Every configuration of this solver measured on all of the group's tasks (an earlier sweep's
+      // stages too, e.g. before the start grid grew) is a candidate: a greedy stage must not hide one.
+      for (const key of new Set(runs.map((r) => r.key))) if (key.startsWith(`${solver}/`) && members.every((t) => names.every((n) => done.has(`${key}|${t.id}|${n}`)))) await add(configOf(key));
       tried[`${solver} ${engineTask}`] = list;
       const bestOf = new Map(members.map((t) => [t.id, Math.max(...list.map((x) => score(x, t.id)))]));
       const worst = (x: Config): number => Math.min(...members.map((t) => score(x, t.id) - bestOf.get(t.id)!));
