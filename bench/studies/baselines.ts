@@ -124,6 +124,7 @@ async function main(): Promise<void> {
 
   const score = (c: Config, task: string): number => mean(names.map((n) => done.get(`${keyOf(c)}|${task}|${n}`)!.psnr));
   async function measure(c: Config, task: (typeof tasks)[number]): Promise<void> {
+    let measured = false;
     for (let i = 0; i < photos.length; i++) {
       const k = `${keyOf(c)}|${task.id}|${names[i]}`;
       if (done.has(k)) continue;
@@ -132,7 +133,10 @@ async function main(): Promise<void> {
       const r: Run = { key: keyOf(c), task: task.id, image: names[i]!, psnr: psnr(res.x, clean.data), nfe: res.stats.nfe, wallMs: res.stats.wallMs };
       runs.push(r);
       done.set(k, r);
+      measured = true;
     }
+    // Stored runs only come back as candidates: rewriting the store for them would be I/O for nothing.
+    if (!measured) return;
     await writeFileAtomic(store, JSON.stringify({ model: model.model.manifest.provenance ?? null, size, photos: names, runs }, null, 1));
     process.stderr.write(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${keyOf(c)} ${task.id}: ${score(c, task.id).toFixed(2)} dB\n`);
   }
