@@ -9,7 +9,8 @@
  *   node out/cli/bench/studies/presets.js --size 256 --replay docs/presets/sweep.json --store docs/presets/sweep-256.json
  *   node out/cli/bench/studies/presets.js --joint docs/presets/sweep-256.json [--write-engine]
  *
- * `--replay FILE` measures exactly the configurations FILE holds, per task, at this size (no stages)
+ * `--replay FILE` measures the configurations FILE holds, per task, at this size (no stages; not
+ * those starting above the task's MAX_START, which the presets cannot choose)
  * and writes only the raw runs (`--store`, resumable), adding the tasks the benchmark measures only at
  * this size (brush strokes at 256x256) for every configuration of their engine task; `--joint FILE`
  * chooses from the configurations measured at both sizes by the worst loss over every benchmark task
@@ -241,7 +242,8 @@ async function main(): Promise<void> {
     for (const r of other.runs) {
       const c = configOf(r.key);
       const task = tasks.find((t) => t.id === r.task);
-      if (!task || !rules.includes(c.rule) || seen.has(`${r.key}|${r.task}`)) continue;
+      // Starts above MAX_START are stored from before the cap and can never be chosen: not replayed.
+      if (!task || !rules.includes(c.rule) || seen.has(`${r.key}|${r.task}`) || c.sigmaStart > (MAX_START[task.spec.task] ?? Infinity)) continue;
       seen.add(`${r.key}|${r.task}`);
       await measure(c, task);
       for (const extra of sizedTasks.filter((t) => t.size === size && t.spec.task === task.spec.task && !seen.has(`${r.key}|${t.id}`))) {
