@@ -19,13 +19,14 @@
  * each reports its own peak memory and none competes with another for the two cores.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelFiles, readManifest, verifyChecksums } from '../engine/model/manifest.js';
 import { type BenchRecord, type Block, type ClassicalRecord, FULL, type Job, type Plan, QUICK, type ScalingRecord, TASKS, variantById } from './config.js';
 import { pickPhotos, PHOTO } from './images.js';
+import { rawSnapshot } from './raw-snapshot.js';
 import { type BenchMeta, writeReport } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -361,7 +362,12 @@ async function main(): Promise<void> {
   const records: BenchRecord[] = [];
   const keys: string[] = [];
   const failures: RawResults['failures'] = [];
-  const save = (): void => writeFileSync(rawPath, JSON.stringify({ meta, records, failures, keys }, null, 1));
+  const save = (final = false): void => {
+    const all = { meta, failures, ...rawSnapshot(records, keys, done, final) };
+    // Atomic: a kill mid-write must not leave a truncated file for the next --resume.
+    writeFileSync(`${rawPath}.tmp`, JSON.stringify(all, null, 1));
+    renameSync(`${rawPath}.tmp`, rawPath);
+  };
   for (const [i, planned] of jobs.entries()) {
     let job = planned;
     if (job.kind === 'scaling' && !done.has(jobKey(job))) {
@@ -409,7 +415,7 @@ async function main(): Promise<void> {
   meta.finished = new Date().toISOString();
   meta.durationS = previousS + (Date.now() - t0) / 1000;
   meta.loadEnd = loadavg();
-  save();
+  save(true);
   await writeReport(args.out, imgDir, meta, plan, records, failures);
   process.stderr.write(`bench: wrote ${relative(process.cwd(), args.out)} in ${(meta.durationS / 60).toFixed(1)} min (raw results: ${relative(process.cwd(), rawPath)})\n`);
   if (failures.length) {
