@@ -95,4 +95,18 @@ describe('solvers', () => {
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     expect(steps).toBe(1);
   });
+  it('vml-fp runs the network once where it stands still: denoising from y at sigma_y is D(y, sigma_y) in one call', async () => {
+    // z = y is stationary at s = sigma_y (docs/ALGORITHM.md): every step is zero and every later call would repeat the first.
+    const sigmaY = 0.05;
+    const op = operatorFor({ task: 'denoise', sigmaY }, shape);
+    const y = new Rng(2).normals(3 * 16 * 16).map((v) => 0.5 + 0.2 * v);
+    const s = settingsFor('vml-fp', 'balanced', 'denoise', { vml: { sigmaStart: 0.01, sigmaEndPerSigmaY: 1, levels: 5, inner: 2 } });
+    const a = await solve({ op, y, sigmaY, model, seed: 1 }, s);
+    expect(a.stats.nfe).toBe(1);
+    expect(a.x).toEqual(await model.denoise(y, shape, sigmaY));
+    expect(a.stats.stationarity).toBe(0);
+    // Elsewhere every call runs: from above sigma_y the solve moves at every step.
+    const b = await solve({ op, y, sigmaY, model, seed: 1 }, settingsFor('vml-fp', 'balanced', 'denoise', { vml: { sigmaStart: 0.2, sigmaEndPerSigmaY: 1, levels: 5, inner: 2 } }));
+    expect(b.stats.nfe).toBe(15);
+  });
 });
