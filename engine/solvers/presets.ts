@@ -21,12 +21,11 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
     "fast": {
       "denoise": {
         "settings": {
-          "sigmaStart": 0.12,
+          "sigmaStart": 0.03,
           "sigmaEndPerSigmaY": 1,
-          "levels": 5,
-          "inner": 2
-        },
-        "trades": "time: none of the 9 configurations measured within 10 s reaches the mode on the exact priors"
+          "levels": 1,
+          "inner": 0
+        }
       },
       "sr": {
         "settings": {
@@ -42,7 +41,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 5,
           "inner": 2
         },
-        "trades": "time: none of the 7 configurations measured within 10 s reaches the mode on the exact priors"
+        "trades": "time: none of the 8 configurations measured within 10 s reaches the mode on the exact priors"
       },
       "inpaint": {
         "settings": {
@@ -55,7 +54,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       "colorize": {
         "settings": {
           "sigmaStart": 0.06,
-          "levels": 5,
+          "levels": 3,
           "inner": 2
         },
         "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 6 configurations measured from 0.12 or below within 10 s reaches the mode on the exact priors"
@@ -64,10 +63,10 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
     "balanced": {
       "denoise": {
         "settings": {
-          "sigmaStart": 0.5,
+          "sigmaStart": 0.03,
           "sigmaEndPerSigmaY": 1,
-          "levels": 6,
-          "inner": 4
+          "levels": 1,
+          "inner": 0
         }
       },
       "sr": {
@@ -96,7 +95,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       "colorize": {
         "settings": {
           "sigmaStart": 0.06,
-          "levels": 5,
+          "levels": 3,
           "inner": 2
         },
         "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 13 configurations measured from 0.12 or below within 30 s reaches the mode on the exact priors"
@@ -105,10 +104,10 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
     "best": {
       "denoise": {
         "settings": {
-          "sigmaStart": 0.5,
+          "sigmaStart": 0.03,
           "sigmaEndPerSigmaY": 1,
-          "levels": 20,
-          "inner": 3
+          "levels": 1,
+          "inner": 0
         }
       },
       "sr": {
@@ -137,7 +136,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
       "colorize": {
         "settings": {
           "sigmaStart": 0.06,
-          "levels": 5,
+          "levels": 3,
           "inner": 2
         },
         "trades": "fidelity on colourless regions: starts above 0.12 tinted them (MAX_START in bench/studies/presets.ts), and none of the 14 configurations measured from 0.12 or below within 120 s reaches the mode on the exact priors"
@@ -197,8 +196,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 3,
           "inner": 2,
           "stepScale": 2
-        },
-        "trades": "time: none of the 2 configurations measured within 30 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+        }
       },
       "sr": {
         "settings": {
@@ -245,8 +243,7 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
           "levels": 6,
           "inner": 4,
           "stepScale": 2
-        },
-        "trades": "time: none of the 5 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
+        }
       },
       "sr": {
         "settings": {

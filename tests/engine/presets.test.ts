@@ -3,6 +3,8 @@
  * of both VML-MAP rules, per task, returns the Gaussian prior's closed-form MAP within 1e-2 and lands
  * on the higher mode of the two-mode mixture on at least 18 of 20 seeds, unless the preset table says
  * what it trades for not converging; then it must indeed not converge (the label stays honest).
+ * Denoising that ends at sigma_y has one stationary point for any prior, no mode to seek
+ * (seeksMode in tests/oracles/toy-checks.ts): the Gaussian check only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsFor, vmlPreset } from '../../engine/solvers/index.js';
@@ -33,7 +35,7 @@ describe('shipped presets on the exact priors', () => {
             expect(r.pass).toBe(false);
           } else {
             expect(r.gaussianError).toBeLessThan(TOY_TARGETS.gaussianRelErr);
-            expect(r.seedsOnMode).toBeGreaterThanOrEqual(TOY_TARGETS.mixtureSeeds);
+            if (r.modeSought) expect(r.seedsOnMode).toBeGreaterThanOrEqual(TOY_TARGETS.mixtureSeeds);
           }
         });
       }
