@@ -157,10 +157,16 @@ export function chartSvg(c: Chart, width: number, height: number): string {
       const sorted = [...pts].sort((a, b) => a.x - b.x);
       o.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${sorted.map((p) => `${tx(p.x).toFixed(1)},${ty(p.y).toFixed(1)}`).join(' ')}"/>`);
     }
+    // Points of a series that land within a few pixels of each other (presets with the same result) share one note.
+    const notes: { x: number; y: number; text: string[] }[] = [];
     for (const p of pts) {
       o.push(marker(s.marker, tx(p.x), ty(p.y), s.color));
-      if (p.note) o.push(`<text x="${tx(p.x) + 8}" y="${ty(p.y) + noteDy}" font-size="10" fill="${s.color}">${esc(p.note)}</text>`);
+      if (!p.note) continue;
+      const near = notes.find((n) => Math.abs(n.x - tx(p.x)) < 8 && Math.abs(n.y - ty(p.y)) < 8);
+      if (near) near.text.push(p.note);
+      else notes.push({ x: tx(p.x), y: ty(p.y), text: [p.note] });
     }
+    for (const n of notes) o.push(`<text x="${n.x + 8}" y="${n.y + noteDy}" font-size="10" fill="${s.color}">${esc(n.text.join(', '))}</text>`);
     o.push(marker(s.marker, left + pw + 22, ly, s.color));
     o.push(`<text x="${left + pw + 34}" y="${ly + 4}" font-size="11.5">${esc(s.label)}</text>`);
     ly += 20;
