@@ -28,6 +28,8 @@ const denoise = (over: Partial<RequestOf<'batchStart'>> = {}): RequestOf<'batchS
   stripGps: false,
   ...over,
 });
+// A job of many steps, to act on mid-photo (denoising is one network call at every preset).
+const long = (): RequestOf<'batchStart'> => denoise({ spec: { task: 'deblur', kernel: { type: 'gaussian', std: 1 }, sigmaY: 0.01 }, solver: { solver: 'vml-fp', preset: 'best', seed: 0 } });
 const latest = (): BatchState => events.flatMap((e) => (e.kind === 'batch' ? [e.batch] : [])).at(-1)!;
 const ended = (): boolean => ['finished', 'cancelled'].includes(latest()?.phase ?? '');
 const statuses = (s: BatchState) => s.files.map((f) => f.status);
@@ -110,7 +112,7 @@ describe('the batch queue with the real service', () => {
     expect((await backend.batchAddFolder()).files.map((f) => f.name)).toEqual(['p1.png', 'p2.png', 'p3.png']);
     const out = join(dir, 'cancelled');
     await chooseOutput(out);
-    await backend.batchStart(denoise({ solver: { solver: 'vml-fp', preset: 'best', seed: 0 } }));
+    await backend.batchStart(long());
     await until(() => (latest().current?.step ?? 0) > 0, 60_000, 'the first step');
     const state = await backend.batchCancel();
     expect(state.cancelling).toBe(true);
@@ -124,7 +126,7 @@ describe('the batch queue with the real service', () => {
   it('Pause lets the running photo finish, then waits for Resume', async () => {
     const out = join(dir, 'paused');
     await chooseOutput(out);
-    await backend.batchStart(denoise({ solver: { solver: 'vml-fp', preset: 'best', seed: 0 } }));
+    await backend.batchStart(long());
     await until(() => latest().files[0]!.status === 'running', 60_000, 'the first photo');
     expect((await backend.batchPause({ paused: true })).paused).toBe(true);
     await until(() => latest().files[0]!.status === 'done', 120_000, 'the first photo to finish');
