@@ -692,11 +692,13 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
     p();
     const bal = settingsFor('vml-map', 'balanced', 'denoise').settings as { levels: number; inner: number };
     const balNfe = bal.levels * (bal.inner + 1);
+    // The gradient rule takes one VJP per inner step.
+    const balVjps = bal.levels * bal.inner;
     const dpsSteps = 1000;
     p(
       `One fresh process per size, on a synthetic image: engine-level denoise() (the forward, median of up to 5 after the first) and jtv() (the exact VJP, one call), so conversions and padding are included. ` +
         `Peak RSS "forward only" is the process's maxRSS before its first VJP (what vml-fp, DiffPIR and DDNM need); "with VJP" after one (DPS, vml-map). ` +
-        `VML-MAP fast (a whole denoising restore, ${plan.scaling.runSizes.join(' and ')} only) is measured; VML-MAP balanced (${balNfe} forwards) and DPS ${dpsSteps} steps (${dpsSteps} forwards and ${dpsSteps} VJPs) are **projected** from the per-call times.`,
+        `VML-MAP fast (a whole denoising restore, ${plan.scaling.runSizes.join(' and ')} only) is measured; VML-MAP balanced (denoising: ${balNfe} forwards and ${balVjps} VJPs) and DPS ${dpsSteps} steps (${dpsSteps} forwards and ${dpsSteps} VJPs) are **projected** from the per-call times.`,
     );
     p();
     p(head(['size', 'forward (s)', 'first forward (s)', 'VJP (s)', 'peak RSS forward only (MiB)', 'peak RSS with VJP (MiB)', 'VML-MAP fast, measured (s)', 'VML-MAP balanced (s)', 'DPS 1000 (s)']));
@@ -751,7 +753,7 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
           P(fwdRss, !fwdMeasured, mib),
           P(vjpRss, !vjpMeasured, mib),
           s && Number.isFinite(s.fastMs) ? `${secs(s.fastMs)} (${pct(s.fastOnnxMs / s.fastMs)} in onnxruntime)` : '-',
-          P(balNfe * fwdMs, true, secs),
+          P(balNfe * fwdMs + balVjps * vjpMs, true, secs),
           P(dpsSteps * (fwdMs + vjpMs), true, secs),
         ]),
       );
