@@ -445,6 +445,15 @@ async function main(): Promise<void> {
           `| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(score(c, task.id))}${joint ? ` / ${f2(jointScore(c, task.id))}` : ''} | ${mean(measured(c, task.id).map((r) => r.stationarity)).toExponential(1)} | ${toyCell(c, task.spec.task)} |`,
         );
     }
+  // The size-only tasks per configuration, so a trade against them (a preset that converges but scores lower there) is visible.
+  for (const rule of rules)
+    for (const t of sizedShown) {
+      const member = tasks.find((m) => m.spec.task === t.spec.task);
+      const configs = (member ? tried[rule]![member.id]! : []).filter((c) => Number.isFinite(jointScore(c, t.id)));
+      if (!configs.length) continue;
+      md.push('', `## ${rule}, ${t.id} (${joint!.size}x${joint!.size} only)`, '', '| configuration | time at 512^2 (s) | whole-image PSNR (dB) | toys |', '| --- | --- | --- | --- |');
+      for (const c of configs) md.push(`| ${cfg(c)} | ${costS(c).toFixed(1)} | ${f2(jointScore(c, t.id))} | ${toyCell(c, t.spec.task)} |`);
+    }
   const entries = Object.fromEntries(
     rules.map((rule) => [
       rule,
