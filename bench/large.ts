@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { restoreCommand } from '../cli/commands.js';
 import { packageRoot } from '../cli/model.js';
+import { readImage } from '../engine/photo/image.js';
 import { scratchesObserved } from '../engine/photo/masks.js';
 import { isMissing } from '../engine/photo/user-mask.js';
 import { Rng } from '../engine/solvers/common.js';
@@ -43,33 +44,35 @@ interface ChildReport {
   quality?: { psnr: number; psnrInput: number; psnrMasked?: number; observedChanged?: number };
 }
 
-async function readRgb(path: string): Promise<{ px: Uint8Array | Uint16Array; max: number }> {
-  const deep = (await sharp(path).metadata()).depth === 'ushort';
-  if (!deep) return { px: await sharp(path).removeAlpha().raw().toBuffer(), max: 255 };
-  const data = await sharp(path).removeAlpha().toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
-  return { px: new Uint16Array(data.buffer, data.byteOffset, data.length / 2), max: 65535 };
+/** A written photo as the app reads it back (the engine's decoder: 16-bit samples exactly, its sRGB profile honoured), planar in [0, 1]. */
+async function readPlanar(path: string): Promise<Float64Array> {
+  return (await readImage(path)).image.data;
 }
 
 /** PSNR of an output file against the clean 8-bit photo; for inpainting also on the masked pixels, and the observed samples that differ from the input. */
 async function quality(output: string, clean: Buffer, input: string, mask?: string): Promise<ChildReport['quality']> {
-  const out = await readRgb(output);
-  const inp = await readRgb(input);
-  if (out.px.length !== clean.length || inp.px.length !== clean.length) throw new Error(`unexpected output size: ${out.px.length} samples`);
+  const out = await readPlanar(output);
+  const inp = await readPlanar(input);
+  if (out.length !== clean.length || inp.length !== clean.length) throw new Error(`unexpected output size: ${out.length} samples`);
   const m = mask ? await sharp(mask).extractChannel(0).raw().toBuffer() : undefined;
+  const hw = clean.length / 3;
   let se = 0;
   let seIn = 0;
   let seMasked = 0;
   let nMasked = 0;
   let changed = 0;
   for (let i = 0; i < clean.length; i++) {
-    const c = clean[i] / 255;
-    const d = out.px[i] / out.max - c;
+    // clean is interleaved (pixel-major), the decoded files planar (channel-major).
+    const p = Math.floor(i / 3);
+    const j = (i % 3) * hw + p;
+    const c = clean[i]! / 255;
+    const d = out[j]! - c;
     se += d * d;
-    seIn += (inp.px[i] / inp.max - c) ** 2;
-    if (m && m[Math.floor(i / 3)] >= 128) {
+    seIn += (inp[j]! - c) ** 2;
+    if (m && m[p]! >= 128) {
       seMasked += d * d;
       nMasked++;
-    } else if (m && out.px[i] / out.max !== inp.px[i] / inp.max) changed++;
+    } else if (m && out[j] !== inp[j]) changed++;
   }
   const db = (e: number, n: number): number => 10 * Math.log10(n / e);
   return { psnr: db(se, clean.length), psnrInput: db(seIn, clean.length), ...(m ? { psnrMasked: db(seMasked, nMasked), observedChanged: changed } : {}) };

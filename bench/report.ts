@@ -807,7 +807,7 @@ export async function writeReport(outPath: string, imgDir: string, meta: BenchMe
       p();
       p(
         'A 6000x4000 photo denoised with the fast preset (peak resident memory must stay under 3 GB) and the same photo with 1% of its pixels scratched, inpainted by region. ' +
-          'Not run by this command (about 27 min on this machine when idle): measured by `npm run -s build:cli && node out/cli/bench/large.js --memory-mb 3000` (bench/large.ts), ' +
+          'Not run by this command (about 10 min on this 2-core machine, 2026-12-01): measured by `npm run -s build:cli && node out/cli/bench/large.js --memory-mb 3000` (bench/large.ts), ' +
           'whose report docs/BENCHMARKS-large.md gives the machine, the model, the load and the checks on the outputs (no seams, observed pixels unchanged). Its table, copied when this report was generated:',
       );
       p();
