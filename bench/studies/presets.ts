@@ -38,7 +38,7 @@ import { writeFileAtomic } from '../../engine/photo/atomic.js';
 import { psnr } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { Rng } from '../../engine/solvers/common.js';
-import { settingsFor, solve } from '../../engine/solvers/index.js';
+import { type SolverSettings, solve } from '../../engine/solvers/index.js';
 import { type StepRule, VMLMAP_DEFAULTS, type VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { Task } from '../../engine/tasks.js';
 import { ToyChecks } from '../../tests/oracles/toy-checks.js';
@@ -126,6 +126,17 @@ const settingsOf = (c: Config): Partial<VmlMapSettings> => ({
   levels: c.levels,
   inner: c.inner,
   ...(c.stepScale !== 1 ? { stepScale: c.stepScale } : {}),
+});
+
+/**
+ * What a configuration runs with: the defaults and the configuration's own fields, never a shipped
+ * preset's. settingsOf omits fields at their defaults (what presets.ts stores); merged over a preset,
+ * the preset's sigmaEnd, sigmaEndPerSigmaY or stepScale would fill them in (it did, in the 256x256
+ * replay up to 2026-12-01, whose affected runs were dropped).
+ */
+const solverSettings = (c: Config): SolverSettings => ({
+  solver: c.rule === 'gradient' ? 'vml-map' : 'vml-fp',
+  settings: { ...VMLMAP_DEFAULTS, sigmaEnd: c.sigmaEnd, sigmaEndPerSigmaY: c.endK, stepScale: c.stepScale, ...settingsOf(c), stepRule: c.rule },
 });
 
 /** engine/solvers/presets.ts for the measured choice. */
@@ -216,9 +227,7 @@ async function main(): Promise<void> {
       const k = `${keyOf(c)}|${task.id}|${names[i]}`;
       if (done.has(k)) continue;
       const { seed, clean, op, y } = problem(task, i);
-      const vml = settingsOf(c);
-      const solver = c.rule === 'gradient' ? 'vml-map' : 'vml-fp';
-      const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, settingsFor(solver, 'balanced', task.spec.task, { vml }));
+      const res = await solve({ op, y, sigmaY: task.spec.sigmaY, model, seed }, solverSettings(c));
       const r: Run = {
         key: keyOf(c),
         task: task.id,
@@ -340,7 +349,9 @@ async function main(): Promise<void> {
       // The other size's own tasks of this engine task (brush strokes at 256x256), once measured there.
       const extras = sizedTasks.filter((t) => t.size === joint?.size && t.spec.task === engineTask && !!joint?.runs.some((r) => r.task === t.id));
       const atBoth = (c: Config): boolean => [...members, ...extras].every((t) => Number.isFinite(jointScore(c, t.id)));
-      const jointRule = !!joint && list.some((c) => c.rule === rule && atBoth(c));
+      // Jointly only once every configuration of the rule is measured at both sizes: a partly replayed rule would choose among a subset.
+      const ofRule = list.filter((c) => c.rule === rule && c.sigmaStart <= cap);
+      const jointRule = !!joint && ofRule.length > 0 && ofRule.every(atBoth);
       if (joint && !jointRule) singleSize.add(`${rule} ${engineTask}`);
       const both = (c: Config): boolean => !jointRule || atBoth(c);
       const mine = list.filter((c) => c.rule === rule && c.sigmaStart <= cap && both(c));
@@ -396,7 +407,7 @@ async function main(): Promise<void> {
     ...(joint
       ? [
           '',
-          `**Two sizes.** Every configuration below was measured at ${size}x${size} and at ${joint.size}x${joint.size} (the same photos and seeds); each preset takes the one whose worst loss over the benchmark tasks at either size is least.${singleSize.size ? ` Not yet measured at ${joint.size}x${joint.size}, so chosen at ${size}x${size} alone: ${[...singleSize].join(', ')}.` : ''} Scores are written \`${size} / ${joint.size}\`.`,
+          `**Two sizes.** The configurations below were measured at ${size}x${size} and at ${joint.size}x${joint.size} (the same photos and seeds); each preset takes the one whose worst loss over the benchmark tasks at either size is least.${singleSize.size ? ` Not yet (or only partly) measured at ${joint.size}x${joint.size}, so chosen at ${size}x${size} alone: ${[...singleSize].join(', ')}.` : ''} Scores are written \`${size} / ${joint.size}\`.`,
         ]
       : []),
     '',
