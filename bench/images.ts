@@ -32,13 +32,14 @@ export function lastPhotos(folder: string, count: number): string[] {
  * size (Lanczos): a scale between 1/2 and 1, inside the range of scales the model was trained on
  * (model-training/photos.py: 1/4 to 1). sRGB values / 255, planar RGB.
  */
-export async function photoCrop(path: string, size: number): Promise<Img> {
+/** The centre square of `side` native pixels (default: up to 2 x size), resized to size x size. */
+export async function photoCrop(path: string, size: number, side?: number): Promise<Img> {
   const img = sharp(path).rotate();
   const meta = await sharp(path).rotate().metadata();
   const oriented = (meta.orientation ?? 1) >= 5;
   const W = oriented ? meta.height! : meta.width!;
   const H = oriented ? meta.width! : meta.height!;
-  const side = Math.min(H, W, 2 * size);
+  side ??= Math.min(H, W, 2 * size);
   const left = Math.floor((W - side) / 2);
   const top = Math.floor((H - side) / 2);
   const { data, info } = await img

@@ -9,15 +9,13 @@
  *   npm run -s build:cli && node out/cli/bench/studies/preset-scale.js [--task denoise|deblur] [--scales 1,2,4] [--size 128]
  */
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { buildOperator, degrade } from '../../engine/job/restore.js';
 import { psnr } from '../../engine/metrics.js';
 import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
 import type { VmlMapSettings } from '../../engine/solvers/vmlmap.js';
 import type { TaskSpec } from '../../engine/tasks.js';
-import type { Img } from '../../engine/types.js';
-import { pickPhotos } from '../images.js';
+import { photoCrop, pickPhotos } from '../images.js';
 
 const SPECS: Record<string, TaskSpec> = {
   denoise: { task: 'denoise', sigmaY: 0.05 },
@@ -30,27 +28,6 @@ const CONFIGS: Record<string, Partial<VmlMapSettings>> = {
   '0.12 -> 0.5 sigma_y, 6 x 4': { sigmaStart: 0.12, levels: 6, inner: 4, sigmaEnd: 0, sigmaEndPerSigmaY: 0.5 },
   '1 -> min, 5 x 2': { sigmaStart: 1, levels: 5, inner: 2, sigmaEnd: 0, sigmaEndPerSigmaY: 0 },
 };
-
-/** The centre size/scale square of native pixels, resized (Lanczos) to size x size. */
-async function scaledCrop(path: string, size: number, scale: number): Promise<Img> {
-  const side = Math.ceil(size / scale);
-  const meta = await sharp(path).rotate().metadata();
-  const turned = (meta.orientation ?? 1) >= 5;
-  const W = turned ? meta.height! : meta.width!;
-  const H = turned ? meta.width! : meta.height!;
-  const { data } = await sharp(path)
-    .rotate()
-    .extract({ left: Math.floor((W - side) / 2), top: Math.floor((H - side) / 2), width: side, height: side })
-    .resize(size, size, { kernel: 'lanczos3' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const n = size * size;
-  const x = new Float64Array(3 * n);
-  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) x[c * n + p] = data[p * 3 + c]! / 255;
-  return { c: 3, h: size, w: size, data: x };
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -73,7 +50,7 @@ async function main(): Promise<void> {
   for (const scale of values.scales!.split(',').map(Number)) {
     const sums = names.map(() => 0);
     for (let i = 0; i < photos.length; i++) {
-      const clean = await scaledCrop(photos[i]!, size, scale);
+      const clean = await photoCrop(photos[i]!, size, Math.ceil(size / scale));
       const seed = 2000 + i;
       const y = degrade(clean, spec, seed).image.data;
       const op = buildOperator(spec, clean);
