@@ -223,7 +223,7 @@ export async function restoreCommand(f: Flags, signal: AbortSignal, hooks: Resto
     if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else
       process.stdout.write(
-        `wrote ${job.output} (${summary.width}x${summary.height}): ${so.solver}/${so.preset}, ${stats.nfe} network evaluations, ${stats.vjps} VJPs${stats.approximateVjp ? ' (approximate, finite differences)' : ''}${stats.stationarity !== undefined ? `, stationarity ${stats.stationarity.toExponential(1)}` : ''}, ${(stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
+        `wrote ${job.output} (${summary.width}x${summary.height}): ${so.solver}/${so.preset}, ${stats.nfe} network evaluations, ${stats.vjps} VJPs${stats.approximateVjp ? ' (approximate, finite differences)' : ''}${stats.stationarity !== undefined ? `, stationarity ${stats.stationarity.toExponential(1)}` : ''}${stats.shortenedSteps ? `, ${stats.shortenedSteps} steps shortened` : ''}, ${(stats.wallMs / 1000).toFixed(1)} s on ${model.provider} (${model.precision})\n`,
       );
   } finally {
     await model.release();

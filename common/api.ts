@@ -385,6 +385,7 @@ export const solveStatsSchema: s.Schema<SolveStats> = s.object({
   onnxMs: s.number({ min: 0 }),
   approximateVjp: s.boolean(),
   stationarity: s.optional(s.number({ min: 0 })),
+  shortenedSteps: s.optional(s.number({ min: 0, int: true })),
 });
 
 export const sessionResultSchema: s.Schema<SessionResult> = s.object({

@@ -84,6 +84,8 @@ export interface SolveStats {
    * (0 at a stationary point of the loss).
    */
   stationarity?: number;
+  /** VML-MAP's gradient rule: trial steps its safeguard rejected (each cost one forward). */
+  shortenedSteps?: number;
 }
 
 export class CancelledError extends Error {

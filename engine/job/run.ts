@@ -111,6 +111,9 @@ function addStats(a: SolveStats, b: SolveStats): void {
   a.vjps += b.vjps;
   a.onnxMs += b.onnxMs;
   a.approximateVjp ||= b.approximateVjp;
+  if (b.shortenedSteps !== undefined) a.shortenedSteps = (a.shortenedSteps ?? 0) + b.shortenedSteps;
+  // A tiled job is as far from stationary as its least stationary tile.
+  if (b.stationarity !== undefined) a.stationarity = Math.max(a.stationarity ?? 0, b.stationarity);
 }
 
 /**

@@ -24,6 +24,7 @@ export function callsPerSolve(s: SolverSettings): CallCounts {
       const { levels, inner, stepRule } = s.settings;
       // inner steps per level, each one forward (and one VJP for the gradient rule), then the level's denoise.
       // An upper bound where the solve stands still: a call at the last call's z and level is reused (vmlmap.ts).
+      // The gradient rule's safeguard adds a forward per step it shortens, and skips the rest of a level where it stalls.
       return { forwards: levels * (inner + 1), vjps: stepRule === 'gradient' ? levels * inner : 0 };
     }
     case 'dps':

@@ -8,7 +8,8 @@
  *  - 'gradient' (solver vml-map, the paper's method: gradient steps through the network): z <- z +
  *    gamma J^T M^-1 r, the loss's gradient in D preconditioned by M = alpha A^T A + beta I (in A's
  *    singular basis 1/(alpha s_k^2 + beta) on measured directions, 1/beta on the null space
- *    (I - S^+ S)), then taken back to z through the exact VJP, one per step. The paper's own
+ *    (I - S^+ S)), then taken back to z through the exact VJP, one per step, and shortened where it
+ *    would lengthen the residual M^-1 r (safeguardedGradientStep). The paper's own
  *    preconditioned rule is known to us only from its reviewers' description (docs/ALGORITHM.md);
  *  - 'fixed-point' (solver vml-fp): z <- z + gamma M^-1 r, the same step with J taken as I
  *    (Gauss-Newton without the Jacobian): no VJP. Not the paper's rule.
@@ -93,15 +94,49 @@ export async function vmlStep(
   alpha: number,
   rule: StepRule,
   between: () => void = () => {},
-): Promise<{ D: Float64Array; step: Float64Array }> {
+): Promise<{ D: Float64Array; u: Float64Array; step: Float64Array }> {
   const { op, y, model } = input;
   const shape = op.inShape;
   const beta = 1 / (s * s);
   const D = await model.denoise(z, shape, s);
   const u = preconditionedResidual(op, D, z, y, alpha, beta);
-  if (rule === 'fixed-point') return { D, step: u };
+  if (rule === 'fixed-point') return { D, u, step: u };
   between();
-  return { D, step: await model.jtv(z, shape, s, u) };
+  return { D, u, step: await model.jtv(z, shape, s, u) };
+}
+
+/** Halvings of the gradient rule's step before a level's steps end (docs/ALGORITHM.md, Step rules). */
+export const GRADIENT_HALVINGS = 3;
+
+/**
+ * The gradient rule's step, safeguarded: z + gamma J^T u is taken only if the fixed-point residual
+ * u = M^-1 r there is no longer than at z (the stationarity the solver reports); otherwise gamma is
+ * halved, up to GRADIENT_HALVINGS times. Guarding the step's own objective ||D(z) - D*|| instead
+ * does not stop the drift on SR x4: D* moves with z (docs/ALGORITHM.md). Each trial costs one
+ * forward, and the accepted trial's D is the next step's (the caller's cache reuses it), so a step
+ * never shortened costs nothing extra. Returns the new z, or undefined if no trial kept the residual
+ * from growing (z stays where it is).
+ */
+async function safeguardedGradientStep(
+  model: Denoiser,
+  shape: Shape,
+  z: Float64Array,
+  s: number,
+  taken: { u: Float64Array; step: Float64Array },
+  gamma: number,
+  residualAt: (D: Float64Array, z: Float64Array) => Float64Array,
+  onShortened: () => void,
+  between: () => void,
+): Promise<Float64Array | undefined> {
+  const now = dot(taken.u, taken.u);
+  for (let t = 0, g = gamma; t <= GRADIENT_HALVINGS; t++, g /= 2) {
+    between();
+    const trial = axpby(1, z, g, taken.step);
+    const u = residualAt(await model.denoise(trial, shape, s), trial);
+    if (dot(u, u) <= now) return trial;
+    onShortened();
+  }
+  return undefined;
 }
 
 export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promise<SolveResult> {
@@ -124,20 +159,43 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const gradient = settings.stepRule === 'gradient';
 
   let z = start.z;
+  let shortened = 0;
 
   let D: Float64Array = new Float64Array(n);
   let beta = 1;
   for (let level = 0; level < sigmas.length; level++) {
     const s = sigmas[level];
     beta = 1 / (s * s);
+    let stalledAt: Float64Array | undefined;
     for (let k = 0; k < settings.inner; k++) {
       run.checkCancel();
       const taken = await vmlStep({ op, y, model }, z, s, alpha, settings.stepRule, () => run.checkCancel());
-      for (let i = 0; i < n; i++) z[i] += settings.stepScale * taken.step[i];
+      if (gradient) {
+        const residualAt = (Dt: Float64Array, zt: Float64Array): Float64Array => preconditionedResidual(op, Dt, zt, y, alpha, 1 / (s * s));
+        const next = await safeguardedGradientStep(
+          model,
+          shape,
+          z,
+          s,
+          taken,
+          settings.stepScale,
+          residualAt,
+          () => shortened++,
+          () => run.checkCancel(),
+        );
+        // No shorter step keeps the residual from growing: this level's steps end here.
+        if (!next) {
+          stalledAt = taken.D;
+          break;
+        }
+        z = next;
+      } else {
+        for (let i = 0; i < n; i++) z[i] += settings.stepScale * taken.step[i];
+      }
       if (perLevel > 1) run.progress(level * perLevel + k + 1, taken.D);
     }
     run.checkCancel();
-    D = await model.denoise(z, shape, s);
+    D = stalledAt ?? (await model.denoise(z, shape, s));
     if (level + 1 < sigmas.length) z = transition(z, D, s, sigmas[level + 1], settings, () => rng.normals(n));
     run.progress((level + 1) * perLevel, D);
   }
@@ -148,6 +206,7 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   const stats = run.stats();
   stats.approximateVjp = gradient && !model.hasVjp;
   stats.stationarity = stationarity;
+  if (gradient) stats.shortenedSteps = shortened;
   return { x, stats };
 }
 

@@ -8,6 +8,7 @@ import { OnnxDenoiser } from '../../engine/model/denoiser.js';
 import { operatorFor } from '../../engine/operators/index.js';
 import { Rng } from '../../engine/solvers/common.js';
 import { settingsFor, solve } from '../../engine/solvers/index.js';
+import { GRADIENT_HALVINGS } from '../../engine/solvers/vmlmap.js';
 import { SOLVERS } from '../../engine/tasks.js';
 import { CancelledError, type Progress } from '../../engine/types.js';
 
@@ -27,11 +28,17 @@ function problem() {
   return { op, y: op.forward(clean), sigmaY: 0.02 };
 }
 
+/**
+ * vml-map's safeguard shortens steps that lengthen the residual, at one forward each; on this random
+ * net half the fast preset's step is never shortened, so its calls are exactly levels x (inner + 1).
+ */
+const UNSHORTENED = { stepScale: 0.5 };
+
 describe('solvers', () => {
   for (const name of SOLVERS) {
     it(`${name}: finite result, counted network calls, progress every step, reproducible`, async () => {
       const p = problem();
-      const s = settingsFor(name, 'fast', 'sr', { steps: 4 });
+      const s = settingsFor(name, 'fast', 'sr', { steps: 4, vml: name === 'vml-map' ? UNSHORTENED : undefined });
       const seen: Progress[] = [];
       const a = await solve({ ...p, model, seed: 3, onProgress: (q) => seen.push(q), previewEvery: 2 }, s);
       expect(a.x.every(Number.isFinite)).toBe(true);
@@ -43,6 +50,7 @@ describe('solvers', () => {
           ? { nfe: 4 * (s.settings.inner + 1), vjps: s.settings.stepRule === 'gradient' ? 4 * s.settings.inner : 0 }
           : { nfe: 4, vjps: s.solver === 'dps' ? 4 : 0 };
       expect({ nfe: a.stats.nfe, vjps: a.stats.vjps }).toEqual(expected);
+      expect(a.stats.shortenedSteps).toBe(s.solver === 'vml-map' ? 0 : undefined);
       expect(a.stats.onnxMs).toBeGreaterThan(0);
       expect(a.stats.onnxMs).toBeLessThanOrEqual(a.stats.wallMs);
       const b = await solve({ ...p, model, seed: 3 }, s);
@@ -53,7 +61,7 @@ describe('solvers', () => {
   it('vml-fp and vml-map report progress per network step when asked (stepProgress), the same result', async () => {
     for (const name of ['vml-fp', 'vml-map'] as const) {
       const p = problem();
-      const s = settingsFor(name, 'fast', 'sr', { steps: 3, vml: { inner: 2 } });
+      const s = settingsFor(name, 'fast', 'sr', { steps: 3, vml: { inner: 2, ...(name === 'vml-map' ? UNSHORTENED : {}) } });
       const seen: Progress[] = [];
       const a = await solve({ ...p, model, seed: 3, onProgress: (q) => seen.push(q), previewEvery: 2, stepProgress: true }, s);
       expect(seen.map((q) => q.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -67,12 +75,36 @@ describe('solvers', () => {
   it('vml-map (the gradient rule) uses one VJP per inner step, vml-fp none', async () => {
     const p = problem();
     expect(settingsFor('vml-fp', 'balanced', 'sr').settings).toMatchObject({ stepRule: 'fixed-point' });
-    const s = settingsFor('vml-map', 'fast', 'sr', { steps: 3, vml: { inner: 2 } });
+    const s = settingsFor('vml-map', 'fast', 'sr', { steps: 3, vml: { inner: 2, ...UNSHORTENED } });
     expect(s.settings).toMatchObject({ stepRule: 'gradient' });
     const r = await solve({ ...p, model, seed: 0 }, s);
     expect(r.stats.vjps).toBe(6);
     expect(r.stats.nfe).toBe(9);
     expect(r.stats.approximateVjp).toBe(false);
+  });
+
+  it('vml-map counts its safeguard: each shortened trial is one forward; a level whose step cannot be shortened enough ends early', async () => {
+    // On this random net the full step lengthens the residual (measured: 12 trials shortened over 4 levels x 2).
+    const p = problem();
+    const levels = 4;
+    const s = settingsFor('vml-map', 'fast', 'sr', { steps: levels, vml: { inner: 2, stepScale: 1 } });
+    const seen: Progress[] = [];
+    const r = await solve({ ...p, model, seed: 3, onProgress: (q) => seen.push(q), stepProgress: true }, s);
+    const shortened = r.stats.shortenedSteps!;
+    expect(shortened).toBeGreaterThan(0);
+    // Forwards: one per level where it starts, one per trial (accepted steps and shortened ones); every
+    // step attempted ran one VJP, and a stalled one (its 1 + GRADIENT_HALVINGS trials all rejected) is
+    // not accepted. So the stalls follow from the counts, and each cost that many shortened trials.
+    const stalls = levels + r.stats.vjps + shortened - r.stats.nfe;
+    expect(stalls).toBeGreaterThan(0);
+    expect(stalls).toBeLessThanOrEqual(levels);
+    expect(shortened).toBeGreaterThanOrEqual(stalls * (GRADIENT_HALVINGS + 1));
+    expect(r.stats.vjps).toBeLessThan(levels * 2);
+    // Progress still rises to the end, skipping the steps a stalled level did not take.
+    const steps = seen.map((q) => q.step);
+    expect(steps.every((v, i) => i === 0 || v > steps[i - 1]!)).toBe(true);
+    expect(steps.at(-1)).toBe(levels * 3);
+    expect(r.x.every(Number.isFinite)).toBe(true);
   });
 
   it('cancels between network calls', async () => {

@@ -76,6 +76,9 @@ describe('backend with the real service', () => {
     expect(done).toMatchObject({ provider: 'cpu', precision: 'fp32' });
     expect(done.image).toMatchObject({ width: 32, height: 24 });
     expect(done.image.data.length).toBe(32 * 24 * 4);
+    // The gradient rule's own statistics cross the validated IPC too.
+    expect(done.stats.stationarity).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(done.stats.shortenedSteps)).toBe(true);
 
     const before = readFileSync(photo);
     const out = join(dir, 'restored');
