@@ -249,9 +249,8 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
         "settings": {
           "sigmaStart": 1,
           "sigmaEnd": 0.03,
-          "levels": 3,
-          "inner": 2,
-          "stepScale": 2
+          "levels": 6,
+          "inner": 4
         },
         "trades": "time: none of the 5 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
       },
@@ -259,7 +258,8 @@ export const VML_PRESETS: Record<StepRule, PresetTable> = {
         "settings": {
           "sigmaStart": 0.5,
           "levels": 6,
-          "inner": 4
+          "inner": 4,
+          "stepScale": 2
         },
         "trades": "time: none of the 4 configurations measured within 120 s reaches the mode on the exact priors (the gradient rule contracts more slowly per step than the fixed-point rule and a VJP costs about 3 forwards: docs/ALGORITHM.md)"
       },
