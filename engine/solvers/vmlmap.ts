@@ -81,6 +81,12 @@ function preconditionedResidual(op: LinearOperator, D: Float64Array, z: Float64A
   return op.gaussNewtonStep ? op.gaussNewtonStep(D, z, y, alpha, beta) : op.normalSolve(gaussNewtonResidual(op, D, z, y, alpha, beta), alpha, beta);
 }
 
+/** D = D(z, s) and the fixed-point residual u = M^-1 r there. */
+export interface Evaluated {
+  D: Float64Array;
+  u: Float64Array;
+}
+
 /**
  * One mode-seeking step at noise level s (alpha = 1/sigma_y^2): D = D(z, s) and the step to add to z,
  * before the step length. 'fixed-point': M^-1 r. 'gradient': J^T M^-1 r through the VJP; M^-1 goes
@@ -94,12 +100,13 @@ export async function vmlStep(
   alpha: number,
   rule: StepRule,
   between: () => void = () => {},
-): Promise<{ D: Float64Array; u: Float64Array; step: Float64Array }> {
+  known?: Evaluated,
+): Promise<Evaluated & { step: Float64Array }> {
   const { op, y, model } = input;
   const shape = op.inShape;
   const beta = 1 / (s * s);
-  const D = await model.denoise(z, shape, s);
-  const u = preconditionedResidual(op, D, z, y, alpha, beta);
+  const D = known?.D ?? (await model.denoise(z, shape, s));
+  const u = known?.u ?? preconditionedResidual(op, D, z, y, alpha, beta);
   if (rule === 'fixed-point') return { D, u, step: u };
   between();
   return { D, u, step: await model.jtv(z, shape, s, u) };
@@ -113,27 +120,22 @@ export const GRADIENT_HALVINGS = 3;
  * u = M^-1 r there is no longer than at z (the stationarity the solver reports); otherwise gamma is
  * halved, up to GRADIENT_HALVINGS times. Guarding the step's own objective ||D(z) - D*|| instead
  * does not stop the drift on SR x4: D* moves with z (docs/ALGORITHM.md). Each trial costs one
- * forward, and the accepted trial's D is the next step's (the caller's cache reuses it), so a step
- * never shortened costs nothing extra. Returns the new z, or undefined if no trial kept the residual
- * from growing (z stays where it is).
+ * forward (evaluate), and the accepted trial's D and u are the next step's, so a step never
+ * shortened costs nothing extra. Returns the new z with its evaluation, or undefined if no trial
+ * kept the residual from growing (z stays where it is).
  */
 async function safeguardedGradientStep(
-  model: Denoiser,
-  shape: Shape,
   z: Float64Array,
-  s: number,
-  taken: { u: Float64Array; step: Float64Array },
+  taken: Evaluated & { step: Float64Array },
   gamma: number,
-  residualAt: (D: Float64Array, z: Float64Array) => Float64Array,
+  evaluate: (z: Float64Array) => Promise<Evaluated>,
   onShortened: () => void,
-  between: () => void,
-): Promise<Float64Array | undefined> {
+): Promise<{ z: Float64Array; at: Evaluated } | undefined> {
   const now = dot(taken.u, taken.u);
   for (let t = 0, g = gamma; t <= GRADIENT_HALVINGS; t++, g /= 2) {
-    between();
     const trial = axpby(1, z, g, taken.step);
-    const u = residualAt(await model.denoise(trial, shape, s), trial);
-    if (dot(u, u) <= now) return trial;
+    const at = await evaluate(trial);
+    if (dot(at.u, at.u) <= now) return { z: trial, at };
     onShortened();
   }
   return undefined;
@@ -166,36 +168,33 @@ export async function vmlMap(input: SolveInput, settings: VmlMapSettings): Promi
   for (let level = 0; level < sigmas.length; level++) {
     const s = sigmas[level];
     beta = 1 / (s * s);
-    let stalledAt: Float64Array | undefined;
+    // The gradient rule's trial points: D and u there (one forward), checking for cancellation first.
+    const evaluate = async (zt: Float64Array): Promise<Evaluated> => {
+      run.checkCancel();
+      const Dt = await model.denoise(zt, shape, s);
+      return { D: Dt, u: preconditionedResidual(op, Dt, zt, y, alpha, 1 / (s * s)) };
+    };
+    // D and u at the current z when already computed (an accepted trial, or a step that stalled).
+    let known: Evaluated | undefined;
     for (let k = 0; k < settings.inner; k++) {
       run.checkCancel();
-      const taken = await vmlStep({ op, y, model }, z, s, alpha, settings.stepRule, () => run.checkCancel());
+      const taken = await vmlStep({ op, y, model }, z, s, alpha, settings.stepRule, () => run.checkCancel(), known);
       if (gradient) {
-        const residualAt = (Dt: Float64Array, zt: Float64Array): Float64Array => preconditionedResidual(op, Dt, zt, y, alpha, 1 / (s * s));
-        const next = await safeguardedGradientStep(
-          model,
-          shape,
-          z,
-          s,
-          taken,
-          settings.stepScale,
-          residualAt,
-          () => shortened++,
-          () => run.checkCancel(),
-        );
+        const next = await safeguardedGradientStep(z, taken, settings.stepScale, evaluate, () => shortened++);
         // No shorter step keeps the residual from growing: this level's steps end here.
         if (!next) {
-          stalledAt = taken.D;
+          known = taken;
           break;
         }
-        z = next;
+        z = next.z;
+        known = next.at;
       } else {
         for (let i = 0; i < n; i++) z[i] += settings.stepScale * taken.step[i];
       }
       if (perLevel > 1) run.progress(level * perLevel + k + 1, taken.D);
     }
     run.checkCancel();
-    D = stalledAt ?? (await model.denoise(z, shape, s));
+    D = known?.D ?? (await model.denoise(z, shape, s));
     if (level + 1 < sigmas.length) z = transition(z, D, s, sigmas[level + 1], settings, () => rng.normals(n));
     run.progress((level + 1) * perLevel, D);
   }

@@ -86,15 +86,15 @@ describe('quality presets', () => {
   it('keep the choice made for another task where this one has no such preset', async () => {
     const wrapper = await app();
     const task = useTaskStore();
-    // The gradient rule's Best differs from its Balanced for deblurring, not for super-resolution.
+    // The gradient rule's Best differs from its Balanced for deblurring, not for colourisation (one setting).
     task.solver = 'vml-map';
     await flushPromises();
     await wrapper.find('[data-testid="task-deblur"]').trigger('click');
     await wrapper.find('[data-testid="preset-best"]').trigger('click');
-    await wrapper.find('[data-testid="task-sr"]').trigger('click');
-    // Best runs as Balanced here, and shows as Balanced.
-    expect(wrapper.find('[data-testid="preset-balanced"]').attributes('aria-checked')).toBe('true');
-    expect(task.effectivePreset).toBe('balanced');
+    await wrapper.find('[data-testid="task-colorize"]').trigger('click');
+    // Best runs as the first preset of the same job here, Fast, and shows as Fast.
+    expect(wrapper.find('[data-testid="preset-fast"]').attributes('aria-checked')).toBe('true');
+    expect(task.effectivePreset).toBe('fast');
     await wrapper.find('[data-testid="task-deblur"]').trigger('click');
     expect(wrapper.find('[data-testid="preset-best"]').attributes('aria-checked')).toBe('true');
     wrapper.unmount();
